@@ -97,8 +97,13 @@ export const OpenRunRequestSchema = z.object({
   components: z.array(ComponentSchema).min(1).optional(),
   /** The kernel's working directory: the project config file is searched from here upward. */
   cwd: z.string().max(4096).optional(),
-  /** The client's PNAV_* environment variables (configuration layer 'env'). */
-  env: z.record(z.string().regex(/^PNAV_[A-Z0-9_]+$/), z.string().max(1000)).optional(),
+  /** The client's PNAV_* environment variables (configuration layer 'env'), and its CUDA_VISIBLE_DEVICES (GPU scope). */
+  env: z
+    .record(
+      z.string().regex(/^(PNAV_[A-Z0-9_]+|CUDA_VISIBLE_DEVICES)$/, 'only PNAV_* variables and CUDA_VISIBLE_DEVICES'),
+      z.string().max(1000),
+    )
+    .optional(),
   /** Facts only the client knows, copied into the CSV (os, python_version). */
   client: z
     .object({
@@ -250,6 +255,10 @@ export const RunSchema = z.object({
   client: z.object({ os: z.string().nullable(), pythonVersion: z.string().nullable(), tool: z.string().nullable() }),
   /** Last checkpoint of an open run: an interrupted run keeps its energy up to here. */
   checkpointAt: z.string().nullable(),
+  /** Where each run setting came from: `argument`, `env:PNAV_PUE`, `project:/dir/.pnav.toml`, `default`, ... (settings/). */
+  settingsSources: z.record(z.string(), z.string()).optional(),
+  /** The configured CSV directory used when the close request names none (null: the notebook's directory). */
+  outputDir: z.string().nullable().optional(),
 });
 export type Run = z.infer<typeof RunSchema>;
 
@@ -328,4 +337,43 @@ export const ErrorResponseSchema = z.object({
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
+});
+
+// ---------------------------------------------------------------- configuration (settings/)
+
+export const ConfigScopeSchema = z.enum(['user', 'project']);
+
+export const ConfigQuerySchema = z.object({
+  /** The notebook's directory: project files are searched from here upward. */
+  cwd: z.string().min(1).max(4096).optional(),
+  /** The client's PNAV_* environment as a JSON object, so `%pnav config` shows what a run would use. */
+  env: z.string().max(20_000).optional(),
+});
+
+export const ConfigSettingSchema = z.object({
+  key: z.string(),
+  value: z.unknown(),
+  /** `default`, `sidecar:--pue`, `user:/path`, `calculadorapnav:/path`, `codecarbon:/path`, `project:/path/.pnav.toml`, `env:PNAV_PUE`, `argument`. */
+  source: z.string(),
+  description: z.string(),
+});
+
+export const ConfigResponseSchema = z.object({
+  settings: z.array(ConfigSettingSchema),
+  /** Values in files or variables that were skipped, each naming its source and key. */
+  warnings: z.array(z.object({ source: z.string(), key: z.string(), message: z.string() })),
+});
+
+export const PutConfigRequestSchema = z.object({
+  key: z.string().min(1).max(100),
+  /** A typed value or its text form ("1.3", "cpu,gpu"); null removes the key from the file. */
+  value: z.unknown(),
+  scope: ConfigScopeSchema.default('user'),
+  cwd: z.string().min(1).max(4096).optional(),
+});
+
+export const PutConfigResponseSchema = z.object({
+  /** The effective setting after the write (an env var or argument may still override it). */
+  setting: ConfigSettingSchema,
+  written: z.object({ scope: ConfigScopeSchema, path: z.string() }),
 });

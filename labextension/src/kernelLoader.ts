@@ -1,0 +1,66 @@
+/**
+ * Loads the kernel extension (`%load_ext pnav_lab`) in Python kernels when
+ * they start or restart, so `%%pnav` works in a new notebook without a setup
+ * line. Executed silently: no cell output, no history entry.
+ */
+import type { ISessionContext } from '@jupyterlab/apputils';
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { Kernel } from '@jupyterlab/services';
+import type { SettingsHolder } from './settings';
+
+export const LOAD_CODE = '%load_ext pnav_lab';
+
+export class KernelLoader {
+  constructor(
+    private _tracker: INotebookTracker,
+    private _settings: SettingsHolder,
+  ) {
+    this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
+    this._tracker.forEach(panel => this._watch(panel));
+  }
+
+  private _watch(panel: NotebookPanel): void {
+    const session = panel.sessionContext;
+    session.kernelChanged.connect((_, change) => {
+      if (change.newValue) this._load(change.newValue);
+    });
+    session.statusChanged.connect((context, status) => this._onStatus(context, status));
+    session.ready.then(() => {
+      const kernel = session.session?.kernel;
+      if (kernel) this._load(kernel);
+    });
+  }
+
+  /** A restart keeps the kernel connection but loses the extension: load again once it is idle. */
+  private _onStatus(context: ISessionContext, status: Kernel.Status): void {
+    const kernel = context.session?.kernel;
+    if (!kernel) return;
+    if (status === 'restarting' || status === 'autorestarting') {
+      this._loaded.delete(kernel);
+    } else if (status === 'idle' && !this._loaded.has(kernel)) {
+      this._load(kernel);
+    }
+  }
+
+  private _load(kernel: Kernel.IKernelConnection): void {
+    if (!this._settings.current.loadKernelExtension || this._loaded.has(kernel) || kernel.isDisposed) return;
+    this._loaded.add(kernel);
+    kernel.info
+      .then(info => {
+        if (info.language_info.name !== 'python') return;
+        const future = kernel.requestExecute({ code: LOAD_CODE, silent: true, store_history: false }, true);
+        return future.done.then(reply => {
+          if (reply.content.status !== 'ok') {
+            const reason = reply.content.status === 'error' ? `${reply.content.ename}: ${reply.content.evalue}` : '';
+            console.warn(`PNAV Lab: '${LOAD_CODE}' failed in kernel ${kernel.id}. ${reason}`);
+          }
+        });
+      })
+      .catch(error => {
+        this._loaded.delete(kernel);
+        console.warn('PNAV Lab: could not load the kernel extension.', error);
+      });
+  }
+
+  private _loaded = new WeakSet<Kernel.IKernelConnection>();
+}

@@ -1,0 +1,366 @@
+/**
+ * The PNAV side panel: header, live power chart with pause and rate, the
+ * current notebook's runs with totals, the selected run's detail, and upload
+ * status. It follows the notebook in focus.
+ */
+import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import type { CommandRegistry } from '@lumino/commands';
+import { type ISignal, Signal } from '@lumino/signaling';
+import { Panel, Widget } from '@lumino/widgets';
+import { errorMessage } from '../errors';
+import { formatDuration, formatEmissions, formatEnergy } from '../format';
+import { leafIcon } from '../icons';
+import { requestAPI } from '../request';
+import { RunsModel } from '../runsModel';
+import type { SettingsHolder } from '../settings';
+import type { IRunEventArgs, SidecarStream } from '../stream';
+import type { ITrans } from '../trans';
+import type { IDoctor, IRun, IRunSelection } from '../types';
+import { HeaderView } from './header';
+import { PowerChart } from './powerChart';
+import { RunDetail } from './runDetail';
+import { RunsTable } from './runsTable';
+import { UploadsView } from './uploads';
+
+export const PANEL_ID = 'pnav-lab-panel';
+const RUNS_LIMIT = 5000;
+const RATES_MS = [0, 1000, 5000];
+
+export interface IPnavPanelOptions {
+  stream: SidecarStream;
+  settings: SettingsHolder;
+  trans: ITrans;
+  tracker: INotebookTracker;
+  commands: CommandRegistry;
+  /** Command ids of the toolbar buttons. */
+  commandIds: { exportCsv: string; exportJson: string; exportBoamps: string; upload: string };
+}
+
+export interface ISelectionInfo extends IRunSelection {
+  /** For dialogs: "3 selected runs" / "all 12 runs of nb.ipynb". */
+  description: string;
+}
+
+export class PnavPanel extends Panel {
+  constructor(private _options: IPnavPanelOptions) {
+    super();
+    const { stream, settings, trans } = _options;
+    this.id = PANEL_ID;
+    this.addClass('jp-pnav-Panel');
+    this.title.icon = leafIcon;
+    this.title.caption = trans.__('PNAV Lab: energy and CO₂');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', trans.__('PNAV Lab energy panel'));
+
+    this._header = new HeaderView(trans);
+    this._chart = new PowerChart(trans);
+    this._table = new RunsTable(this._model, trans);
+    this._detail = new RunDetail(trans);
+    this._uploads = new UploadsView(stream.serverSettings, trans);
+    this._totals = new Widget();
+    this._totals.addClass('jp-pnav-Totals');
+    this._totals.node.setAttribute('aria-live', 'polite');
+
+    this.addWidget(this._header);
+    this.addWidget(this._chartControls());
+    this.addWidget(this._chart);
+    this.addWidget(this._sectionTitle(trans.__('This notebook')));
+    this.addWidget(this._totals);
+    this.addWidget(this._actions());
+    this.addWidget(this._table);
+    this.addWidget(this._detail);
+    this.addWidget(this._uploads);
+
+    stream.sample.connect((_, sample) => this._chart.addSample(sample), this);
+    stream.runEvent.connect(this._onRun, this);
+    stream.status.connect((_, status) => {
+      this._header.status = status;
+      this._loadDoctor();
+    }, this);
+    stream.stateChanged.connect((_, state) => {
+      this._header.state = state;
+      // Events were missed while the socket was down.
+      if (state === 'live') this._loadRuns();
+    }, this);
+    this._header.state = stream.state;
+    this._header.status = stream.lastStatus;
+    settings.changed.connect(this._applySettings, this);
+    this._applySettings();
+    this._model.changed.connect(() => this._scheduleTotals(), this);
+    this._table.activated.connect((_, id) => this.activateRun(id), this);
+    this._table.selectionChanged.connect(() => this._selectionChanged.emit(), this);
+    _options.tracker.currentChanged.connect((_, panel) => this._follow(panel), this);
+    this._follow(_options.tracker.currentWidget);
+  }
+
+  get model(): RunsModel {
+    return this._model;
+  }
+
+  get chart(): PowerChart {
+    return this._chart;
+  }
+
+  get table(): RunsTable {
+    return this._table;
+  }
+
+  get paused(): boolean {
+    return this._chart.paused;
+  }
+
+  get selectionChanged(): ISignal<this, void> {
+    return this._selectionChanged;
+  }
+
+  togglePause(): void {
+    this._chart.paused = !this._chart.paused;
+    this._pauseButton.textContent = this._chart.paused ? this._options.trans.__('Resume') : this._options.trans.__('Pause');
+    this._pauseButton.setAttribute('aria-pressed', String(this._chart.paused));
+  }
+
+  /** Ticked runs, else the whole notebook; null when there is nothing to export. */
+  selection(): ISelectionInfo | null {
+    const trans = this._options.trans;
+    const ids = this._table.selectedIds;
+    if (ids.length > 0) {
+      return { runIds: ids, description: trans.__('%1 selected run(s)', ids.length) };
+    }
+    const path = this._model.scope.notebookPath;
+    if (path === null || this._model.size === 0) return null;
+    return { notebookPath: path, description: trans.__('all %1 run(s) of %2', this._model.size, path) };
+  }
+
+  get uploads(): UploadsView {
+    return this._uploads;
+  }
+
+  /** Shows a run's detail and scrolls its notebook to its cell. */
+  activateRun(id: string): void {
+    const run = this._model.get(id);
+    if (!run) return;
+    this._table.activeId = id;
+    this._detail.render(run);
+    if (run.cellId) this._scrollToCell(run.cellId);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    Signal.clearData(this);
+    super.dispose();
+  }
+
+  private _chartControls(): Widget {
+    const trans = this._options.trans;
+    const bar = new Widget();
+    bar.addClass('jp-pnav-ChartControls');
+    const title = document.createElement('h3');
+    title.textContent = trans.__('Power (W)');
+    this._pauseButton = document.createElement('button');
+    this._pauseButton.className = 'jp-Button jp-mod-styled jp-mod-reject jp-pnav-Pause';
+    this._pauseButton.textContent = trans.__('Pause');
+    this._pauseButton.setAttribute('aria-pressed', 'false');
+    this._pauseButton.addEventListener('click', () => this.togglePause());
+    const rateLabel = document.createElement('label');
+    rateLabel.textContent = trans.__('Refresh');
+    this._rate = document.createElement('select');
+    this._rate.className = 'jp-pnav-Rate';
+    this._rate.setAttribute('aria-label', trans.__('Chart refresh rate'));
+    for (const ms of RATES_MS) {
+      this._rate.appendChild(new Option(ms === 0 ? trans.__('every sample') : trans.__('every %1 s', ms / 1000), String(ms)));
+    }
+    this._rate.addEventListener('change', () => {
+      this._chart.refreshMs = Number(this._rate.value);
+    });
+    rateLabel.appendChild(this._rate);
+    bar.node.append(title, this._pauseButton, rateLabel);
+    return bar;
+  }
+
+  private _sectionTitle(text: string): Widget {
+    const widget = new Widget({ node: document.createElement('h3') });
+    widget.addClass('jp-pnav-SectionTitle');
+    widget.node.textContent = text;
+    return widget;
+  }
+
+  private _actions(): Widget {
+    const { trans, commands, commandIds } = this._options;
+    const bar = new Widget();
+    bar.addClass('jp-pnav-Actions');
+    bar.node.setAttribute('role', 'toolbar');
+    bar.node.setAttribute('aria-label', trans.__('Export and upload'));
+    const buttons: [string, string][] = [
+      [commandIds.exportCsv, trans.__('CSV')],
+      [commandIds.exportJson, trans.__('JSON')],
+      [commandIds.exportBoamps, trans.__('BoAmps')],
+      [commandIds.upload, trans.__('Upload to PNAV…')],
+    ];
+    const label = document.createElement('span');
+    label.textContent = trans.__('Export:');
+    bar.node.appendChild(label);
+    for (const [id, text] of buttons) {
+      const button = document.createElement('button');
+      button.className = 'jp-Button jp-mod-styled jp-mod-reject';
+      button.dataset.command = id;
+      button.textContent = text;
+      button.title = commands.label(id);
+      button.addEventListener('click', () => {
+        commands.execute(id).catch(error => console.warn(`PNAV Lab: ${id} failed.`, error));
+      });
+      bar.node.appendChild(button);
+    }
+    return bar;
+  }
+
+  private _applySettings(): void {
+    const current = this._options.settings.current;
+    this._chart.windowS = current.chartWindowS;
+    this._chart.refreshMs = current.chartRefreshMs;
+    if (this._rate && RATES_MS.includes(current.chartRefreshMs)) this._rate.value = String(current.chartRefreshMs);
+    this._table.units = current;
+    this._detail.units = current;
+    this._scheduleTotals();
+  }
+
+  private _follow(panel: NotebookPanel | null): void {
+    this._notebook?.sessionContext.kernelChanged.disconnect(this._onKernelChanged, this);
+    this._notebook = panel;
+    if (!panel) {
+      this._setScope(null, null);
+      return;
+    }
+    panel.sessionContext.kernelChanged.connect(this._onKernelChanged, this);
+    panel.context.ready.then(() => {
+      if (this._notebook === panel) {
+        this._setScope(panel.context.path, panel.sessionContext.session?.kernel?.id ?? null);
+      }
+    });
+  }
+
+  private _onKernelChanged(): void {
+    const panel = this._notebook;
+    if (panel) this._setScope(panel.context.path, panel.sessionContext.session?.kernel?.id ?? null);
+  }
+
+  private _setScope(notebookPath: string | null, kernelId: string | null): void {
+    const scope = this._model.scope;
+    if (scope.notebookPath === notebookPath && scope.kernelId === kernelId) return;
+    this._model.setScope({ notebookPath, kernelId });
+    this._detail.render(null);
+    this._uploads.notebookPath = notebookPath;
+    this._loadRuns();
+  }
+
+  private _loadRuns(): void {
+    const { notebookPath, kernelId } = this._model.scope;
+    if (notebookPath === null && kernelId === null) return;
+    const settings = this._options.stream.serverSettings;
+    const query = (key: string, value: string) =>
+      requestAPI<{ runs: IRun[] }>(`runs?${key}=${encodeURIComponent(value)}&limit=${RUNS_LIMIT}`, {}, settings);
+    const requests = [notebookPath ? query('notebookPath', notebookPath) : null, kernelId ? query('kernelId', kernelId) : null];
+    const generation = ++this._loadGeneration;
+    Promise.all(requests.map(r => r ?? Promise.resolve({ runs: [] as IRun[] })))
+      .then(([byPath, byKernel]) => {
+        if (generation !== this._loadGeneration) return;
+        const merged = new Map<string, IRun>();
+        for (const run of [...byKernel.runs, ...byPath.runs]) merged.set(run.id, run);
+        this._model.reset([...merged.values()]);
+        this._loadError = null;
+        this._scheduleTotals();
+      })
+      .catch(error => {
+        this._loadError = errorMessage(error);
+        this._scheduleTotals();
+      });
+  }
+
+  private _loadDoctor(): void {
+    requestAPI<IDoctor>('doctor', {}, this._options.stream.serverSettings)
+      .then(doctor => {
+        this._header.sources = doctor.sources;
+      })
+      .catch(() => undefined);
+  }
+
+  private _onRun(_: SidecarStream, { run }: IRunEventArgs): void {
+    if (!this._model.upsert(run)) return;
+    if (this._detail.runId === run.id && this._detailFrame === null) {
+      this._detailFrame = requestAnimationFrame(() => {
+        this._detailFrame = null;
+        const latest = this._detail.runId ? this._model.get(this._detail.runId) : undefined;
+        if (latest) this._detail.render(latest);
+      });
+    }
+  }
+
+  private _scheduleTotals(): void {
+    if (this._totalsFrame !== null) return;
+    this._totalsFrame = requestAnimationFrame(() => {
+      this._totalsFrame = null;
+      this._renderTotals();
+    });
+  }
+
+  private _renderTotals(): void {
+    const trans = this._options.trans;
+    const node = this._totals.node;
+    const { energyUnit, emissionsUnit } = this._options.settings.current;
+    if (this._loadError) {
+      node.textContent = trans.__('Could not load the runs: %1', this._loadError);
+      return;
+    }
+    if (this._model.scope.notebookPath === null && this._model.scope.kernelId === null) {
+      node.textContent = trans.__('Open a notebook to see its runs.');
+      return;
+    }
+    const totals = this._model.totals();
+    node.textContent = trans.__(
+      '%1 run(s) · %2 · %3 · %4',
+      totals.count,
+      formatEnergy(totals.energyJ, energyUnit),
+      formatEmissions(totals.emissionsG, emissionsUnit),
+      formatDuration(totals.durationS),
+    );
+    node.title = totals.allMeasured
+      ? trans.__('Every figure read from hardware counters.')
+      : trans.__('Some figures are estimates: see the methods per run.');
+  }
+
+  private _scrollToCell(cellId: string): void {
+    const { tracker } = this._options;
+    let target: NotebookPanel | null = null;
+    let index = -1;
+    tracker.forEach(panel => {
+      if (target) return;
+      const at = panel.content.widgets.findIndex(cell => cell.model.id === cellId);
+      if (at >= 0) {
+        target = panel;
+        index = at;
+      }
+    });
+    const panel = target as NotebookPanel | null;
+    if (!panel) return;
+    panel.content.activeCellIndex = index;
+    panel.content.scrollToItem(index, 'center').catch(() => undefined);
+    const cell = panel.content.widgets[index];
+    cell.node.classList.add('jp-pnav-flash');
+    setTimeout(() => cell.node.classList.remove('jp-pnav-flash'), 1200);
+  }
+
+  private _model = new RunsModel();
+  private _header: HeaderView;
+  private _chart: PowerChart;
+  private _table: RunsTable;
+  private _detail: RunDetail;
+  private _uploads: UploadsView;
+  private _totals: Widget;
+  private _pauseButton!: HTMLButtonElement;
+  private _rate!: HTMLSelectElement;
+  private _notebook: NotebookPanel | null = null;
+  private _loadGeneration = 0;
+  private _loadError: string | null = null;
+  private _detailFrame: number | null = null;
+  private _totalsFrame: number | null = null;
+  private _selectionChanged = new Signal<this, void>(this);
+}

@@ -1,0 +1,183 @@
+/**
+ * One run in detail: figures per component with their methods, batches, the
+ * prediction from finished epochs, a car-distance equivalent, and the epoch
+ * table with a bar per epoch (energy split by component, and time).
+ */
+import { Widget } from '@lumino/widgets';
+import { CAR_KM_FACTOR, carDistance } from '../equivalents';
+import { formatDuration, formatEmissions, formatEnergy, formatNumber, formatPower } from '../format';
+import { predictRun } from '../prediction';
+import type { IPnavSettings } from '../settings';
+import { COMPONENT_NAMES, METHOD_NAMES } from '../summary';
+import type { ITrans } from '../trans';
+import { COMPONENTS, type IEpoch, type IRun } from '../types';
+import { runLabel } from './runsTable';
+
+type Units = Pick<IPnavSettings, 'energyUnit' | 'emissionsUnit'>;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text?: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export class RunDetail extends Widget {
+  constructor(private _trans: ITrans) {
+    super();
+    this.addClass('jp-pnav-RunDetail');
+    this.node.setAttribute('aria-live', 'polite');
+    this.render(null);
+  }
+
+  set units(units: Units) {
+    this._units = units;
+    this.render(this._run);
+  }
+
+  get runId(): string | null {
+    return this._run?.id ?? null;
+  }
+
+  render(run: IRun | null): void {
+    this._run = run;
+    const trans = this._trans;
+    const node = this.node;
+    node.textContent = '';
+    if (!run) {
+      node.appendChild(el('p', 'jp-pnav-Empty', trans.__('Select a run to see its epochs and components.')));
+      return;
+    }
+    const units = this._units;
+    node.appendChild(el('h3', 'jp-pnav-RunDetail-title', runLabel(run)));
+    const facts = el('dl', 'jp-pnav-Facts');
+    const fact = (name: string, value: string, title = '') => {
+      const dt = el('dt', '', name);
+      const dd = el('dd', '', value);
+      if (title) dd.title = title;
+      facts.append(dt, dd);
+    };
+    fact(trans.__('Status'), trans.__(run.status) + (run.error ? ` – ${run.error}` : ''));
+    fact(
+      trans.__('Energy'),
+      formatEnergy(run.facilityEnergyJ, units.energyUnit),
+      trans.__('%1 of IT energy × PUE %2', formatEnergy(run.energyJ, units.energyUnit), run.pue),
+    );
+    const distance = carDistance(run.emissionsG);
+    fact(
+      trans.__('CO₂e'),
+      `${formatEmissions(run.emissionsG, units.emissionsUnit)} (${
+        distance.unit === 'km' ? trans.__('≈ %1 km by car', distance.value) : trans.__('≈ %1 m by car', distance.value)
+      })`,
+      trans.__('%1 g CO₂e per km: %2', CAR_KM_FACTOR.gramsPerUnit, CAR_KM_FACTOR.source),
+    );
+    fact(trans.__('Duration'), formatDuration(run.durationS));
+    fact(trans.__('Quality'), trans.__(run.quality));
+    const batches = Math.max(run.nBatch, run.batchesCounted);
+    if (batches > 0) fact(trans.__('Batches'), String(batches));
+    if (run.attribution) {
+      fact(
+        trans.__('Kernel share'),
+        trans.__('%1% (%2)', formatNumber(run.attribution.share * 100), formatEnergy(run.attribution.energyJ, units.energyUnit)),
+        trans.__('Share of the machine energy attributed to this kernel by CPU time: an attribution, not a measurement.'),
+      );
+    }
+    node.appendChild(facts);
+    node.appendChild(this._components(run));
+    const prediction = predictRun(run);
+    if (prediction && (run.status === 'open' || prediction.epochsDone < prediction.nEpoch)) {
+      const box = el('p', 'jp-pnav-Prediction');
+      box.textContent = trans.__(
+        'Predicted for %1 epochs (from %2 finished): %3, %4, %5.',
+        prediction.nEpoch,
+        prediction.epochsDone,
+        formatEnergy(prediction.energyJ, units.energyUnit),
+        formatEmissions(prediction.emissionsG, units.emissionsUnit),
+        formatDuration(prediction.durationS),
+      );
+      box.title = trans.__('Mean energy of the finished epochs × the announced number of epochs, as CarbonTracker does.');
+      node.appendChild(box);
+    }
+    if (run.epochs.length > 0) node.appendChild(this._epochs(run.epochs));
+  }
+
+  private _components(run: IRun): HTMLTableElement {
+    const trans = this._trans;
+    const table = el('table', 'jp-pnav-Components');
+    table.setAttribute('aria-label', trans.__('Energy per component'));
+    const head = table.createTHead().insertRow();
+    for (const text of ['Component', 'Energy', 'Mean power', 'Method']) head.appendChild(el('th', '', trans.__(text)));
+    const body = table.createTBody();
+    for (const component of COMPONENTS) {
+      const figure = run.energy[component];
+      const row = body.insertRow();
+      row.insertCell().textContent = trans.__(COMPONENT_NAMES[component]);
+      if (!figure.included) {
+        row.insertCell().textContent = trans.__('excluded');
+        row.insertCell();
+        row.insertCell();
+        continue;
+      }
+      row.insertCell().textContent = formatEnergy(figure.energyJ, this._units.energyUnit);
+      row.insertCell().textContent = formatPower(figure.powerW);
+      const method = row.insertCell();
+      method.textContent = trans.__(METHOD_NAMES[figure.method]);
+      method.className = `jp-pnav-Quality-text-${figure.measured ? 'measured' : 'estimated'}`;
+    }
+    return table;
+  }
+
+  /** Epoch rows with a stacked bar (CPU/GPU/RAM) scaled to the largest epoch, and a time bar. */
+  private _epochs(epochs: IEpoch[]): HTMLTableElement {
+    const trans = this._trans;
+    const units = this._units;
+    const table = el('table', 'jp-pnav-Epochs');
+    table.setAttribute('aria-label', trans.__('Energy and time per epoch'));
+    const head = table.createTHead().insertRow();
+    for (const text of ['Epoch', 'Time', 'CPU', 'GPU', 'RAM', 'Energy', 'CO₂e', '']) {
+      head.appendChild(el('th', '', text ? trans.__(text) : ''));
+    }
+    const maxEnergy = Math.max(...epochs.map(e => e.energyJ), Number.MIN_VALUE);
+    const maxTime = Math.max(...epochs.map(e => e.durationS), Number.MIN_VALUE);
+    const body = table.createTBody();
+    for (const epoch of epochs) {
+      const row = body.insertRow();
+      row.dataset.epoch = String(epoch.index);
+      if (epoch.status === 'open') row.classList.add('jp-pnav-Epoch-open');
+      row.insertCell().textContent = String(epoch.index + 1);
+      row.insertCell().textContent = formatDuration(epoch.durationS);
+      for (const component of COMPONENTS) {
+        const figure = epoch.energy[component];
+        row.insertCell().textContent = figure.included ? formatEnergy(figure.energyJ, units.energyUnit) : '–';
+      }
+      row.insertCell().textContent = formatEnergy(epoch.facilityEnergyJ, units.energyUnit);
+      row.insertCell().textContent = formatEmissions(epoch.emissionsG, units.emissionsUnit);
+      const barCell = row.insertCell();
+      barCell.className = 'jp-pnav-Bars';
+      const energyBar = el('div', 'jp-pnav-Bar');
+      energyBar.setAttribute('role', 'img');
+      energyBar.setAttribute(
+        'aria-label',
+        trans.__('Epoch %1: %2 in %3', epoch.index + 1, formatEnergy(epoch.energyJ, units.energyUnit), formatDuration(epoch.durationS)),
+      );
+      for (const component of COMPONENTS) {
+        const figure = epoch.energy[component];
+        if (!figure.included || figure.energyJ <= 0) continue;
+        const segment = el('span', `jp-pnav-Bar-${component}`);
+        segment.style.width = `${(100 * figure.energyJ) / maxEnergy}%`;
+        segment.title = `${trans.__(COMPONENT_NAMES[component])}: ${formatEnergy(figure.energyJ, units.energyUnit)}`;
+        energyBar.appendChild(segment);
+      }
+      const timeBar = el('div', 'jp-pnav-Bar jp-pnav-Bar-time');
+      const timeSegment = el('span', 'jp-pnav-Bar-duration');
+      timeSegment.style.width = `${(100 * epoch.durationS) / maxTime}%`;
+      timeSegment.title = formatDuration(epoch.durationS);
+      timeBar.appendChild(timeSegment);
+      barCell.append(energyBar, timeBar);
+    }
+    return table;
+  }
+
+  private _run: IRun | null = null;
+  private _units: Units = { energyUnit: 'auto', emissionsUnit: 'auto' };
+}

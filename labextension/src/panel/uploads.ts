@@ -1,0 +1,138 @@
+/**
+ * Per-record upload status (queued, sending, sent, retrying, failed with the
+ * server's reason), polled from the sidecar while any is pending, slowing
+ * down while nothing changes.
+ */
+import type { ServerConnection } from '@jupyterlab/services';
+import { Poll } from '@lumino/polling';
+import { Widget } from '@lumino/widgets';
+import { errorMessage } from '../errors';
+import { listUploads } from '../outputs';
+import type { ITrans } from '../trans';
+import type { IUpload } from '../types';
+
+const FIRST_INTERVAL_MS = 1000;
+const MAX_INTERVAL_MS = 15_000;
+
+function pending(upload: IUpload): boolean {
+  return upload.status !== 'sent' && upload.status !== 'failed';
+}
+
+export class UploadsView extends Widget {
+  constructor(
+    private _settings: ServerConnection.ISettings,
+    private _trans: ITrans,
+  ) {
+    super();
+    this.addClass('jp-pnav-Uploads');
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this._fetch(),
+      frequency: { interval: FIRST_INTERVAL_MS, backoff: true, max: MAX_INTERVAL_MS },
+      name: 'pnav-lab:uploads',
+      standby: 'when-hidden',
+    });
+    this.render();
+  }
+
+  set notebookPath(path: string | null) {
+    this._notebookPath = path;
+    this._uploads = [];
+    this.render();
+    this.refresh();
+  }
+
+  /** Shows new uploads at once and polls until all are sent or failed. */
+  track(uploads: IUpload[]): void {
+    const byId = new Map(this._uploads.map(u => [u.id, u]));
+    for (const upload of uploads) byId.set(upload.id, upload);
+    this._uploads = [...byId.values()];
+    this.render();
+    this._poll.frequency = { ...this._poll.frequency, interval: FIRST_INTERVAL_MS };
+    this._poll.start().catch(() => undefined);
+  }
+
+  refresh(): void {
+    this._fetch().catch(() => undefined);
+  }
+
+  dispose(): void {
+    this._poll.dispose();
+    super.dispose();
+  }
+
+  private async _fetch(): Promise<void> {
+    let uploads: IUpload[];
+    try {
+      uploads = await listUploads(this._notebookPath, this._settings);
+      this._error = null;
+    } catch (error) {
+      this._error = errorMessage(error);
+      this.render();
+      throw error;
+    }
+    const before = JSON.stringify(this._uploads);
+    const known = new Set(this._uploads.map(u => u.id));
+    // Keep what was just created even if the list endpoint filters by notebook.
+    this._uploads = [...uploads, ...this._uploads.filter(u => !uploads.some(v => v.id === u.id) && known.has(u.id))];
+    const changed = before !== JSON.stringify(this._uploads);
+    this.render();
+    if (!this._uploads.some(pending)) {
+      this._poll.stop().catch(() => undefined);
+    } else if (!changed) {
+      // Nothing moved: back off, up to the maximum.
+      const interval = Math.min(MAX_INTERVAL_MS, this._poll.frequency.interval * 1.5);
+      this._poll.frequency = { ...this._poll.frequency, interval };
+    } else {
+      this._poll.frequency = { ...this._poll.frequency, interval: FIRST_INTERVAL_MS };
+    }
+  }
+
+  render(): void {
+    const trans = this._trans;
+    const node = this.node;
+    node.textContent = '';
+    if (this._uploads.length === 0 && this._error === null) return;
+    const title = document.createElement('h3');
+    title.textContent = trans.__('Uploads to PNAV');
+    node.appendChild(title);
+    if (this._error) {
+      const error = document.createElement('p');
+      error.className = 'jp-pnav-Error';
+      error.textContent = trans.__('Could not read upload status: %1', this._error);
+      node.appendChild(error);
+    }
+    const list = document.createElement('ul');
+    list.setAttribute('aria-label', trans.__('Upload status'));
+    for (const upload of this._uploads) {
+      const item = document.createElement('li');
+      item.className = `jp-pnav-Upload jp-pnav-Upload-${upload.status}`;
+      item.dataset.uploadId = upload.id;
+      item.dataset.status = upload.status;
+      const status = document.createElement('span');
+      status.className = 'jp-pnav-Upload-status';
+      status.textContent = trans.__(upload.status);
+      const text = document.createElement('span');
+      const runs = upload.runIds?.length ? trans.__('%1 run(s)', upload.runIds.length) : upload.id.slice(0, 8);
+      let detail = trans.__('%1, attempt %2', runs, upload.attempts);
+      if (upload.status === 'retrying' && upload.nextAttemptAt) {
+        detail += ` · ${trans.__('next at %1', new Date(upload.nextAttemptAt).toLocaleTimeString())}`;
+      }
+      text.textContent = detail;
+      item.append(status, text);
+      if (upload.lastError && upload.status !== 'sent') {
+        const reason = document.createElement('div');
+        reason.className = 'jp-pnav-Upload-reason';
+        reason.textContent = upload.lastError;
+        item.appendChild(reason);
+      }
+      list.appendChild(item);
+    }
+    node.appendChild(list);
+  }
+
+  private _poll: Poll;
+  private _uploads: IUpload[] = [];
+  private _notebookPath: string | null = null;
+  private _error: string | null = null;
+}

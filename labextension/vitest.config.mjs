@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Pure modules run in node; files that touch the DOM opt into jsdom with a
+// `// @vitest-environment jsdom` comment at the top.
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'node',
+    pool: 'threads',
+    maxWorkers: 1,
+  },
+});

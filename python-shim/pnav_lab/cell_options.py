@@ -1,0 +1,114 @@
+"""The options of `%%pnav`, named after calculadorapnav's parameters, and their translation to an OpenRunRequest."""
+
+from __future__ import annotations
+
+import os
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from . import validation
+from .errors import PnavValidationError
+
+
+@magic_arguments()
+@argument('--type', dest='type_process', metavar='training|inference',
+          help="What the cell does: 'training' or 'inference' (calculadorapnav's type_process).")
+@argument('--epochs', type=int, metavar='N', help='Number of epochs (n_epoch) when they are not marked in code.')
+@argument('--batches', type=int, metavar='N', help='Number of batches (n_batch) when they are not counted in code.')
+@argument('--model', metavar='VAR', help='Variable of the notebook holding the model (PyTorch, Keras, scikit-learn).')
+@argument('--model-id', metavar='HASH', help='PNAV model id: 64 lowercase hexadecimal characters.')
+@argument('--country', metavar='ISO3', help='Country of the grid, ISO 3166-1 alpha-3 (e.g. ESP).')
+@argument('--region', help='Region within the country (reported only, as in calculadorapnav).')
+@argument('--cloud-provider', metavar='NAME', help='Cloud provider (aws, azure, gcp, ...).')
+@argument('--cloud-region', metavar='NAME', help='Cloud region (e.g. europe-west1).')
+@argument('--pue', type=float, help='Power usage effectiveness of the data centre, 1..3 (default 1).')
+@argument('--type-ram', metavar='DDR3|DDR4|DDR5', help='RAM type written to the CSV (default DDR4).')
+@argument('--components', metavar='cpu,gpu,ram', help='Components counted by this run (default: all).')
+@argument('--gpu-ids', metavar='0,1', help='GPU indexes to count (default: CUDA_VISIBLE_DEVICES, else all).')
+@argument('--output-dir', metavar='DIR', help="Directory of the CSV (default: the kernel's working directory).")
+@argument('--output-file', metavar='FILE', help='CSV file name (default: emissions_<type>.csv).')
+@argument('--on-csv-write', metavar='append|update', help="CSV write mode: 'append' (default) or 'update'.")
+@argument('--no-save', action='store_true', help='Do not write the CSV row.')
+@argument('--label', action='append', metavar='TEXT|KEY=VALUE',
+          help='A label for the run (free text), or KEY=VALUE labels; may be repeated.')
+@argument('--quiet', action='store_true', help='Do not print the summary line.')
+def pnav_cell(line, cell):
+    """%%pnav [options] — measure the energy and CO2 of this cell as one run.
+
+    The cell body runs exactly as without the magic. Mark epochs with
+    `for x in pnav_lab.epochs(...)`, `with pnav_lab.epoch():`, or a framework callback,
+    and count batches with `pnav_lab.batch()`.
+    """
+
+
+def usage() -> str:
+    return pnav_cell.parser.format_help()
+
+
+def parse(line: str):
+    """The parsed options, or UsageError (one line) on an invalid option."""
+    try:
+        return parse_argstring(pnav_cell, line)
+    except UsageError:
+        raise
+    except SystemExit:  # argparse exits on some errors
+        raise UsageError(f'invalid %%pnav options: {line!r}') from None
+
+
+def wants_help(line: str) -> bool:
+    return any(token in ('-h', '--help') for token in line.split())
+
+
+def open_request(args) -> dict:
+    """The run-describing fields of the OpenRunRequest; UsageError names the bad option."""
+    body: dict = {}
+    try:
+        if args.type_process is not None:
+            body['typeProcess'] = validation.type_process(args.type_process, '--type')
+        if args.epochs is not None:
+            body['nEpoch'] = validation.count(args.epochs, '--epochs')
+        if args.batches is not None:
+            body['nBatch'] = validation.count(args.batches, '--batches')
+        if args.model_id is not None:
+            body['modelId'] = validation.model_id(args.model_id, '--model-id')
+        if args.country is not None:
+            body['country'] = validation.country_iso3(args.country, '--country')
+        if args.region is not None:
+            body['region'] = args.region
+        if args.cloud_provider is not None:
+            body['cloudProvider'] = args.cloud_provider
+        if args.cloud_region is not None:
+            body['cloudRegion'] = args.cloud_region
+        if args.pue is not None:
+            body['pue'] = validation.pue(args.pue, '--pue')
+        if args.type_ram is not None:
+            body['typeRam'] = validation.type_ram(args.type_ram, '--type-ram')
+        if args.components is not None:
+            body['components'] = validation.components(args.components, '--components')
+        gpu_ids = validation.gpu_ids(args.gpu_ids, '--gpu-ids') if args.gpu_ids is not None else validation.gpu_ids_from_env()
+        if gpu_ids is not None:
+            body['gpuIds'] = gpu_ids
+        if args.on_csv_write is not None:
+            validation.on_csv_write(args.on_csv_write, '--on-csv-write')
+        label, labels = validation.labels(args.label, '--label')
+        if label:
+            body['label'] = label
+        if labels:
+            body['labels'] = labels
+    except PnavValidationError as error:
+        raise UsageError(f'%%pnav {error}') from None
+    return body
+
+
+def csv_output(args, type_process: str | None) -> dict | None:
+    """The close request's `output`, or None with --no-save."""
+    if args.no_save:
+        return None
+    directory = os.path.abspath(os.path.expanduser(args.output_dir or os.getcwd()))
+    if not os.path.isdir(directory):
+        raise UsageError(f"%%pnav --output-dir: folder '{directory}' doesn't exist")
+    output = {'dir': directory, 'onCsvWrite': args.on_csv_write or 'append'}
+    if args.output_file:
+        output['file'] = args.output_file
+    return output

@@ -1,0 +1,197 @@
+"""The sidecar client: JSON over one kept-alive loopback HTTP connection, standard library only.
+
+Timeouts are short so a dead sidecar never hangs a cell. On a connection error the client
+re-discovers the sidecar (it may have restarted on another port) and retries once.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from urllib.parse import quote, urlencode, urlsplit
+
+from . import discovery
+from .errors import SidecarRequestError, SidecarUnavailable
+
+DEFAULT_TIMEOUT_S = 2.0
+# Node closes idle keep-alive sockets after 5 s; reconnect before reusing one that old.
+IDLE_RECONNECT_S = 4.0
+# After a failed start, do not try again on every cell.
+START_RETRY_AFTER_S = 30.0
+
+_CONNECTION_ERRORS = (ConnectionError, http.client.HTTPException, OSError)
+
+
+class SidecarClient:
+    """A client bound to one sidecar endpoint, re-discovered on connection errors."""
+
+    def __init__(self, endpoint: discovery.SidecarEndpoint | None = None, *, start: bool = True,
+                 timeout_s: float = DEFAULT_TIMEOUT_S):
+        self._endpoint = endpoint
+        self._start = start
+        self._timeout_s = timeout_s
+        self._connection: http.client.HTTPConnection | None = None
+        self._last_used = 0.0
+        self._lock = threading.RLock()
+        self._start_failed_at = 0.0
+        self._start_error: SidecarUnavailable | None = None
+
+    # ------------------------------------------------------------------ discovery
+
+    @property
+    def endpoint(self) -> discovery.SidecarEndpoint:
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = self._discover()
+            return self._endpoint
+
+    def _healthy(self, endpoint: discovery.SidecarEndpoint) -> bool:
+        probe = SidecarClient(endpoint, start=False, timeout_s=self._timeout_s)
+        try:
+            return probe._request_once('GET', '/healthz', None, self._timeout_s).get('ok') is True
+        except Exception:
+            return False
+        finally:
+            probe.close()
+
+    def _discover(self) -> discovery.SidecarEndpoint:
+        candidate = discovery.from_env()
+        if candidate is not None and self._healthy(candidate):
+            return candidate
+        candidate = discovery.read_runtime_file()
+        if candidate is not None and self._healthy(candidate):
+            return candidate
+        if not self._start:
+            raise SidecarUnavailable('No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL).')
+        if self._start_error is not None and time.monotonic() - self._start_failed_at < START_RETRY_AFTER_S:
+            raise self._start_error
+        try:
+            endpoint, _process = discovery.spawn_sidecar(healthy=self._healthy)
+        except SidecarUnavailable as error:
+            self._start_error, self._start_failed_at = error, time.monotonic()
+            raise
+        self._start_error = None
+        return endpoint
+
+    # ------------------------------------------------------------------ transport
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _connect(self, timeout_s: float) -> http.client.HTTPConnection:
+        parts = urlsplit(self.endpoint.url)
+        if parts.scheme == 'https':
+            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout_s)
+        return http.client.HTTPConnection(parts.hostname or '127.0.0.1', parts.port, timeout=timeout_s)
+
+    def _request_once(self, method: str, path: str, body, timeout_s: float, raw: bool = False):
+        endpoint = self.endpoint
+        if self._connection is None or time.monotonic() - self._last_used > IDLE_RECONNECT_S:
+            self.close()
+            self._connection = self._connect(timeout_s)
+        connection = self._connection
+        connection.timeout = timeout_s
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout_s)
+        headers = {'Authorization': f'Bearer {endpoint.token}', 'Accept': 'application/json'}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body, separators=(',', ':')).encode('utf-8')
+            headers['Content-Type'] = 'application/json'
+        base_path = urlsplit(endpoint.url).path.rstrip('/')
+        try:
+            connection.request(method, base_path + path, body=payload, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        except BaseException:
+            self.close()
+            raise
+        self._last_used = time.monotonic()
+        if response.will_close:
+            self.close()
+        if 200 <= response.status < 300:
+            if raw:
+                return data, response.getheader('Content-Type', '')
+            return json.loads(data) if data else {}
+        try:
+            envelope = json.loads(data)['error']
+            raise SidecarRequestError(response.status, envelope.get('code', 'unknown'), envelope.get('message', ''),
+                                      envelope.get('issues'))
+        except (ValueError, KeyError, TypeError):
+            raise SidecarRequestError(response.status, 'unknown', data[:300].decode('utf-8', 'replace')) from None
+
+    def request(self, method: str, path: str, body=None, *, timeout_s: float | None = None, raw: bool = False,
+                retry: bool = True):
+        """One request; on a connection error, re-discover and retry once (the sidecar may have restarted)."""
+        timeout_s = timeout_s or self._timeout_s
+        with self._lock:
+            try:
+                return self._request_once(method, path, body, timeout_s, raw)
+            except SidecarRequestError:
+                raise
+            except _CONNECTION_ERRORS as first_error:
+                if not retry:
+                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering: {first_error}') from None
+                self._endpoint = None
+                try:
+                    return self._request_once(method, path, body, timeout_s, raw)
+                except SidecarRequestError:
+                    raise
+                except _CONNECTION_ERRORS as error:
+                    self._endpoint = None
+                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering: {error}') from None
+
+    # ------------------------------------------------------------------ API
+
+    def healthz(self) -> dict:
+        return self.request('GET', '/healthz')
+
+    def status(self) -> dict:
+        return self.request('GET', '/api/v1/status')
+
+    def open_run(self, body: dict) -> dict:
+        return self.request('POST', '/api/v1/runs', body)['run']
+
+    def get_run(self, run_id: str) -> dict:
+        return self.request('GET', f'/api/v1/runs/{quote(run_id, safe="")}')['run']
+
+    def list_runs(self, **query) -> list:
+        query = {k: v for k, v in query.items() if v is not None}
+        suffix = f'?{urlencode(query)}' if query else ''
+        return self.request('GET', f'/api/v1/runs{suffix}')['runs']
+
+    def patch_run(self, run_id: str, body: dict) -> dict:
+        return self.request('PATCH', f'/api/v1/runs/{quote(run_id, safe="")}', body)['run']
+
+    def close_run(self, run_id: str, body: dict, *, timeout_s: float | None = None) -> dict:
+        # Closing twice is harmless, so a retry after a lost response is safe.
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0)
+
+    def open_epoch(self, run_id: str, index: int | None = None) -> dict:
+        body = {} if index is None else {'index': index}
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs', body)['epoch']
+
+    def close_epoch(self, run_id: str, index: int, n_batch: int | None = None) -> dict:
+        body = {} if n_batch is None else {'nBatch': n_batch}
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body)['epoch']
+
+    def count_batches(self, run_id: str, n: int) -> dict:
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/batches', {'n': n})['run']
+
+
+_shared: SidecarClient | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_client() -> SidecarClient:
+    """The process-wide client (one kept-alive connection per kernel)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = SidecarClient()
+        return _shared

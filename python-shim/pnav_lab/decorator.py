@@ -1,0 +1,280 @@
+"""A drop-in for calculadorapnav's `track_emissions` (change one import line), and a tracker object.
+
+Same parameters (plus the manual's spellings as aliases), same CSV (written by the sidecar on close),
+same API submission (queued in the sidecar's durable outbox). Fixed on the way:
+- validation at decoration time, with a message naming the field; never an `input()` prompt;
+- a run whose function raises is recorded as `error`, its CSV row written, the exception propagates;
+- a NumPy array / tensor return value is fine (never tested for truthiness);
+- the model is found in positional args, keyword args and the return value;
+- no framework import, no lock file (nested and concurrent runs are separate runs).
+
+Parameters with no effect here (accepted so existing code runs): `measure_power_secs` (the sidecar samples
+continuously), `save_to_logger`, `logging_logger`, `log_level`, `logger_preamble` (no effect in
+calculadorapnav either), `default_cpu_power` (the sidecar's `--cpu-tdp` sets it), `allow_multiple_runs`
+(there is no lock), `instance_id`. Aliases: `n_epochs` → `n_epoch`, `n_batches` → `n_batch`,
+`emissions_endpoint` → `endpoint_url`, `experiment_name` / `project_name` → the run's label,
+`experiment_id` → label `experiment_id=<value>`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import sys
+import warnings
+
+from . import context, validation
+from . import run as _run
+from .client import shared_client
+from .errors import PnavError, PnavValidationError, PnavWarning
+from .model_facts import find_model
+from .summary import summary_line
+
+
+class _Unset:
+    def __repr__(self):
+        return '<unset>'
+
+
+UNSET = _Unset()
+
+
+class TrackerSettings:
+    """Validated, translated settings of one decorator or tracker."""
+
+    def __init__(self, *, token=UNSET, model_id=UNSET, endpoint_url=UNSET, type_process='', type_ram=UNSET,
+                 n_batch=UNSET, n_epoch=UNSET, output_dir=UNSET, output_file=UNSET, save_to_file=UNSET,
+                 offline=UNSET, gpu_ids=UNSET, on_csv_write=UNSET, pue=UNSET, country_iso_code=UNSET,
+                 region=UNSET, cloud_provider=UNSET, cloud_region=UNSET, components=UNSET, label=UNSET,
+                 n_batches=UNSET, n_epochs=UNSET, emissions_endpoint=UNSET, experiment_id=UNSET,
+                 experiment_name=UNSET, project_name=UNSET, quiet=True, require_location=True, **_ignored):
+        def given(value):
+            return value is not UNSET
+
+        def alias(primary, secondary, primary_name, secondary_name):
+            if given(primary) and given(secondary) and primary != secondary:
+                raise PnavValidationError(secondary_name, f'conflicts with {primary_name}; give one of them')
+            return primary if given(primary) else secondary
+
+        n_batch = alias(n_batch, n_batches, 'n_batch', 'n_batches')
+        n_epoch = alias(n_epoch, n_epochs, 'n_epoch', 'n_epochs')
+        endpoint_url = alias(endpoint_url, emissions_endpoint, 'endpoint_url', 'emissions_endpoint')
+
+        self.type_process = validation.type_process(type_process)
+        self.offline = offline is True
+        self.quiet = quiet
+        self.request: dict = {'typeProcess': self.type_process}
+        if given(type_ram):
+            self.request['typeRam'] = validation.type_ram(type_ram)
+        if given(on_csv_write):
+            validation.on_csv_write(on_csv_write)
+        self.on_csv_write = on_csv_write if given(on_csv_write) else 'append'
+        self.n_batch = validation.count(n_batch, 'n_batch') if given(n_batch) and n_batch is not None else None
+        self.n_epoch = validation.count(n_epoch, 'n_epoch') if given(n_epoch) and n_epoch is not None else None
+        if self.n_batch is not None:
+            self.request['nBatch'] = self.n_batch
+        if self.n_epoch is not None:
+            self.request['nEpoch'] = self.n_epoch
+        if given(pue) and pue is not None:
+            self.request['pue'] = validation.pue(pue)
+        ids = validation.gpu_ids(gpu_ids) if given(gpu_ids) and gpu_ids is not None else validation.gpu_ids_from_env()
+        if ids is not None:
+            self.request['gpuIds'] = ids
+        if given(components) and components is not None:
+            self.request['components'] = validation.components(components)
+
+        has_country = given(country_iso_code) and country_iso_code is not None
+        has_cloud = isinstance(cloud_provider, str) and isinstance(cloud_region, str)
+        if self.offline and require_location and not has_country and not has_cloud:
+            raise PnavValidationError(
+                'country_iso_code',
+                "when offline is True, give 'country_iso_code' (3 uppercase letters, e.g. ESP) or both "
+                "'cloud_provider' and 'cloud_region'")
+        if has_country:
+            self.request['country'] = validation.country_iso3(country_iso_code)
+        for key, value in (('region', region), ('cloudProvider', cloud_provider), ('cloudRegion', cloud_region)):
+            if isinstance(value, str) and value:
+                self.request[key] = value
+
+        self.submit = None
+        if not self.offline:
+            model_id = validation.model_id(model_id if given(model_id) else None)
+            endpoint_url = validation.endpoint_url(endpoint_url if given(endpoint_url) else None)
+            raw_token = token if given(token) and token is not None else os.environ.get('PNAV_TOKEN')
+            self.submit = {'endpointUrl': endpoint_url, 'token': validation.token(raw_token), 'modelId': model_id}
+            self.request['modelId'] = model_id
+        elif given(model_id) and model_id is not None:
+            self.request['modelId'] = validation.model_id(model_id)
+
+        label_parts = [str(v) for v in (experiment_name, project_name, label) if given(v) and v is not None]
+        if label_parts:
+            self.request['label'] = ' '.join(label_parts)[:500]
+        if given(experiment_id) and experiment_id is not None:
+            self.request['labels'] = {'experiment_id': str(experiment_id)[:200]}
+
+        self.save_to_file = save_to_file is not False if given(save_to_file) else True
+        self.output_dir = output_dir if given(output_dir) and output_dir is not None else None
+        self.output_file = output_file if given(output_file) and output_file is not None else None
+
+    def csv_output(self) -> dict | None:
+        if not self.save_to_file:
+            return None
+        directory = os.path.abspath(os.path.expanduser(str(self.output_dir or os.getcwd())))
+        if not os.path.isdir(directory):
+            raise OSError(f"Folder '{self.output_dir}' doesn't exist !")
+        output = {'dir': directory, 'onCsvWrite': self.on_csv_write}
+        if self.output_file:
+            output['file'] = str(self.output_file)
+        return output
+
+
+class EmissionsTracker:
+    """`tracker.start()` / `tracker.stop()` or `with EmissionsTracker(...) as tracker:`.
+
+    `stop()` returns the run's emissions in kg CO2eq (as CodeCarbon does) or None when not measured.
+    `tracker.model = m` (or `tracker.set_model(m)`) records the model's facts.
+    """
+
+    def __init__(self, *, client=None, **parameters):
+        parameters.setdefault('type_process', 'training')
+        if not any(k in parameters for k in ('offline', 'token', 'endpoint_url', 'emissions_endpoint')):
+            # No submission details: measure locally; the country comes from configuration when not given.
+            parameters['offline'] = True
+            parameters['require_location'] = False
+        self.settings = TrackerSettings(**parameters)
+        self._client = client
+        self._kind = 'manual'
+        self.active: _run.ActiveRun | None = None
+        self.response: dict | None = None
+        self.final_emissions = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = shared_client()
+        return self._client
+
+    def start(self) -> None:
+        if self.active is not None:
+            return
+        self.response = None
+        output_check = self.settings.csv_output  # fail fast on a missing output_dir
+        output_check()
+        body = context.run_origin(self._kind)
+        body.update(self.settings.request)
+        try:
+            run = self.client.open_run(body)
+        except PnavError as error:
+            warnings.warn(f'pnav: not measured: {error}', PnavWarning, stacklevel=3)
+            return
+        self.active = _run.ActiveRun(self.client, run, n_epoch=self.settings.n_epoch, n_batch=self.settings.n_batch)
+        _run.push(self.active)
+
+    def set_model(self, model) -> None:
+        facts = find_model((model,))
+        if self.active is not None and facts is not None:
+            self.active.set_model(facts)
+
+    model = property(fset=set_model, doc='Assign a model object to record its facts.')
+
+    def stop(self, status: str = 'ok', error: str | None = None):
+        active, self.active = self.active, None
+        if active is None:
+            return None
+        _run.pop(active)
+        self.response = active.close(status, error=error, output=self.settings.csv_output(), submit=self.settings.submit)
+        if self.response is None:
+            return None
+        run = self.response['run']
+        if not self.settings.quiet:
+            print(summary_line(run), file=sys.stderr)
+        self.final_emissions = run['emissionsG'] / 1000.0
+        return self.final_emissions
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.stop('ok')
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.stop('interrupted', 'KeyboardInterrupt')
+        else:
+            self.stop('error', f'{exc_type.__name__}: {exc}')
+        return False
+
+
+def OfflineEmissionsTracker(**parameters):  # noqa: N802 - calculadorapnav's class name
+    return EmissionsTracker(offline=True, **parameters)
+
+
+def _wrap(fn, settings: TrackerSettings):
+    def open_tracker():
+        tracker = EmissionsTracker.__new__(EmissionsTracker)
+        tracker.settings, tracker._client, tracker._kind = settings, None, 'function'
+        tracker.active, tracker.response, tracker.final_emissions = None, None, None
+        tracker.start()
+        return tracker
+
+    def finish(tracker, args, kwargs, result, error):
+        if tracker.active is not None:
+            facts = find_model(args, kwargs, result)
+            if facts is not None:
+                tracker.active.set_model(facts)
+        if error is None:
+            tracker.stop('ok')
+        elif isinstance(error, KeyboardInterrupt):
+            tracker.stop('interrupted', 'KeyboardInterrupt')
+        else:
+            tracker.stop('error', f'{type(error).__name__}: {error}')
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def async_wrapper(*args, **kwargs):
+            tracker = open_tracker()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as error:
+                finish(tracker, args, kwargs, None, error)
+                raise
+            finish(tracker, args, kwargs, result, None)
+            return result
+        return async_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        tracker = open_tracker()
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as error:
+            finish(tracker, args, kwargs, None, error)
+            raise
+        finish(tracker, args, kwargs, result, None)
+        return result
+    return wrapper
+
+
+def track_emissions(
+    fn=None, *, token=UNSET, model_id=UNSET, endpoint_url=UNSET, type_process: str = '', type_ram=UNSET,
+    n_batch=UNSET, n_epoch=UNSET, measure_power_secs=UNSET, output_dir=UNSET, output_file=UNSET,
+    save_to_file=UNSET, save_to_logger=UNSET, logging_logger=UNSET, offline=UNSET, gpu_ids=UNSET,
+    log_level=UNSET, on_csv_write=UNSET, logger_preamble=UNSET, default_cpu_power=UNSET, pue=UNSET,
+    country_iso_code=UNSET, allow_multiple_runs=UNSET, region=UNSET, cloud_provider=UNSET, cloud_region=UNSET,
+    n_epochs=UNSET, n_batches=UNSET, experiment_id=UNSET, experiment_name=UNSET, instance_id=UNSET,
+    emissions_endpoint=UNSET, project_name=UNSET, components=UNSET, label=UNSET, quiet: bool = True,
+):
+    """calculadorapnav's decorator. Bare `@track_emissions` fails like calculadorapnav's (type_process is '')."""
+    settings = TrackerSettings(
+        token=token, model_id=model_id, endpoint_url=endpoint_url, type_process=type_process, type_ram=type_ram,
+        n_batch=n_batch, n_epoch=n_epoch, output_dir=output_dir, output_file=output_file,
+        save_to_file=save_to_file, offline=offline, gpu_ids=gpu_ids, on_csv_write=on_csv_write, pue=pue,
+        country_iso_code=country_iso_code, region=region, cloud_provider=cloud_provider,
+        cloud_region=cloud_region, components=components, label=label, n_batches=n_batches, n_epochs=n_epochs,
+        emissions_endpoint=emissions_endpoint, experiment_id=experiment_id, experiment_name=experiment_name,
+        project_name=project_name, quiet=quiet,
+    )
+    if fn is not None:
+        return _wrap(fn, settings)
+    return lambda function: _wrap(function, settings)

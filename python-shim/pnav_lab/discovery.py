@@ -1,0 +1,211 @@
+"""Finding a running sidecar, and starting one when none is running.
+
+Order: env `PNAV_SIDECAR_URL` + `PNAV_SIDECAR_TOKEN`, then `pnav-sidecar.json` in the runtime dir.
+Starting: `PNAV_SIDECAR_CMD`, else `node <repo>/sidecar/dist/cli.js sidecar` (editable install),
+else `pnav sidecar` from PATH. Many kernels starting at once start one sidecar: a file lock in the
+runtime dir serialises the spawn, and the sidecar itself defers to a live one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NodeMissing, SidecarStartFailed, SidecarUnavailable
+
+RUNTIME_FILE_NAME = 'pnav-sidecar.json'
+LOCK_FILE_NAME = 'pnav-sidecar.lock'
+LOG_FILE_NAME = 'pnav-sidecar.log'
+MIN_NODE_MAJOR = 20
+START_TIMEOUT_S = 20.0
+NODE_HINT = (
+    'PNAV Lab needs Node.js >= 20 to run its sidecar: install it (https://nodejs.org, or your package '
+    'manager, e.g. `apt install nodejs` / `conda install nodejs`) so that `node` is on PATH, '
+    'or set PNAV_SIDECAR_CMD to the command that starts the sidecar.'
+)
+
+
+@dataclass(frozen=True)
+class SidecarEndpoint:
+    url: str
+    token: str
+    pid: int | None = None
+    source: str = 'runtime-file'
+
+
+def runtime_dir() -> Path:
+    """The directory holding `pnav-sidecar.json`, as the sidecar computes it."""
+    explicit = os.environ.get('PNAV_RUNTIME_DIR') or os.environ.get('JUPYTER_RUNTIME_DIR')
+    if explicit:
+        return Path(explicit)
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+    except ImportError:
+        return Path.home() / '.local' / 'share' / 'jupyter' / 'runtime'
+    return Path(jupyter_runtime_dir())
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    except OSError:
+        return False
+    return True
+
+
+def from_env() -> SidecarEndpoint | None:
+    url = os.environ.get('PNAV_SIDECAR_URL')
+    token = os.environ.get('PNAV_SIDECAR_TOKEN')
+    if url and token:
+        return SidecarEndpoint(url=url.rstrip('/'), token=token, source='env')
+    return None
+
+
+def read_runtime_file(directory: Path | None = None) -> SidecarEndpoint | None:
+    """The endpoint in the runtime file, or None when absent, unreadable or its pid is dead."""
+    path = (directory or runtime_dir()) / RUNTIME_FILE_NAME
+    try:
+        info = json.loads(path.read_text(encoding='utf-8'))
+        url, token, pid = str(info['url']).rstrip('/'), str(info['token']), int(info['pid'])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not pid_alive(pid):
+        return None
+    return SidecarEndpoint(url=url, token=token, pid=pid)
+
+
+def package_repo_sidecar() -> Path | None:
+    """`<repo>/sidecar/dist/cli.js` next to an editable install of python-shim."""
+    candidate = Path(__file__).resolve().parents[2] / 'sidecar' / 'dist' / 'cli.js'
+    return candidate if candidate.is_file() else None
+
+
+def node_version(node: str) -> tuple[int, str]:
+    try:
+        out = subprocess.run([node, '--version'], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return 0, ''
+    try:
+        return int(out.lstrip('v').split('.')[0]), out
+    except ValueError:
+        return 0, out
+
+
+def sidecar_command() -> list[str]:
+    """The command that starts a sidecar, or NodeMissing / SidecarUnavailable saying what is missing."""
+    configured = os.environ.get('PNAV_SIDECAR_CMD')
+    if configured:
+        return shlex.split(configured)
+    cli = package_repo_sidecar()
+    if cli is not None:
+        node = shutil.which('node')
+        if node is None:
+            raise NodeMissing(NODE_HINT)
+        major, text = node_version(node)
+        if major < MIN_NODE_MAJOR:
+            raise NodeMissing(f'{NODE_HINT} Found node {text or "(unknown version)"} at {node}.')
+        return [node, str(cli), 'sidecar']
+    pnav = shutil.which('pnav')
+    if pnav is not None:
+        if shutil.which('node') is None:
+            raise NodeMissing(NODE_HINT)
+        return [pnav, 'sidecar']
+    if shutil.which('node') is None:
+        raise NodeMissing(NODE_HINT)
+    raise SidecarUnavailable(
+        'No PNAV sidecar found: build it with `npm run build -w sidecar` in the PNAV Lab repository, '
+        'put `pnav` on PATH, or set PNAV_SIDECAR_CMD.'
+    )
+
+
+class _SpawnLock:
+    """An exclusive flock on `<runtime dir>/pnav-sidecar.lock`; a no-op where fcntl is missing."""
+
+    def __init__(self, directory: Path):
+        self._path = directory / LOCK_FILE_NAME
+        self._fd: int | None = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the flock; the file stays (flock never goes stale)
+            self._fd = None
+
+
+def _log_tail(path: Path, limit: int = 800) -> str:
+    try:
+        return path.read_text(encoding='utf-8', errors='replace')[-limit:].strip()
+    except OSError:
+        return ''
+
+
+def spawn_sidecar(
+    directory: Path | None = None,
+    extra_args: list[str] | None = None,
+    healthy=None,
+    timeout_s: float = START_TIMEOUT_S,
+) -> tuple[SidecarEndpoint, subprocess.Popen | None]:
+    """Starts a detached sidecar unless one is already running; returns its endpoint and the process we started.
+
+    `healthy(endpoint) -> bool` confirms a candidate answers /healthz.
+    """
+    directory = directory or runtime_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    healthy = healthy or (lambda endpoint: True)
+    with _SpawnLock(directory):
+        existing = read_runtime_file(directory)
+        if existing is not None and healthy(existing):
+            return existing, None
+        command = sidecar_command() + list(extra_args or [])
+        env = dict(os.environ, PNAV_RUNTIME_DIR=str(directory))
+        env.pop('PNAV_SIDECAR_URL', None)
+        env.pop('PNAV_SIDECAR_TOKEN', None)
+        log_path = directory / LOG_FILE_NAME
+        with open(log_path, 'ab') as log:
+            os.chmod(log_path, 0o600)
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                    start_new_session=True,  # outlives kernel restarts and Ctrl+C in the kernel
+                    close_fds=True,
+                )
+            except FileNotFoundError as error:
+                raise NodeMissing(f'{NODE_HINT} ({error})') from None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            endpoint = read_runtime_file(directory)
+            if endpoint is not None and healthy(endpoint):
+                return endpoint, (process if endpoint.pid == process.pid else None)
+            if process.poll() is not None and endpoint is None:
+                raise SidecarStartFailed(
+                    f'The PNAV sidecar exited with status {process.returncode} before it was ready '
+                    f'({" ".join(command)}). Log {log_path}: {_log_tail(log_path) or "(empty)"}'
+                )
+            time.sleep(0.05)
+        process.terminate()
+        raise SidecarStartFailed(
+            f'The PNAV sidecar did not become ready within {timeout_s:.0f} s. Log {log_path}: '
+            f'{_log_tail(log_path) or "(empty)"}'
+        )

@@ -1,0 +1,40 @@
+"""Typed errors and the one warning class of pnav_lab."""
+
+
+class PnavError(Exception):
+    """Base class of every error raised by pnav_lab."""
+
+
+class SidecarUnavailable(PnavError):
+    """No sidecar could be found or started, or it stopped answering."""
+
+
+class NodeMissing(SidecarUnavailable):
+    """Node.js (>= 20) is needed to start the sidecar and was not found."""
+
+
+class SidecarStartFailed(SidecarUnavailable):
+    """A sidecar process was started but never became ready."""
+
+
+class SidecarRequestError(PnavError):
+    """The sidecar answered with an error envelope `{error: {code, message, issues}}`."""
+
+    def __init__(self, status: int, code: str, message: str, issues=None):
+        self.status = status
+        self.code = code
+        self.issues = issues or []
+        detail = '; '.join(f"{i.get('path') or '(body)'}: {i.get('message')}" for i in self.issues)
+        super().__init__(f'{message} ({detail})' if detail else message)
+
+
+class PnavValidationError(PnavError, ValueError):
+    """An argument of the magic, decorator or tracker is invalid. The message names the field."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f'{field}: {message}')
+
+
+class PnavWarning(UserWarning):
+    """Measurement trouble that never stops the user's code."""

@@ -1,0 +1,227 @@
+"""`%pnav status | runs | export | upload | config`, each with --help."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from urllib.parse import urlencode
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import MagicArgumentParser
+
+from . import context, validation
+from .errors import PnavError, PnavValidationError, SidecarRequestError
+from .summary import format_duration, format_emissions, format_energy
+
+COMMANDS = ('status', 'runs', 'export', 'upload', 'config')
+EXPORT_EXTENSIONS = {'csv': 'csv', 'json': 'json', 'boamps': 'boamps.json'}
+
+
+def _parser(command: str, description: str) -> MagicArgumentParser:
+    return MagicArgumentParser(prog=f'%pnav {command}', description=description)
+
+
+def _parsers() -> dict:
+    parsers = {'status': _parser('status', 'Power sources and their methods, country and carbon intensity.')}
+
+    runs = _parser('runs', "This notebook's runs, newest first.")
+    runs.add_argument('--all', action='store_true', help='Runs of every notebook, not only this one.')
+    runs.add_argument('--limit', type=int, default=50, help='At most this many runs (default 50).')
+    parsers['runs'] = runs
+
+    export = _parser('export', "Writes this notebook's runs (or --runs) as PNAV CSV, PNAV JSON or a BoAmps report.")
+    export.add_argument('--format', choices=('csv', 'json', 'boamps'), default='csv')
+    export.add_argument('--type', dest='type_process', choices=validation.TYPE_PROCESSES,
+                        help='Only runs of this type_process.')
+    export.add_argument('--runs', metavar='ID,ID', help='Run ids instead of the whole notebook.')
+    export.add_argument('path', nargs='?', help='Output file (default: pnav_export.<format> in the working directory).')
+    parsers['export'] = export
+
+    upload = _parser('upload', "Builds one PNAV record from this notebook's runs and submits it (durable outbox).")
+    upload.add_argument('--status', action='store_true', help='Show the state of the uploads of this notebook.')
+    upload.add_argument('--type', dest='type_process', choices=validation.TYPE_PROCESSES, default='training')
+    upload.add_argument('--runs', metavar='ID,ID', help='Run ids instead of the whole notebook.')
+    upload.add_argument('--endpoint-url', help='PNAV API URL (default: PNAV_ENDPOINT_URL).')
+    upload.add_argument('--model-id', help='PNAV model id, 64 lowercase hex (default: PNAV_MODEL_ID).')
+    upload.add_argument('--preview', action='store_true', help='Show the record that would be sent; send nothing.')
+    parsers['upload'] = upload
+
+    config = _parser('config', 'Shows every setting and where it comes from; KEY=VALUE pairs write settings.')
+    config.add_argument('--user', action='store_true', help='Write to the per-user file (default).')
+    config.add_argument('--project', action='store_true', help='Write to the project file found from the working directory.')
+    config.add_argument('pairs', nargs='*', metavar='KEY=VALUE')
+    parsers['config'] = config
+    return parsers
+
+
+def overview() -> str:
+    lines = ['%pnav COMMAND [options]   (each command takes --help)', '']
+    for name, parser in _parsers().items():
+        lines.append(f'  {name:8s} {parser.description}')
+    lines += ['', '%%pnav [options] measures a cell: see `%%pnav --help`.']
+    return '\n'.join(lines)
+
+
+def dispatch(magics, line: str):
+    tokens = line.split()
+    if not tokens or tokens[0] in ('-h', '--help', 'help'):
+        print(overview())
+        return None
+    command, rest = tokens[0], line.split(None, 1)[1] if len(tokens) > 1 else ''
+    parsers = _parsers()
+    if command not in parsers:
+        raise UsageError(f"%pnav: unknown command {command!r}; one of {', '.join(COMMANDS)}")
+    parser = parsers[command]
+    if any(t in ('-h', '--help') for t in rest.split()):
+        print(parser.format_help())
+        return None
+    args = parser.parse_argstring(rest)
+    try:
+        return globals()[f'_{command}'](magics.client, args)
+    except PnavError as error:
+        raise UsageError(f'%pnav {command}: {error}') from None
+
+
+def _selection(args) -> dict:
+    if args.runs:
+        return {'runIds': [r.strip() for r in args.runs.split(',') if r.strip()]}
+    path = context.notebook_path()
+    if path is None:
+        raise UsageError('%pnav: no notebook path is known in this kernel (JPY_SESSION_NAME unset); pass --runs ID,ID')
+    return {'notebookPath': path}
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _status(client, args):
+    status = client.status()
+    location = status['location']
+    print(f"PNAV sidecar {status['version']} (pid {status['pid']}) on {status['host']}, scope "
+          f"{status['scope']['kind']}: {status['scope']['detail']}")
+    print(f"country {location['countryIso3']} {location['countryName']} ({location['countrySource']}), "
+          f"intensity {location['intensityGPerKWh']:.1f} g/kWh ({location['intensitySource']}), PUE {status['pue']}")
+    for source in status['sources']:
+        state = 'in use' if source['available'] else f"unavailable: {source.get('reason') or 'unknown'}"
+        kind = 'measured' if source['measured'] else 'estimated'
+        print(f"  {source['component']:4s} {source['method']:11s} {kind:9s} {state}")
+        if not source['available'] and source.get('fix'):
+            print(f"       fix: {source['fix']}")
+    return None
+
+
+def _runs(client, args):
+    query = {'limit': args.limit}
+    if not args.all:
+        path = context.notebook_path()
+        if path is None:
+            raise UsageError('%pnav runs: no notebook path is known in this kernel; use --all')
+        query['notebookPath'] = path
+    runs = client.list_runs(**query)
+    if not runs:
+        print('no runs yet')
+        return None
+    header = f"{'run':12s} {'cell':>5s} {'type':9s} {'status':11s} {'duration':>10s} {'energy':>10s} {'CO2':>14s} quality"
+    print(header)
+    for run in runs:
+        count = '' if run.get('executionCount') is None else str(run['executionCount'])
+        print(f"{run['id'][:12]:12s} {count:>5s} {run['typeProcess']:9s} {run['status']:11s} "
+              f"{format_duration(run['durationS']):>10s} {format_energy(run['facilityEnergyJ']):>10s} "
+              f"{format_emissions(run['emissionsG']):>14s} {run['quality']}")
+    return None
+
+
+def _export(client, args):
+    body = {'format': args.format, **_selection(args)}
+    if args.type_process:
+        body['typeProcess'] = args.type_process
+    data, _content_type = client.request('POST', '/api/v1/exports', body, timeout_s=30.0, raw=True)
+    path = os.path.abspath(args.path or f'pnav_export.{EXPORT_EXTENSIONS[args.format]}')
+    with open(path, 'wb') as handle:
+        handle.write(data)
+    print(f'wrote {path} ({len(data)} bytes, {args.format})')
+    return None
+
+
+def _token() -> str:
+    raw = os.environ.get('PNAV_TOKEN')
+    if not raw:
+        try:
+            raw = getpass.getpass('PNAV token (not stored in the notebook): ')
+        except Exception as error:  # frontends without stdin raise StdinNotImplementedError
+            raise UsageError(f'%pnav upload: no PNAV token: set PNAV_TOKEN in the environment ({error})') from None
+    try:
+        return validation.token(raw)
+    except PnavValidationError as error:
+        raise UsageError(f'%pnav upload: {error}') from None
+
+
+def _upload(client, args):
+    if args.status:
+        path = context.notebook_path()
+        suffix = f'?{urlencode({"notebookPath": path})}' if path else ''
+        uploads = client.request('GET', f'/api/v1/uploads{suffix}')['uploads']
+        if not uploads:
+            print('no uploads')
+        for upload in uploads:
+            extra = f" — {upload['lastError']}" if upload.get('lastError') else ''
+            print(f"{upload['id'][:12]:12s} {upload['status']:9s} attempts {upload.get('attempts', 0)}{extra}")
+        return None
+    selection = {**_selection(args), 'typeProcess': args.type_process}
+    if args.preview:
+        record = client.request('POST', '/api/v1/records/preview', selection)['record']
+        print(json.dumps(record, indent=1))
+        return None
+    try:
+        endpoint = validation.endpoint_url(args.endpoint_url or os.environ.get('PNAV_ENDPOINT_URL'), '--endpoint-url')
+        model_id = validation.model_id(args.model_id or os.environ.get('PNAV_MODEL_ID'), '--model-id')
+    except PnavValidationError as error:
+        raise UsageError(f'%pnav upload: {error}') from None
+    body = {'endpointUrl': endpoint, 'token': _token(), 'modelId': model_id, **selection}
+    try:
+        uploads = client.request('POST', '/api/v1/uploads', body, timeout_s=10.0)['uploads']
+    except SidecarRequestError as error:
+        raise UsageError(f'%pnav upload: {error}') from None
+    for upload in uploads:
+        print(f"upload {upload['id']} {upload['status']} (see `%pnav upload --status`)")
+    return None
+
+
+def _config(client, args):
+    if args.user and args.project:
+        raise UsageError('%pnav config: --user and --project are exclusive')
+    cwd = os.getcwd()
+    if not args.pairs:
+        try:
+            settings = client.request('GET', f'/api/v1/config?{urlencode({"cwd": cwd})}')
+        except SidecarRequestError as error:
+            if error.status == 404:
+                raise UsageError('%pnav config: this sidecar has no /api/v1/config (update the sidecar)') from None
+            raise
+        _print_settings(settings)
+        return None
+    scope = 'project' if args.project else 'user'
+    for pair in args.pairs:
+        key, sep, value = pair.partition('=')
+        if not sep or not key:
+            raise UsageError(f'%pnav config: expected KEY=VALUE, got {pair!r}')
+        client.request('PUT', '/api/v1/config', {'key': key, 'value': value, 'scope': scope, 'cwd': cwd})
+        print(f'{key} = {value} ({scope})')
+    return None
+
+
+def _print_settings(settings) -> None:
+    """Accepts `{settings: [{key, value, source}]}` or `{settings: {key: {value, source}}}`."""
+    items = settings.get('settings', settings)
+    rows = []
+    if isinstance(items, dict):
+        for key, entry in items.items():
+            if isinstance(entry, dict):
+                rows.append((key, entry.get('value'), entry.get('source', '')))
+            else:
+                rows.append((key, entry, ''))
+    else:
+        rows = [(e.get('key'), e.get('value'), e.get('source', '')) for e in items]
+    for key, value, source in rows:
+        print(f'{key:20s} {json.dumps(value):30s} {source}')

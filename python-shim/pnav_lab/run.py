@@ -1,0 +1,162 @@
+"""One open measurement run as the kernel sees it: epochs, buffered batch counts, model facts, close.
+
+Everything here is best effort: a sidecar error turns the run into a no-op and produces one warning,
+never an exception in the user's code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+
+from .errors import PnavError, PnavWarning
+
+# Batch counts are sent at most this often (and at epoch end / run close) to keep overhead low.
+BATCH_FLUSH_INTERVAL_S = 1.0
+
+
+class ActiveRun:
+    def __init__(self, client, run: dict, *, n_epoch: int | None = None, n_batch: int | None = None):
+        self.client = client
+        self.run = run
+        self.id = run['id']
+        self.n_epoch_given = n_epoch
+        self.n_batch_given = n_batch
+        self.model: dict | None = None
+        self.broken = False
+        self._warned = False
+        self._lock = threading.RLock()
+        self._open_epoch: int | None = None
+        self._next_epoch = 0
+        self._epoch_batches = 0
+        self._pending_batches = 0
+        self._total_batches = 0
+        self._last_flush = time.monotonic()
+
+    # ------------------------------------------------------------------ failure handling
+
+    def warn(self, message: str) -> None:
+        """One warning per run, whatever goes wrong afterwards."""
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f'pnav: {message}', PnavWarning, stacklevel=3)
+
+    def _call(self, what: str, fn, *args, **kwargs):
+        if self.broken:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except PnavError as error:
+            self.broken = True
+            self.warn(f'measurement stopped ({what}): {error}. Your code keeps running.')
+        except Exception as error:  # our bug must not break the user's loop
+            self.broken = True
+            self.warn(f'measurement stopped ({what}): {type(error).__name__}: {error}. Your code keeps running.')
+        return None
+
+    # ------------------------------------------------------------------ epochs and batches
+
+    @property
+    def epochs_marked(self) -> int:
+        return self._next_epoch
+
+    @property
+    def batches_counted(self) -> int:
+        return self._total_batches
+
+    def epoch_start(self) -> None:
+        with self._lock:
+            if self._open_epoch is not None:
+                self.epoch_end()
+            index = self._next_epoch
+            self._next_epoch += 1
+            self._open_epoch = index
+            self._epoch_batches = 0
+            self._call('epoch start', self.client.open_epoch, self.id, index)
+
+    def epoch_end(self) -> None:
+        with self._lock:
+            if self._open_epoch is None:
+                return
+            index, self._open_epoch = self._open_epoch, None
+            self.flush_batches()
+            self._call('epoch end', self.client.close_epoch, self.id, index, self._epoch_batches)
+
+    def batch(self, n: int = 1) -> None:
+        with self._lock:
+            self._pending_batches += n
+            self._epoch_batches += n
+            self._total_batches += n
+            if time.monotonic() - self._last_flush >= BATCH_FLUSH_INTERVAL_S:
+                self.flush_batches()
+
+    def flush_batches(self) -> None:
+        with self._lock:
+            self._last_flush = time.monotonic()
+            if self._pending_batches <= 0:
+                return
+            n, self._pending_batches = self._pending_batches, 0
+            while n > 0:  # the API takes at most 1e6 per call
+                chunk = min(n, 1_000_000)
+                self._call('batch count', self.client.count_batches, self.id, chunk)
+                n -= chunk
+
+    def set_model(self, facts: dict | None) -> None:
+        if facts is not None:
+            self.model = facts
+
+    # ------------------------------------------------------------------ close
+
+    def close(self, status: str = 'ok', *, error: str | None = None, output: dict | None = None,
+              submit: dict | None = None) -> dict | None:
+        """Closes the run; returns the CloseRunResponse, or None when the sidecar could not be reached."""
+        with self._lock:
+            if status == 'ok' and self._open_epoch is not None:
+                self.epoch_end()
+            self.flush_batches()
+            body: dict = {'status': status}
+            if error:
+                body['error'] = error[:2000]
+            n_epoch = self.n_epoch_given if self.n_epoch_given is not None else self._next_epoch
+            n_batch = self.n_batch_given if self.n_batch_given is not None else self._total_batches
+            if n_epoch:
+                body['nEpoch'] = n_epoch
+            if n_batch:
+                body['nBatch'] = n_batch
+            if self.model is not None:
+                body['model'] = self.model
+            if output is not None:
+                body['output'] = output
+            if submit is not None:
+                body['submit'] = submit
+            if self.broken:
+                # Try the close anyway: the sidecar may be back, and the row must not be lost.
+                self.broken = False
+            response = self._call('close', self.client.close_run, self.id, body)
+            if response is not None:
+                csv = response.get('csv') or {}
+                if csv.get('error'):
+                    self.warn(f'the CSV row was not written: {csv["error"]}')
+            return response
+
+
+# ---------------------------------------------------------------------- the current run
+
+_stack: list[ActiveRun] = []
+_stack_lock = threading.Lock()
+
+
+def current() -> ActiveRun | None:
+    return _stack[-1] if _stack else None
+
+
+def push(run: ActiveRun) -> None:
+    with _stack_lock:
+        _stack.append(run)
+
+
+def pop(run: ActiveRun) -> None:
+    with _stack_lock:
+        if run in _stack:
+            _stack.remove(run)

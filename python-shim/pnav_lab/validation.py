@@ -1,0 +1,132 @@
+"""Validation shared by the magic, the decorator and the tracker, with calculadorapnav's rules.
+
+Every error is a PnavValidationError whose message starts with the field's name.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+from .errors import PnavValidationError
+
+TYPE_PROCESSES = ('training', 'inference')
+TYPE_RAMS = ('DDR3', 'DDR4', 'DDR5')
+CSV_WRITE_MODES = ('append', 'update')
+COMPONENTS = ('cpu', 'gpu', 'ram')
+_ISO3 = re.compile(r'^[A-Z]{3}$')
+_HEX64 = re.compile(r'^[0-9a-f]{64}$')
+_LABEL_NAME = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]{0,62}$')
+
+
+def type_process(value, field: str = 'type_process') -> str:
+    if value not in TYPE_PROCESSES:
+        raise PnavValidationError(field, f"must be 'training' or 'inference' (got {value!r})")
+    return value
+
+
+def type_ram(value, field: str = 'type_ram') -> str:
+    if value not in TYPE_RAMS:
+        raise PnavValidationError(field, f"must be one of 'DDR3', 'DDR4', 'DDR5' (got {value!r})")
+    return value
+
+
+def on_csv_write(value, field: str = 'on_csv_write') -> str:
+    if value not in CSV_WRITE_MODES:
+        raise PnavValidationError(field, f"must be 'append' or 'update' (got {value!r})")
+    return value
+
+
+def country_iso3(value, field: str = 'country_iso_code') -> str:
+    if not isinstance(value, str) or not _ISO3.match(value):
+        raise PnavValidationError(field, f'must be 3 uppercase letters (ISO 3166-1 alpha-3), e.g. ESP (got {value!r})')
+    return value
+
+
+def model_id(value, field: str = 'model_id') -> str:
+    if not isinstance(value, str) or not _HEX64.match(value):
+        raise PnavValidationError(field, 'must be a 64-character lowercase hexadecimal string (hash)')
+    return value
+
+
+def endpoint_url(value, field: str = 'endpoint_url') -> str:
+    if not isinstance(value, str) or not re.match(r'^https?://', value):
+        raise PnavValidationError(field, f"must be a URL starting with 'http://' or 'https://' (got {value!r})")
+    return value
+
+
+def normalise_token(value) -> str | None:
+    """calculadorapnav's normalisation: lower case, stripped, spaces removed."""
+    if not isinstance(value, str):
+        return None
+    return value.lower().strip().replace(' ', '')
+
+
+def token(value, field: str = 'token') -> str:
+    """A PNAV token: `[a-f0-9]{64}` after normalisation. The message never repeats the token."""
+    normalised = normalise_token(value)
+    if normalised is None or not _HEX64.match(normalised):
+        raise PnavValidationError(
+            field, 'must be the 64-character hexadecimal PNAV token (pass token=..., or set PNAV_TOKEN; '
+            'offline=True needs none)')
+    return normalised
+
+
+def count(value, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise PnavValidationError(field, f'must be a whole number >= 0 (got {value!r})')
+    return value
+
+
+def pue(value, field: str = 'pue') -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 1 <= value <= 3:
+        raise PnavValidationError(field, f'must be a number between 1 and 3 (got {value!r})')
+    return float(value)
+
+
+def gpu_ids(value, field: str = 'gpu_ids') -> list[int]:
+    """A list of ints, or calculadorapnav's comma-separated string ("1,2")."""
+    items = value.split(',') if isinstance(value, str) else value
+    try:
+        ids = [int(str(item).strip()) for item in items if str(item).strip() != '']
+    except (TypeError, ValueError):
+        raise PnavValidationError(field, f'must be a list of GPU indexes or a string like "0,1" (got {value!r})') from None
+    if any(i < 0 for i in ids):
+        raise PnavValidationError(field, 'GPU indexes must be >= 0')
+    return ids
+
+
+def gpu_ids_from_env() -> list[int] | None:
+    """CUDA_VISIBLE_DEVICES when it holds indexes (not UUIDs), as calculadorapnav does."""
+    raw = os.environ.get('CUDA_VISIBLE_DEVICES')
+    if not raw:
+        return None
+    try:
+        return gpu_ids(raw)
+    except PnavValidationError:
+        return None
+
+
+def components(value, field: str = 'components') -> list[str]:
+    items = value.split(',') if isinstance(value, str) else list(value)
+    names = [str(item).strip().lower() for item in items if str(item).strip()]
+    unknown = [n for n in names if n not in COMPONENTS]
+    if not names or unknown:
+        raise PnavValidationError(field, f'must be a comma-separated subset of cpu,gpu,ram (got {value!r})')
+    return list(dict.fromkeys(names))
+
+
+def labels(values, field: str = 'label') -> tuple[str | None, dict]:
+    """`--label text` sets the run's label; `--label key=value` adds a label pair."""
+    text, pairs = [], {}
+    for value in values or []:
+        key, sep, rest = str(value).partition('=')
+        if sep and _LABEL_NAME.match(key):
+            pairs[key] = rest[:200]
+        else:
+            text.append(str(value))
+    if len(pairs) > 16:
+        raise PnavValidationError(field, 'at most 16 key=value labels')
+    label = ' '.join(text)[:500] or None
+    return label, pairs

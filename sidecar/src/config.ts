@@ -1,0 +1,137 @@
+/**
+ * The sidecar's configuration, parsed once at startup from CLI options and the
+ * environment into one typed, zod-validated object. Country and PUE defaults
+ * flow from here into the ledger, and nowhere else.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { LabelsSchema, PueSchema } from './api/schemas.js';
+
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+
+export const SidecarConfigSchema = z.object({
+  host: z
+    .string()
+    .refine(
+      h => LOOPBACK_HOSTS.includes(h) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h),
+      'must be a loopback address (127.0.0.1, localhost or ::1): the sidecar never listens on a network',
+    )
+    .default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(0),
+  dataDir: z.string().min(1),
+  runtimeDir: z.string().min(1),
+  sampleIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** How often open runs are written to the store, so a crash keeps their energy up to here. */
+  checkpointIntervalMs: z.coerce.number().int().min(100).max(600_000).default(5000),
+  sysfsRoot: z.string().min(1).default('/sys'),
+  procRoot: z.string().min(1).default('/proc'),
+  /** Configuration-level country (ISO alpha-3); runs may override it. */
+  country: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP')
+    .optional(),
+  pue: PueSchema.default(1),
+  gpuIds: z.array(z.number().int().min(0)).optional(),
+  cpuTdpW: z.coerce.number().positive().max(2000).optional(),
+  labels: LabelsSchema.default({}),
+  metricsPublic: z.boolean().default(false),
+  nvidiaSmiPath: z.string().min(1).optional(),
+});
+export type SidecarConfig = z.infer<typeof SidecarConfigSchema>;
+
+export type Env = Record<string, string | undefined>;
+
+/** Jupyter's runtime dir: JUPYTER_RUNTIME_DIR, else <jupyter data dir>/runtime. */
+export function defaultRuntimeDir(env: Env = process.env): string {
+  if (env.PNAV_RUNTIME_DIR) return env.PNAV_RUNTIME_DIR;
+  if (env.JUPYTER_RUNTIME_DIR) return env.JUPYTER_RUNTIME_DIR;
+  const jupyterData = env.JUPYTER_DATA_DIR ?? path.join(xdgDataHome(env), 'jupyter');
+  return path.join(jupyterData, 'runtime');
+}
+
+/** PNAV_DATA_DIR, else $XDG_DATA_HOME/pnav-lab, else ~/.local/share/pnav-lab. */
+export function defaultDataDir(env: Env = process.env): string {
+  if (env.PNAV_DATA_DIR) return env.PNAV_DATA_DIR;
+  return path.join(xdgDataHome(env), 'pnav-lab');
+}
+
+function xdgDataHome(env: Env): string {
+  return env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share');
+}
+
+/** Raw option values as commander hands them over (strings, arrays). */
+export interface RawSidecarOptions {
+  host?: string;
+  port?: string | number;
+  dataDir?: string;
+  runtimeDir?: string;
+  sampleInterval?: string | number;
+  checkpointInterval?: string | number;
+  sysfsRoot?: string;
+  procRoot?: string;
+  country?: string;
+  pue?: string | number;
+  gpuIds?: string;
+  cpuTdp?: string | number;
+  label?: string[];
+  metricsPublic?: boolean;
+  nvidiaSmi?: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Builds the config from CLI options over the environment; throws ConfigError naming the bad option. */
+export function parseConfig(raw: RawSidecarOptions, env: Env = process.env): SidecarConfig {
+  const labels: Record<string, string> = {};
+  for (const kv of raw.label ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--label: expected k=v, got '${kv}'`);
+    labels[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  const gpuIds = raw.gpuIds
+    ?.split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')
+    .map(Number);
+  const input = {
+    host: raw.host,
+    port: raw.port,
+    dataDir: raw.dataDir ?? defaultDataDir(env),
+    runtimeDir: raw.runtimeDir ?? defaultRuntimeDir(env),
+    sampleIntervalMs: raw.sampleInterval,
+    checkpointIntervalMs: raw.checkpointInterval,
+    sysfsRoot: raw.sysfsRoot,
+    procRoot: raw.procRoot,
+    country: raw.country?.toUpperCase(),
+    pue: raw.pue === undefined ? undefined : Number(raw.pue),
+    gpuIds,
+    cpuTdpW: raw.cpuTdp,
+    labels,
+    metricsPublic: raw.metricsPublic ?? false,
+    nvidiaSmiPath: raw.nvidiaSmi,
+  };
+  const parsed = SidecarConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`${OPTION_NAMES[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+const OPTION_NAMES: Record<string, string> = {
+  host: '--host',
+  port: '--port',
+  dataDir: '--data-dir',
+  runtimeDir: '--runtime-dir',
+  sampleIntervalMs: '--sample-interval',
+  checkpointIntervalMs: '--checkpoint-interval',
+  sysfsRoot: '--sysfs-root',
+  procRoot: '--proc-root',
+  country: '--country',
+  pue: '--pue',
+  gpuIds: '--gpu-ids',
+  cpuTdpW: '--cpu-tdp',
+  labels: '--label',
+  nvidiaSmiPath: '--nvidia-smi',
+};

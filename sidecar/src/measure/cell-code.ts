@@ -1,0 +1,53 @@
+/**
+ * The code `pnav measure` sends for a notebook cell. Every code cell is measured as one run:
+ * a cell that already starts with `%%pnav` runs as written (its own options win), any other cell
+ * is wrapped in `%%pnav` so it is measured the way the lab would measure it.
+ */
+
+const PNAV_MAGIC = /^%%pnav(\s|$)/;
+const MAX_LABEL_CHARS = 80;
+
+export interface CellCodeOptions {
+  /** `--country` of `pnav measure`: added to a `%%pnav` line that names no country of its own. */
+  country?: string;
+}
+
+export interface CellCode {
+  code: string;
+  /** True when the cell was a `%%pnav` cell of the notebook; false when we wrapped it. */
+  ownMagic: boolean;
+}
+
+/** IPython drops leading blank lines before looking for a cell magic, so we do too. */
+function withoutLeadingBlankLines(source: string): string {
+  return source.replace(/^(\s*\n)+/, '');
+}
+
+export function isPnavCell(source: string): boolean {
+  return PNAV_MAGIC.test(withoutLeadingBlankLines(source));
+}
+
+/**
+ * A label that survives IPython's argument splitting: quotes and backslashes would change how the
+ * magic line is tokenised, so they are dropped, and long lines are cut.
+ */
+export function magicLabel(firstLine: string): string {
+  const plain = firstLine.replace(/["'\\]/g, '').replace(/\s+/g, ' ').trim();
+  const label = plain.length > MAX_LABEL_CHARS ? `${plain.slice(0, MAX_LABEL_CHARS - 1)}…` : plain;
+  return label === '' ? 'cell' : label;
+}
+
+export function cellCode(source: string, firstLine: string, options: CellCodeOptions = {}): CellCode {
+  const country = options.country ? ` --country ${options.country}` : '';
+  if (isPnavCell(source)) {
+    const body = withoutLeadingBlankLines(source);
+    const newline = body.indexOf('\n');
+    const magicLine = newline === -1 ? body : body.slice(0, newline);
+    const rest = newline === -1 ? '' : body.slice(newline);
+    const addCountry = country !== '' && !/\s--country(\s|=)/.test(magicLine);
+    return { code: `${magicLine}${addCountry ? country : ''}${rest}`, ownMagic: true };
+  }
+  // --no-save: the notebook never asked for a CSV row of this cell; `pnav measure --csv` writes ours.
+  const magicLine = `%%pnav --label "${magicLabel(firstLine)}" --quiet --no-save${country}`;
+  return { code: `${magicLine}\n${source}`, ownMagic: false };
+}

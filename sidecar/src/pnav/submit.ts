@@ -1,0 +1,98 @@
+/**
+ * One attempt at sending a record the way calculadorapnav does (§3.2): POST to exactly
+ * the endpoint URL, `Authorization: Bearer <token>`, a JSON body with the 40 keys, 10 s
+ * timeout, 200/201 is success. Plus an `Idempotency-Key` that stays the same across
+ * retries. The outcome says whether to retry; messages never contain the token.
+ */
+import { request } from 'undici';
+
+export const SEND_TIMEOUT_MS = 10_000;
+const MAX_MESSAGE_CHARS = 300;
+
+export type SendOutcome =
+  | { kind: 'sent'; httpStatus: number }
+  | { kind: 'retry'; httpStatus: number | null; message: string; retryAfterMs: number | null }
+  | { kind: 'failed'; httpStatus: number; message: string };
+
+export interface SendRequest {
+  endpointUrl: string;
+  token: string;
+  idempotencyKey: string;
+  /** The exact body bytes (py-format.ts `pyJson`). */
+  body: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** `Retry-After` as seconds or an HTTP-date → milliseconds from `now`, or null. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | null {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return null;
+  if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** Removes every occurrence of the token, then truncates. */
+export function scrub(text: string, token: string): string {
+  const clean = token ? text.split(token).join('[token]') : text;
+  const oneLine = clean.replace(/\s+/g, ' ').trim();
+  return oneLine.length > MAX_MESSAGE_CHARS ? `${oneLine.slice(0, MAX_MESSAGE_CHARS)}…` : oneLine;
+}
+
+/** The server's own words: a JSON `message`/`detail`/`error`, else the body text. */
+function serverMessage(status: number, body: string, token: string): string {
+  let message = body;
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    const pick = [parsed.message, parsed.detail, parsed.error, (parsed.error as { message?: unknown })?.message].find(
+      v => typeof v === 'string',
+    );
+    if (typeof pick === 'string') message = pick;
+    else if (parsed.detail !== undefined) message = JSON.stringify(parsed.detail);
+  } catch {
+    // not JSON: the text itself
+  }
+  const text = scrub(message, token);
+  return text ? `HTTP ${status}: ${text}` : `HTTP ${status}`;
+}
+
+function networkMessage(error: unknown, token: string): string {
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
+    return 'no answer within 10 s (timeout)';
+  }
+  const code = e?.cause?.code ?? e?.code;
+  const detail = e?.cause?.message ?? e?.message ?? String(error);
+  return scrub(code && !detail.includes(code) ? `${code}: ${detail}` : detail, token);
+}
+
+export async function sendRecord(req: SendRequest): Promise<SendOutcome> {
+  const timeoutMs = req.timeoutMs ?? SEND_TIMEOUT_MS;
+  const signals = [AbortSignal.timeout(timeoutMs), ...(req.signal ? [req.signal] : [])];
+  try {
+    const response = await request(req.endpointUrl, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${req.token}`,
+        'content-type': 'application/json',
+        'idempotency-key': req.idempotencyKey,
+      },
+      body: req.body,
+      signal: AbortSignal.any(signals),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await response.body.text();
+    const status = response.statusCode;
+    if (status === 200 || status === 201) return { kind: 'sent', httpStatus: status };
+    const message = serverMessage(status, text, req.token);
+    if (status >= 500 || status === 429 || status === 408) {
+      return { kind: 'retry', httpStatus: status, message, retryAfterMs: parseRetryAfter(response.headers['retry-after']) };
+    }
+    // Other answers (4xx, and 2xx/3xx that are not calculadorapnav's success) will not change on a retry.
+    return { kind: 'failed', httpStatus: status, message };
+  } catch (error) {
+    return { kind: 'retry', httpStatus: null, message: networkMessage(error, req.token), retryAfterMs: null };
+  }
+}

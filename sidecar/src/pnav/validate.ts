@@ -1,0 +1,75 @@
+/**
+ * What calculadorapnav checks before it sends (§1.4, §3.3), checked here before
+ * anything is queued. Messages name the field and never echo the token.
+ */
+import { z } from 'zod';
+import { ModelIdSchema } from '../api/schemas.js';
+
+/** calculadorapnav's normalisation of prompted tokens: `.lower().strip().replace(" ", "")`. */
+export function normaliseToken(raw: string): string {
+  return raw.toLowerCase().trim().replaceAll(' ', '');
+}
+
+export const TOKEN_PATTERN = /^[a-f0-9]{64}$/;
+
+/** The PNAV token: 64 hexadecimal characters once normalised. Parsing yields the normalised form. */
+export const TokenSchema = z
+  .string({ error: 'is required: the PNAV token, 64 hexadecimal characters' })
+  .transform(normaliseToken)
+  .refine(token => TOKEN_PATTERN.test(token), {
+    message: 'must be 64 hexadecimal characters (upper case and spaces are normalised)',
+  });
+
+export const EndpointUrlSchema = z
+  .string({ error: 'is required: the full URL of the PNAV API endpoint' })
+  .max(2048, 'must be at most 2048 characters')
+  .refine(
+    url => {
+      try {
+        const parsed = new URL(url);
+        return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must be an http:// or https:// URL' },
+  );
+
+export const SubmitTargetSchema = z.object({
+  endpointUrl: EndpointUrlSchema,
+  token: TokenSchema,
+  modelId: ModelIdSchema,
+});
+export type SubmitTarget = z.infer<typeof SubmitTargetSchema>;
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** zod issues → `{path, message}` without inputs: a rejected token is never repeated back. */
+export function issuesOf(error: z.ZodError): FieldIssue[] {
+  return error.issues.map(issue => ({
+    path: issue.path.map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+}
+
+/** "token: must be …; modelId: must be …" */
+export function describeIssues(issues: FieldIssue[]): string {
+  return issues.map(issue => `${issue.path}: ${issue.message}`).join('; ');
+}
+
+export class SubmitValidationError extends Error {
+  constructor(readonly issues: FieldIssue[]) {
+    super(`invalid PNAV submission: ${describeIssues(issues)}`);
+    this.name = 'SubmitValidationError';
+  }
+}
+
+/** Validates and normalises a submission target, or throws naming the wrong fields. */
+export function parseSubmitTarget(input: unknown): SubmitTarget {
+  const result = SubmitTargetSchema.safeParse(input);
+  if (!result.success) throw new SubmitValidationError(issuesOf(result.error));
+  return result.data;
+}

@@ -1,0 +1,100 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeRoot, procStat } from './__fixtures__/fake-sysfs.js';
+import { createPowerSources, doctor, startAll, stopAll } from './index.js';
+
+const GiB = 1024 ** 3;
+let fake: FakeRoot;
+beforeEach(() => {
+  fake = new FakeRoot();
+  fake.write('proc/stat', procStat(8, 0, 0));
+  fake.write('proc/meminfo', `MemTotal:       ${32 * 1024 * 1024} kB\nMemFree: 1 kB\n`);
+  fake.write(
+    'proc/cpuinfo',
+    'processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz\nphysical id\t: 0\n\nprocessor\t: 1\nmodel name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz\nphysical id\t: 1\n',
+  );
+  fake.write('proc/self/cgroup', '0::/\n');
+});
+afterEach(() => fake.cleanup());
+
+const opts = () => ({
+  sysfsRoot: fake.sysfsRoot,
+  procRoot: fake.procRoot,
+  env: { PATH: '/nonexistent' },
+  nvidiaSmiPath: fake.path('no-nvidia-smi'),
+  systemInfo: false,
+});
+
+describe('createPowerSources', () => {
+  it('without RAPL: CPU estimated from the table TDP × sockets, RAM model, no GPU; RAPL listed with its fix', async () => {
+    const setup = await createPowerSources(opts());
+    expect(setup.sources.map(s => `${s.component}:${s.method}`)).toEqual(['cpu:tdp-load', 'gpu:none', 'ram:ram-model']);
+    expect(setup.hardware).toEqual({
+      cpuModel: 'Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz',
+      cpuCount: 8,
+      cpuTdpW: 410,
+      cpuTdpSource: expect.stringMatching(/^205 W × 2 sockets, table \(exact match "Intel Xeon Gold 6338"/),
+      gpuCount: 0,
+      gpuModel: null,
+      ramTotalGB: 32,
+    });
+    expect(setup.scope.kind).toBe('machine');
+    const rapl = setup.info.find(i => i.id === 'rapl')!;
+    expect(rapl.available).toBe(false);
+    expect(rapl.fix).toContain('--sysfs-root');
+    expect(setup.info.find(i => i.id === 'ram-model')!.detail).toBe(
+      'estimate: 32.0 GB × 0.375 W/GB (3 W per 8 GB, CodeCarbon v2 / calculadorapnav); DIMM count not reported = 12.00 W',
+    );
+  });
+
+  it('with RAPL packages and dram: both measured sources win; the estimates are not listed', async () => {
+    fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 10 });
+    fake.zone({ zone: 'intel-rapl:0:0', name: 'dram', energyUj: 10 });
+    const setup = await createPowerSources(opts());
+    expect(setup.sources.map(s => `${s.component}:${s.method}:${s.measured}`)).toEqual([
+      'cpu:rapl:true',
+      'gpu:none:false',
+      'ram:rapl:true',
+    ]);
+    expect(setup.info.map(i => i.id)).toEqual(['rapl', 'gpu-none', 'rapl-dram']);
+    await startAll(setup.sources);
+    fake.setEnergy('intel-rapl:0', 2_000_010);
+    expect(setup.sources[0]!.read().energyJ).toBeCloseTo(2, 9);
+    await stopAll(setup.sources);
+  });
+
+  it('an unknown CPU uses the 85 W default and says so; --cpu-tdp overrides', async () => {
+    fake.write('proc/cpuinfo', 'processor\t: 0\nmodel name\t: Mystery Chip 9000\n');
+    const setup = await createPowerSources(opts());
+    expect(setup.hardware.cpuTdpW).toBe(85);
+    expect(setup.hardware.cpuTdpSource).toBe(
+      'default 85 W: CPU "Mystery Chip 9000" not in the table (CodeCarbon POWER_CONSTANT (external/hardware.py): TDP assumed for an unknown CPU); set --cpu-tdp',
+    );
+    const forced = await createPowerSources({ ...opts(), cpuTdpW: 65 });
+    expect(forced.hardware).toMatchObject({ cpuTdpW: 65, cpuTdpSource: '--cpu-tdp' });
+  });
+
+  it('applies a cgroup memory limit to the RAM model and reports the scope', async () => {
+    fake.write('proc/self/cgroup', '0::/pod\n');
+    fake.write('sys/fs/cgroup/pod/memory.max', `${4 * GiB}\n`);
+    fake.write('sys/fs/cgroup/pod/cpu.max', '100000 100000\n');
+    const setup = await createPowerSources(opts());
+    expect(setup.scope).toMatchObject({ kind: 'cgroup', allowedCpus: 1, memLimitBytes: 4 * GiB });
+    const ram = setup.sources.find(s => s.component === 'ram')!;
+    expect(ram.read().powerW).toBe(1.5);
+  });
+});
+
+describe('doctor', () => {
+  it('lists every candidate; measuredAvailable is false with estimates only', async () => {
+    const d = await doctor(opts());
+    expect(d.sources.map(s => `${s.id}:${s.available}`)).toEqual(
+      expect.arrayContaining(['rapl:false', 'cpu-tdp-load:true', 'gpu-none:true', 'rapl-dram:false', 'ram-model:true']),
+    );
+    expect(d.measuredAvailable).toBe(false);
+  });
+
+  it('measuredAvailable is true with a readable RAPL package', async () => {
+    fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 10 });
+    expect((await doctor(opts())).measuredAvailable).toBe(true);
+  });
+});

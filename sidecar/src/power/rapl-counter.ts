@@ -1,0 +1,60 @@
+/**
+ * One RAPL energy_uj counter with wraparound handling. The counter wraps at its own
+ * max_energy_range_uj (never assumed to be 2^32): whenever a reading goes down, that range is added.
+ * The file descriptor stays open and is re-read at offset 0, which makes sysfs regenerate the value.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+
+const UJ_PER_J = 1e6;
+
+export class RaplCounter {
+  private fd: number | null = null;
+  private readonly buf = Buffer.alloc(32);
+  private lastRawUj: number | null = null;
+  private accumulatedUj = 0;
+  /** Number of wraps seen, for tests and `pnav doctor`. */
+  wraps = 0;
+
+  constructor(
+    readonly energyPath: string,
+    readonly maxRangeUj: number,
+  ) {}
+
+  /** Raw counter value in µJ. Throws the fs error (EACCES, ENOENT, ...) as is. */
+  readRawUj(): number {
+    this.fd ??= openSync(this.energyPath, 'r');
+    const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+    const value = Number(this.buf.toString('ascii', 0, n).trim());
+    if (!Number.isFinite(value) || value < 0) throw new Error(`unreadable value in ${this.energyPath}`);
+    return value;
+  }
+
+  /** Reads the counter and returns the energy in joules accumulated since the first update(). */
+  update(): number {
+    const raw = this.readRawUj();
+    if (this.lastRawUj !== null) {
+      const delta = raw >= this.lastRawUj ? raw - this.lastRawUj : raw + this.maxRangeUj - this.lastRawUj;
+      if (raw < this.lastRawUj) this.wraps += 1;
+      this.accumulatedUj += delta;
+    }
+    this.lastRawUj = raw;
+    return this.accumulatedUj / UJ_PER_J;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/** A plausible upper bound on one RAPL domain's power, to size the wrap poller (Zeus sizes for 1,000 W). */
+export const MAX_PLAUSIBLE_DOMAIN_POWER_W = 1000;
+
+/**
+ * How often a counter must be read so no wrap is missed: half the time the counter takes to wrap at
+ * the plausible maximum power, clamped to 1 s..60 s (AMD's 65.5 kJ range wraps in ~65 s at 1 kW).
+ */
+export function wrapPollPeriodMs(maxRangeUj: number, maxPowerW = MAX_PLAUSIBLE_DOMAIN_POWER_W): number {
+  const wrapS = maxRangeUj / UJ_PER_J / maxPowerW;
+  return Math.round(Math.min(60, Math.max(1, wrapS / 2)) * 1000);
+}

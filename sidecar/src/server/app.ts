@@ -1,0 +1,108 @@
+/**
+ * The express app of the sidecar, built apart from `listen` so tests serve it on port 0.
+ * Order: Host/Origin check, bearer token, JSON body (with a size limit), routes, 404, errors.
+ */
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { API_PREFIX, SamplesQuerySchema, type SourceInfo, type Status } from '../api/schemas.js';
+import { type Ledger, LedgerError } from '../ledger/ledger.js';
+import type { SidecarMetrics } from '../metrics/metrics.js';
+import type { SampleBuffer } from '../sampler/sample-buffer.js';
+import { HttpError } from './errors.js';
+import { checkHostAndOrigin, checkToken } from './guard.js';
+import { buildOpenApi } from './openapi.js';
+import type { PnavOutputs } from './outputs-port.js';
+import { runsRouter } from './runs-routes.js';
+import { parseOr400 } from './validate.js';
+
+export interface AppDeps {
+  token: string;
+  version: string;
+  ledger: Ledger;
+  samples: SampleBuffer;
+  status: () => Status;
+  doctor: () => Promise<{ sources: SourceInfo[]; measuredAvailable: boolean }>;
+  metrics: SidecarMetrics;
+  /** Serve /metrics without the token (still loopback and Host-checked). */
+  metricsPublic?: boolean;
+  outputs?: PnavOutputs | null;
+  /** Largest JSON body accepted (body-parser syntax). */
+  bodyLimit?: string;
+  log?: (msg: string) => void;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const log = deps.log ?? (() => {});
+  const bodyLimit = deps.bodyLimit ?? '1mb';
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  const guard: RequestHandler = (req, _res, next) => {
+    checkHostAndOrigin(req.headers, req.socket.localPort ?? 0);
+    if (!(deps.metricsPublic && req.path === '/metrics')) checkToken(req.headers.authorization, deps.token);
+    next();
+  };
+  app.use(guard);
+  // Every body is JSON whatever its Content-Type says: a wrong one gets a clear 400, not a silent {}.
+  app.use(express.json({ limit: bodyLimit, type: () => true }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, version: deps.version });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  let openapi: object | null = null;
+  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {
+    openapi ??= buildOpenApi(deps.version);
+    res.json(openapi);
+  });
+  app.get(`${API_PREFIX}/status`, (_req, res) => {
+    res.json(deps.status());
+  });
+  app.get(`${API_PREFIX}/doctor`, async (_req, res) => {
+    res.json(await deps.doctor());
+  });
+  app.get(`${API_PREFIX}/samples`, (req, res) => {
+    const query = parseOr400(SamplesQuerySchema, req.query, 'query');
+    res.json({ samples: deps.samples.since(query.sinceMs) });
+  });
+  app.use(API_PREFIX, runsRouter({ ledger: deps.ledger, outputs: deps.outputs ?? null, log }));
+  if (deps.outputs) app.use(API_PREFIX, deps.outputs.router);
+
+  app.use((req, _res, next) => {
+    next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler(bodyLimit, log));
+  return app;
+}
+
+/** Maps every error to the envelope; a client's mistake is always a 4xx, internals never leak. */
+function errorHandler(bodyLimit: string, log: (msg: string) => void): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const e = toHttpError(err, bodyLimit);
+    if (e.status >= 500) log(`internal error on ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}`);
+    res.status(e.status).json(e.toBody());
+  };
+}
+
+function toHttpError(err: unknown, bodyLimit: string): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof LedgerError) return new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
+  if (e?.type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `request body is larger than ${bodyLimit}`);
+  if (e?.type === 'entity.parse.failed') return new HttpError(400, 'bad_request', `(body): malformed JSON: ${e.message}`);
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    // body-parser's own client errors (bad charset, aborted request): safe, short messages.
+    return new HttpError(status, status === 404 ? 'not_found' : 'bad_request', e.message ?? 'bad request');
+  }
+  return new HttpError(500, 'internal', 'internal error (details are in the sidecar log)');
+}
+

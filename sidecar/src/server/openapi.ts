@@ -1,0 +1,97 @@
+/** The OpenAPI 3.1 description of the API, generated from the same zod schemas that validate requests. */
+import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import {
+  API_PREFIX,
+  CloseEpochRequestSchema,
+  CloseRunRequestSchema,
+  CloseRunResponseSchema,
+  CountBatchesRequestSchema,
+  EpochSchema,
+  ErrorResponseSchema,
+  ListRunsQuerySchema,
+  OpenEpochRequestSchema,
+  OpenRunRequestSchema,
+  PatchRunRequestSchema,
+  RunSchema,
+  SampleSchema,
+  SamplesQuerySchema,
+  SourceInfoSchema,
+  StatusSchema,
+  StreamMessageSchema,
+} from '../api/schemas.js';
+
+// registry.register() names schemas through the `.openapi()` method this adds to zod.
+extendZodWithOpenApi(z);
+
+type Method = 'get' | 'post' | 'patch';
+
+export function buildOpenApi(version: string): object {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  const Run = registry.register('Run', RunSchema);
+  const Epoch = registry.register('Epoch', EpochSchema);
+  const Status = registry.register('Status', StatusSchema);
+  const Sample = registry.register('Sample', SampleSchema);
+  const SourceInfo = registry.register('SourceInfo', SourceInfoSchema);
+  const ErrorResponse = registry.register('Error', ErrorResponseSchema);
+  registry.register('StreamMessage', StreamMessageSchema);
+  const runParams = z.object({ id: z.string() });
+  const epochParams = z.object({ id: z.string(), index: z.string().regex(/^\d+$/) });
+
+  const json = (schema: z.ZodType) => ({ content: { 'application/json': { schema } } });
+  const errors = {
+    400: { description: 'Bad request: the message names the field', ...json(ErrorResponse) },
+    401: { description: 'Missing or wrong bearer token', ...json(ErrorResponse) },
+    403: { description: 'Host or Origin is not this loopback sidecar', ...json(ErrorResponse) },
+    404: { description: 'Unknown run or route', ...json(ErrorResponse) },
+    413: { description: 'Body larger than the limit', ...json(ErrorResponse) },
+  };
+  const add = (
+    method: Method,
+    path: string,
+    summary: string,
+    ok: { status: number; schema: z.ZodType },
+    request: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject } = {},
+  ) => {
+    registry.registerPath({
+      method,
+      path,
+      summary,
+      security: [{ bearer: [] }],
+      request: {
+        ...(request.body ? { body: { content: { 'application/json': { schema: request.body } } } } : {}),
+        ...(request.query ? { query: request.query } : {}),
+        ...(request.params ? { params: request.params } : {}),
+      },
+      responses: { [ok.status]: { description: 'OK', ...json(ok.schema) }, ...errors },
+    });
+  };
+
+  add('get', '/healthz', 'Liveness', { status: 200, schema: z.object({ ok: z.literal(true), version: z.string() }) });
+  add('get', `${API_PREFIX}/status`, 'Sources, methods, location and hardware', { status: 200, schema: Status });
+  add('get', `${API_PREFIX}/doctor`, 'Every power source candidate, with the fix when unavailable', {
+    status: 200,
+    schema: z.object({ sources: z.array(SourceInfo), measuredAvailable: z.boolean() }),
+  });
+  add('post', `${API_PREFIX}/runs`, 'Open a run', { status: 201, schema: z.object({ run: Run }) }, { body: OpenRunRequestSchema });
+  add('get', `${API_PREFIX}/runs`, 'List runs, newest first', { status: 200, schema: z.object({ runs: z.array(Run) }) }, { query: ListRunsQuerySchema });
+  add('get', `${API_PREFIX}/runs/{id}`, 'One run (live figures when open)', { status: 200, schema: z.object({ run: Run }) }, { params: runParams });
+  add('patch', `${API_PREFIX}/runs/{id}`, 'Update label, counts or model facts', { status: 200, schema: z.object({ run: Run }) }, { params: runParams, body: PatchRunRequestSchema });
+  add('post', `${API_PREFIX}/runs/{id}/close`, 'Close a run (closing twice is harmless)', { status: 200, schema: CloseRunResponseSchema }, { params: runParams, body: CloseRunRequestSchema });
+  add('post', `${API_PREFIX}/runs/{id}/epochs`, 'Open an epoch', { status: 201, schema: z.object({ epoch: Epoch }) }, { params: runParams, body: OpenEpochRequestSchema });
+  add('post', `${API_PREFIX}/runs/{id}/epochs/{index}/close`, 'Close an epoch', { status: 200, schema: z.object({ epoch: Epoch }) }, { params: epochParams, body: CloseEpochRequestSchema });
+  add('post', `${API_PREFIX}/runs/{id}/batches`, 'Count batches', { status: 200, schema: z.object({ run: Run }) }, { params: runParams, body: CountBatchesRequestSchema });
+  add('get', `${API_PREFIX}/samples`, 'Bounded, downsampled power history', { status: 200, schema: z.object({ samples: z.array(Sample) }) }, { query: SamplesQuerySchema });
+
+  const generator = new OpenApiGeneratorV31(registry.definitions);
+  return generator.generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'PNAV Lab sidecar',
+      version,
+      description: `Loopback API of the PNAV Lab sidecar. WebSocket stream of StreamMessage frames at ${API_PREFIX}/stream.`,
+    },
+    servers: [{ url: '/' }],
+  });
+}

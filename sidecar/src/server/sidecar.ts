@@ -1,0 +1,178 @@
+/**
+ * Assembles a running sidecar from its config: power sources, store, ledger, sampler, metrics,
+ * the express app and the WebSocket stream on one loopback port. `close()` stops it cleanly.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { Location, SourceInfo, Status } from '../api/schemas.js';
+import { emissionsG, resolveLocation } from '../carbon/index.js';
+import type { SidecarConfig } from '../config.js';
+import { Ledger } from '../ledger/ledger.js';
+import { Meter } from '../ledger/meter.js';
+import { createMetrics } from '../metrics/metrics.js';
+import { createPowerSources, doctor, startAll, stopAll } from '../power/index.js';
+import type { PowerSource } from '../power/source.js';
+import { VERSION } from '../runtime/version.js';
+import { SampleBuffer } from '../sampler/sample-buffer.js';
+import { Sampler } from '../sampler/sampler.js';
+import { RunStore } from '../store/run-store.js';
+import { createApp } from './app.js';
+import { listen } from './http.js';
+import type { PnavOutputs } from './outputs-port.js';
+import { StreamHub } from './stream.js';
+
+export interface RunningSidecar {
+  url: string;
+  port: number;
+  token: string;
+  ledger: Ledger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  token: string;
+  log: (msg: string) => void;
+  /** Power sources to use instead of probing the machine (the hardware boundary, for tests and benchmarks). */
+  power?: { sources: PowerSource[]; info: SourceInfo[]; hardware: Status['hardware']; scope: Status['scope'] };
+  /** Ask systeminformation for DIMMs and GPUs (slow; tests turn it off). Default true. */
+  systemInfo?: boolean;
+}
+
+export async function startSidecar(config: SidecarConfig, opts: StartOptions): Promise<RunningSidecar> {
+  const { log, token } = opts;
+  const startedAt = new Date().toISOString();
+  const powerOpts = {
+    sysfsRoot: config.sysfsRoot,
+    procRoot: config.procRoot,
+    gpuIds: config.gpuIds,
+    cpuTdpW: config.cpuTdpW,
+    nvidiaSmiPath: config.nvidiaSmiPath,
+    systemInfo: opts.systemInfo ?? true,
+  };
+  const power = opts.power ?? (await createPowerSources(powerOpts));
+  await startAll(power.sources);
+
+  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const envCountry = process.env.PNAV_COUNTRY;
+  const defaultLocation: Location = resolveLocation({ configCountry: config.country, envCountry, timeZone });
+
+  const store = new RunStore({ dataDir: config.dataDir, log });
+  const meter = new Meter(power.sources, log);
+  const ledger = new Ledger({
+    store,
+    meter,
+    carbon: { resolveLocation, emissionsG },
+    scope: power.scope,
+    procRoot: config.procRoot,
+    defaults: { pue: config.pue, country: config.country, envCountry, timeZone, typeRam: 'DDR4' },
+    log,
+  });
+  await ledger.load();
+
+  const samples = new SampleBuffer();
+  const metrics = createMetrics(power.sources, config.labels);
+  const status = (): Status => ({
+    version: VERSION,
+    pid: process.pid,
+    startedAt,
+    host: os.hostname(),
+    user: os.userInfo().username,
+    labels: config.labels,
+    sampleIntervalMs: config.sampleIntervalMs,
+    pue: config.pue,
+    location: defaultLocation,
+    sources: power.info,
+    scope: power.scope,
+    openRuns: ledger.openCount,
+    hardware: power.hardware,
+  });
+  const hub = new StreamHub({ token, status, log });
+  const outputs = await loadOutputs(config, ledger, () => power.hardware, log);
+
+  ledger.onEvent((event, run) => {
+    if (event === 'opened' || event === 'closed') metrics.setOpenRuns(ledger.openCount);
+    if (event === 'closed') metrics.observeRunClosed(run);
+    if (event !== 'progress') hub.broadcast({ type: 'run', event, run });
+  });
+  const sampler = new Sampler({
+    meter,
+    intervalMs: config.sampleIntervalMs,
+    checkpointIntervalMs: config.checkpointIntervalMs,
+    onSample: (sample, reading, energyDeltaJ) => {
+      samples.push(sample);
+      metrics.observeSample(sample.powerW, energyDeltaJ);
+      if (hub.clientCount === 0) return;
+      hub.broadcast({ type: 'sample', sample });
+      for (const run of ledger.progressRuns(reading)) hub.broadcast({ type: 'run', event: 'progress', run });
+    },
+    onCheckpoint: reading => ledger.checkpoint(reading),
+    log,
+  });
+
+  const app = createApp({
+    token,
+    version: VERSION,
+    ledger,
+    samples,
+    status,
+    doctor: () => doctor(powerOpts),
+    metrics,
+    metricsPublic: config.metricsPublic,
+    outputs,
+    log,
+  });
+  const server = await listen(app, hub, config.host, config.port);
+  sampler.start();
+  outputs?.start();
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: server.url,
+    port: server.port,
+    token,
+    ledger,
+    close: () => {
+      closing ??= (async () => {
+        sampler.stop();
+        await server.close();
+        await ledger.interruptAll('the sidecar was stopped while this run was open');
+        await outputs?.stop();
+        await stopAll(power.sources);
+        await store.flush();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * The PNAV outputs module (issue 4) when this build has it. Imported by a computed name so
+ * the sidecar builds and runs without it.
+ */
+async function loadOutputs(
+  config: SidecarConfig,
+  ledger: Ledger,
+  hardware: () => Status['hardware'],
+  log: (msg: string) => void,
+): Promise<PnavOutputs | null> {
+  const specifier = ['..', 'pnav', 'index.js'].join('/');
+  let mod: { createPnavOutputs?: (deps: unknown) => PnavOutputs };
+  try {
+    mod = (await import(specifier)) as typeof mod;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(err))) {
+      log('PNAV outputs (CSV, exports, uploads) are not in this build');
+      return null;
+    }
+    throw err;
+  }
+  if (!mod.createPnavOutputs) return null;
+  return mod.createPnavOutputs({
+    dataDir: path.resolve(config.dataDir),
+    runs: { get: (id: string) => ledger.get(id), list: (filter: Parameters<Ledger['list']>[0]) => ledger.list(filter) },
+    hardware,
+    log,
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * The WebSocket stream (`/api/v1/stream`) on the HTTP server's port: upgrades pass the same
+ * Host/Origin/token checks as HTTP requests, then get a `hello` and every StreamMessage.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import { API_PREFIX, type Status, type StreamMessage } from '../api/schemas.js';
+import { HttpError } from './errors.js';
+import { checkHostAndOrigin, checkToken } from './guard.js';
+
+/** A client this far behind is dropped rather than buffered without bound. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export interface StreamHubDeps {
+  token: string;
+  status: () => Status;
+  log?: (msg: string) => void;
+}
+
+export class StreamHub {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly clients = new Set<WebSocket>();
+
+  constructor(private readonly deps: StreamHubDeps) {}
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** The HTTP server's 'upgrade' handler. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    try {
+      const pathname = new URL(req.url ?? '/', 'http://x').pathname;
+      if (pathname !== `${API_PREFIX}/stream`) throw new HttpError(404, 'not_found', `no WebSocket endpoint at ${pathname}`);
+      checkHostAndOrigin(req.headers, req.socket.localPort ?? 0);
+      checkToken(req.headers.authorization, this.deps.token);
+    } catch (err) {
+      const e = err instanceof HttpError ? err : new HttpError(400, 'bad_request', 'bad upgrade request');
+      refuse(socket, e);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, ws => this.add(ws));
+  }
+
+  private add(ws: WebSocket): void {
+    this.clients.add(ws);
+    ws.on('close', () => this.clients.delete(ws));
+    ws.on('error', () => this.clients.delete(ws));
+    ws.on('message', () => {}); // the stream is one-way; client frames are ignored
+    try {
+      ws.send(JSON.stringify({ type: 'hello', status: this.deps.status() } satisfies StreamMessage));
+    } catch (err) {
+      this.deps.log?.(`stream hello failed: ${(err as Error).message}`);
+    }
+  }
+
+  broadcast(message: StreamMessage): void {
+    if (this.clients.size === 0) return;
+    const data = JSON.stringify(message);
+    for (const ws of this.clients) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        ws.terminate();
+        this.clients.delete(ws);
+        continue;
+      }
+      ws.send(data);
+    }
+  }
+
+  close(): void {
+    for (const ws of this.clients) ws.close(1001, 'sidecar stopping');
+    this.clients.clear();
+    this.wss.close();
+  }
+}
+
+function refuse(socket: Duplex, err: HttpError): void {
+  const body = JSON.stringify(err.toBody());
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[err.status] ?? 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${err.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

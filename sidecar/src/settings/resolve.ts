@@ -1,0 +1,172 @@
+/**
+ * Effective settings and where each came from. Later layers win:
+ *   built-in default → sidecar flags → user files → project files → PNAV_* env → arguments.
+ * At the user and project levels calculadorapnav / CodeCarbon INI files rank just below our
+ * own TOML file. A bad value in a file or variable is skipped with a warning, never fatal:
+ * measurement must not break because a config file has a typo.
+ */
+import path from 'node:path';
+import {
+  defaultValues,
+  isSettingKey,
+  parseSettingValue,
+  SETTING_KEYS,
+  SETTINGS,
+  type SettingKey,
+  type SettingValues,
+  SettingError,
+  TOKEN_REFUSAL,
+} from './definitions.js';
+import {
+  type FileLayer,
+  findUpward,
+  LEGACY_TOOLS,
+  legacyFileName,
+  PROJECT_FILE,
+  readLegacyLayer,
+  readTomlLayer,
+  type SettingsPaths,
+  settingsPaths,
+} from './files.js';
+
+export interface SettingsWarning {
+  source: string;
+  key: string;
+  message: string;
+}
+
+export interface ResolvedSettings {
+  values: SettingValues;
+  /** `default`, `sidecar:--pue`, `user:/…/config.toml`, `calculadorapnav:/…`, `project:/…/.pnav.toml`, `env:PNAV_PUE`, `argument`. */
+  sources: Record<SettingKey, string>;
+  warnings: SettingsWarning[];
+  /** The files that took part, nearest last (for `pnav config` and writes). */
+  files: string[];
+}
+
+export interface ResolveOptions {
+  /** The notebook's (kernel's) directory: project files are searched from here upward. No cwd, no project level. */
+  cwd?: string;
+  /** The client's environment; only PNAV_* variables are read. */
+  env?: Record<string, string | undefined>;
+  /** The magic's or decorator's explicit arguments (already typed, or text). */
+  args?: Partial<Record<SettingKey, unknown>>;
+  /** Values given to `pnav sidecar` on its command line (--country, --pue, --gpu-ids, --sample-interval). */
+  sidecar?: Partial<Record<SettingKey, unknown>>;
+  paths?: SettingsPaths;
+}
+
+const SIDECAR_FLAGS: Partial<Record<SettingKey, string>> = {
+  country: '--country',
+  pue: '--pue',
+  gpu_ids: '--gpu-ids',
+  sample_interval_ms: '--sample-interval',
+};
+
+export function resolveSettings(opts: ResolveOptions = {}): ResolvedSettings {
+  const paths = opts.paths ?? settingsPaths();
+  const values = defaultValues() as unknown as Record<SettingKey, unknown>;
+  const sources = Object.fromEntries(SETTING_KEYS.map(k => [k, 'default'])) as Record<SettingKey, string>;
+  const warnings: SettingsWarning[] = [];
+  const files: string[] = [];
+
+  const set = (key: SettingKey, value: unknown, source: string): void => {
+    values[key] = key === 'output_dir' ? absoluteDir(value as string, opts.cwd, paths.homeDir) : value;
+    sources[key] = source;
+  };
+
+  for (const [key, value] of definedEntries(opts.sidecar)) {
+    set(key, parseSettingValue(key, value), `sidecar:${SIDECAR_FLAGS[key] ?? key}`);
+  }
+
+  for (const layer of fileLayers(opts.cwd, paths)) {
+    files.push(layer.path);
+    if (layer.error) {
+      warnings.push({ source: layer.source, key: '*', message: layer.error });
+      continue;
+    }
+    for (const { key, value } of layer.entries) {
+      if (!isSettingKey(key)) {
+        warnings.push({ source: layer.source, key, message: `${key}: ${unknownKeyMessage(key)}` });
+        continue;
+      }
+      try {
+        set(key, parseSettingValue(key, value), layer.source);
+      } catch (err) {
+        warnings.push({ source: layer.source, key, message: (err as Error).message });
+      }
+    }
+  }
+
+  for (const key of SETTING_KEYS) {
+    const name = SETTINGS[key].env;
+    const text = opts.env?.[name];
+    if (text === undefined || text.trim() === '') continue;
+    try {
+      set(key, parseSettingValue(key, text), `env:${name}`);
+    } catch (err) {
+      warnings.push({ source: `env:${name}`, key, message: (err as Error).message });
+    }
+  }
+
+  // Arguments are the user's direct input: a bad one is an error, not a warning.
+  for (const [key, value] of definedEntries(opts.args)) set(key, parseSettingValue(key, value), 'argument');
+
+  return { values: values as unknown as SettingValues, sources, warnings, files };
+}
+
+function definedEntries(record: Partial<Record<string, unknown>> | undefined): [SettingKey, unknown][] {
+  const out: [SettingKey, unknown][] = [];
+  for (const [key, value] of Object.entries(record ?? {})) {
+    if (value === undefined || value === null) continue;
+    if (!isSettingKey(key)) throw new SettingError(key, unknownKeyMessage(key));
+    out.push([key, value]);
+  }
+  return out;
+}
+
+function unknownKeyMessage(key: string): string {
+  return /(^|_)(token|api_key|apikey|password|secret)$/i.test(key)
+    ? `ignored: ${TOKEN_REFUSAL}`
+    : `unknown setting, ignored; known settings: ${SETTING_KEYS.join(', ')}`;
+}
+
+/** Every file layer in precedence order (weakest first). */
+export function fileLayers(cwd: string | undefined, paths: SettingsPaths): FileLayer[] {
+  const layers: (FileLayer | null)[] = [];
+  for (const tool of LEGACY_TOOLS) layers.push(readLegacyLayer(path.join(paths.homeDir, legacyFileName(tool)), tool));
+  layers.push(readTomlLayer(paths.userFile, `user:${paths.userFile}`));
+  if (cwd) {
+    for (const tool of LEGACY_TOOLS) {
+      const file = findUpward(cwd, paths.homeDir, legacyFileName(tool));
+      if (file) layers.push(readLegacyLayer(file, tool));
+    }
+    const project = findUpward(cwd, paths.homeDir, PROJECT_FILE);
+    if (project) layers.push(readTomlLayer(project, `project:${project}`));
+  }
+  return layers.filter((l): l is FileLayer => l !== null);
+}
+
+/** output_dir relative to the notebook's directory, like calculadorapnav's "." (the process's cwd). */
+function absoluteDir(dir: string, cwd: string | undefined, homeDir: string): string {
+  if (dir === '~') return homeDir;
+  if (dir.startsWith('~/')) return path.join(homeDir, dir.slice(2));
+  return cwd ? path.resolve(cwd, dir) : dir;
+}
+
+export interface SettingListing {
+  key: SettingKey;
+  value: unknown;
+  source: string;
+  description: string;
+}
+
+/** Every setting in a fixed order, as GET /api/v1/config and `pnav config` show them. */
+export function settingsList(resolved: ResolvedSettings): SettingListing[] {
+  return SETTING_KEYS.map(key => {
+    const d = SETTINGS[key];
+    const value = resolved.values[key];
+    const unset = value === null && d.defaultMeaning ? ` (unset: ${d.defaultMeaning})` : '';
+    return { key, value, source: resolved.sources[key], description: d.description + unset };
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * `/api/v1/config`: GET lists every effective setting with its source, PUT writes one setting
+ * to the user or project file. Mounted by the app under the API prefix (auth is the app's job).
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { ConfigQuerySchema, PutConfigRequestSchema } from '../api/schemas.js';
+import { SettingError, type SettingKey } from './definitions.js';
+import type { SettingsPaths } from './files.js';
+import { resolveSettings, settingsList } from './resolve.js';
+import { writeSetting } from './write.js';
+
+export interface ConfigRouterOptions {
+  paths?: SettingsPaths;
+  /** Values from `pnav sidecar`'s own flags (source `sidecar:--flag`). */
+  sidecar?: Partial<Record<SettingKey, unknown>>;
+}
+
+const ClientEnvSchema = z.record(
+  z.string().regex(/^(PNAV_[A-Z0-9_]+|CUDA_VISIBLE_DEVICES)$/, 'only PNAV_* variables and CUDA_VISIBLE_DEVICES'),
+  z.string().max(1000),
+);
+
+/** `app.use(API_PREFIX, createConfigRouter(...))` serves GET and PUT `${API_PREFIX}/config`. */
+export function createConfigRouter(opts: ConfigRouterOptions = {}): Router {
+  const router = express.Router();
+
+  router.get('/config', (req, res) => {
+    const query = ConfigQuerySchema.safeParse(req.query);
+    if (!query.success) return badRequest(res, zodIssues(query.error));
+    let env: Record<string, string> | undefined;
+    if (query.data.env !== undefined) {
+      let raw: unknown;
+      try {
+        raw = JSON.parse(query.data.env);
+      } catch {
+        return badRequest(res, [{ path: 'env', message: 'must be a JSON object of PNAV_* variables' }]);
+      }
+      const parsed = ClientEnvSchema.safeParse(raw);
+      if (!parsed.success) return badRequest(res, zodIssues(parsed.error, 'env'));
+      env = parsed.data;
+    }
+    const resolved = resolveSettings({ cwd: query.data.cwd, env, sidecar: opts.sidecar, paths: opts.paths });
+    res.json({ settings: settingsList(resolved), warnings: resolved.warnings });
+  });
+
+  router.put('/config', express.json({ limit: '64kb' }), async (req, res) => {
+    const body = PutConfigRequestSchema.safeParse(req.body ?? {});
+    if (!body.success) return badRequest(res, zodIssues(body.error));
+    const { key, value, scope, cwd } = body.data;
+    if (value === undefined) return badRequest(res, [{ path: 'value', message: `${key}: a value is required (null removes the key)` }]);
+    try {
+      const written = await writeSetting({ key, value, scope, cwd, paths: opts.paths });
+      const resolved = resolveSettings({ cwd, sidecar: opts.sidecar, paths: opts.paths });
+      const setting = settingsList(resolved).find(s => s.key === written.key)!;
+      res.json({ setting, written: { scope, path: written.path } });
+    } catch (err) {
+      if (err instanceof SettingError) return badRequest(res, [{ path: err.key, message: err.message }]);
+      res.status(500).json({ error: { code: 'internal', message: (err as Error).message } });
+    }
+  });
+
+  // Body-parser failures on this router's own JSON parser: the client's mistake, so a 4xx naming it.
+  router.use('/config', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      return void res.status(413).json({ error: { code: 'payload_too_large', message: 'body larger than 64 kB' } });
+    }
+    if (type === 'entity.parse.failed') return badRequest(res, [{ path: 'body', message: 'body is not valid JSON' }]);
+    next(err);
+  });
+
+  return router;
+}
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+function zodIssues(error: z.ZodError, prefix?: string): Issue[] {
+  return error.issues.map(i => ({
+    path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(body)',
+    message: i.message,
+  }));
+}
+
+function badRequest(res: Response, issues: Issue[]): void {
+  const first = issues[0]!;
+  const message = first.message.startsWith(`${first.path}:`) ? first.message : `${first.path}: ${first.message}`;
+  res.status(400).json({ error: { code: 'bad_request', message, issues } });
+}

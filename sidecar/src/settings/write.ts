@@ -1,0 +1,81 @@
+/**
+ * Writes one setting to the user or project TOML file. The key and value are validated first,
+ * so a bad one writes nothing; the file is replaced atomically and keeps its other keys.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import { KeyedMutex, writeFileAtomic } from '../pnav/atomic-file.js';
+import { parseSettingValue, requireSettingKey, type SettingKey, SettingError } from './definitions.js';
+import { findUpward, forgetFile, PROJECT_FILE, type SettingsPaths, settingsPaths } from './files.js';
+
+export type SettingScope = 'user' | 'project';
+
+export interface WriteSettingRequest {
+  key: string;
+  /** A typed value or its text form (`"1.3"`, `"cpu,gpu"`); null removes the key from the file. */
+  value: unknown;
+  scope: SettingScope;
+  /** The notebook's directory; required for the project scope. */
+  cwd?: string;
+  paths?: SettingsPaths;
+}
+
+export interface WriteSettingResult {
+  key: SettingKey;
+  /** The value as stored, or null when removed. */
+  value: unknown;
+  scope: SettingScope;
+  path: string;
+}
+
+const writes = new KeyedMutex();
+
+export async function writeSetting(req: WriteSettingRequest): Promise<WriteSettingResult> {
+  const key = requireSettingKey(req.key);
+  const value = req.value === null ? null : parseSettingValue(key, req.value);
+  const paths = req.paths ?? settingsPaths();
+  const file = targetFile(req.scope, req.cwd, paths);
+  await writes.run(file, async () => {
+    const table = readTable(file);
+    if (value === null) delete table[key];
+    else table[key] = value;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, header(file, table) + stringifyToml(table) + '\n');
+    forgetFile(file);
+  });
+  return { key, value, scope: req.scope, path: file };
+}
+
+/** The user file, or the nearest project file upward from cwd (created in cwd when there is none). */
+export function targetFile(scope: SettingScope, cwd: string | undefined, paths: SettingsPaths): string {
+  if (scope === 'user') return paths.userFile;
+  if (!cwd) throw new SettingError('scope', "'project' needs the notebook's directory (cwd)");
+  const dir = path.resolve(cwd);
+  if (dir === path.resolve(paths.homeDir)) {
+    throw new SettingError('scope', "'project': the directory is your home directory, which is the user level; use the user scope");
+  }
+  return findUpward(dir, paths.homeDir, PROJECT_FILE) ?? path.join(dir, PROJECT_FILE);
+}
+
+function readTable(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    // Rewriting a file we cannot parse would lose the user's content.
+    throw new SettingError('file', `${file} is not valid TOML, so it was left unchanged: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+function header(file: string, table: Record<string, unknown>): string {
+  // A new file explains itself; an existing one is left as the user wrote it (smol-toml drops comments).
+  if (Object.keys(table).length > 1 || fs.existsSync(file)) return '';
+  return '# PNAV Lab settings (`pnav config` lists them all). Tokens are never stored here.\n';
+}

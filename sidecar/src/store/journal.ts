@@ -1,0 +1,216 @@
+/**
+ * An append-only JSON-lines journal with a snapshot, for durable records keyed by id.
+ *
+ * Durability model (see the sidecar README, "Store"):
+ * - every put is written with write(2) before the caller replies: the data sits in the
+ *   kernel's page cache, so it survives `kill -9` of the sidecar;
+ * - fdatasync is group-committed at most every `syncIntervalMs` (default 100 ms), and at once
+ *   when a caller asks for a durable put (a run closing): that survives power loss;
+ * - when the journal grows past `compactBytes`, the live records are written to a snapshot
+ *   (tmp + fsync + rename + fsync dir) and the journal is truncated;
+ * - on replay a torn last line (a crash mid-write) is ignored.
+ * No native modules, no external database: Node's fs is enough for one writer.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface JournalOptions {
+  dir: string;
+  /** Base name: files are <name>.journal and <name>.snapshot.json. */
+  name: string;
+  syncIntervalMs?: number;
+  compactBytes?: number;
+  log?: (msg: string) => void;
+}
+
+interface JournalLine<T> {
+  seq: number;
+  id: string;
+  value: T;
+}
+
+interface Snapshot<T> {
+  seq: number;
+  records: Record<string, T>;
+}
+
+export class Journal<T> {
+  private readonly journalPath: string;
+  private readonly snapshotPath: string;
+  private readonly syncIntervalMs: number;
+  private readonly compactBytes: number;
+  private readonly log: (msg: string) => void;
+  private fd: number | null = null;
+  private seq = 0;
+  private journalBytes = 0;
+  private records = new Map<string, T>();
+  private syncTimer: NodeJS.Timeout | null = null;
+  private dirty = false;
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
+
+  constructor(opts: JournalOptions) {
+    this.journalPath = path.join(opts.dir, `${opts.name}.journal`);
+    this.snapshotPath = path.join(opts.dir, `${opts.name}.snapshot.json`);
+    this.syncIntervalMs = opts.syncIntervalMs ?? 100;
+    this.compactBytes = opts.compactBytes ?? 8 * 1024 * 1024;
+    this.log = opts.log ?? (() => {});
+    ensurePrivateDir(opts.dir);
+  }
+
+  /** Replays snapshot + journal and opens the journal for appending. Returns the live records. */
+  open(): Map<string, T> {
+    this.records = new Map();
+    let snapshotSeq = 0;
+    if (fs.existsSync(this.snapshotPath)) {
+      const snapshot = JSON.parse(fs.readFileSync(this.snapshotPath, 'utf8')) as Snapshot<T>;
+      snapshotSeq = snapshot.seq;
+      for (const [id, value] of Object.entries(snapshot.records)) this.records.set(id, value);
+    }
+    this.seq = snapshotSeq;
+    if (fs.existsSync(this.journalPath)) {
+      const text = fs.readFileSync(this.journalPath, 'utf8');
+      const lines = text.split('\n');
+      let torn = 0;
+      for (const line of lines) {
+        if (line === '') continue;
+        let entry: JournalLine<T>;
+        try {
+          entry = JSON.parse(line) as JournalLine<T>;
+        } catch {
+          torn++; // a write cut short by a crash: the caller never got a reply for it
+          continue;
+        }
+        if (entry.seq <= snapshotSeq) continue; // already folded into the snapshot
+        this.records.set(entry.id, entry.value);
+        this.seq = Math.max(this.seq, entry.seq);
+      }
+      if (torn > 0) this.log(`store: ignored ${torn} torn journal line(s) in ${this.journalPath}`);
+      // A torn tail without '\n' would glue onto the next append: start on a fresh line.
+      if (text.length > 0 && !text.endsWith('\n')) fs.appendFileSync(this.journalPath, '\n', { mode: 0o600 });
+    }
+    this.fd = fs.openSync(this.journalPath, 'a', 0o600);
+    fs.fchmodSync(this.fd, 0o600);
+    this.journalBytes = fs.fstatSync(this.fd).size;
+    return new Map(this.records);
+  }
+
+  get(id: string): T | undefined {
+    return this.records.get(id);
+  }
+
+  values(): IterableIterator<T> {
+    return this.records.values();
+  }
+
+  /**
+   * Writes the record to the journal now (write(2), synchronous). `durable` also starts an
+   * fdatasync at once and the promise waits for it; otherwise the group commit syncs within
+   * syncIntervalMs and the promise is already resolved.
+   */
+  put(id: string, value: T, opts: { durable?: boolean } = {}): Promise<void> {
+    if (this.fd === null) throw new Error('journal is not open');
+    const line = `${JSON.stringify({ seq: ++this.seq, id, value } satisfies JournalLine<T>)}\n`;
+    const buf = Buffer.from(line, 'utf8');
+    let written = 0;
+    while (written < buf.length) written += fs.writeSync(this.fd, buf, written);
+    this.journalBytes += buf.length;
+    this.records.set(id, value);
+    this.dirty = true;
+    if (this.journalBytes > this.compactBytes) this.compact();
+    if (opts.durable) return this.sync();
+    this.scheduleSync();
+    return Promise.resolve();
+  }
+
+  /** fdatasync now; concurrent callers share one call (group commit). */
+  sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    if (this.syncTimer) {
+      clearTimeout(this.syncTimer);
+      this.syncTimer = null;
+    }
+    if (!this.dirty || this.fd === null) return Promise.resolve();
+    this.dirty = false;
+    const fd = this.fd;
+    this.syncing = new Promise<void>(resolve => {
+      fs.fdatasync(fd, err => {
+        if (err) this.log(`store: fdatasync failed: ${err.message}`);
+        this.syncing = null;
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          void this.sync().then(resolve);
+        } else resolve();
+      });
+    });
+    return this.syncing;
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer || this.syncing) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      void this.sync();
+    }, this.syncIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  /** Folds the journal into a snapshot written atomically, then truncates the journal. */
+  compact(): void {
+    if (this.fd === null) return;
+    const snapshot: Snapshot<T> = { seq: this.seq, records: Object.fromEntries(this.records) };
+    writeFileAtomic(this.snapshotPath, JSON.stringify(snapshot));
+    // Safe to truncate: every line's seq is <= the snapshot's, so replay would skip them anyway.
+    fs.ftruncateSync(this.fd, 0);
+    fs.fsyncSync(this.fd);
+    this.journalBytes = 0;
+    this.dirty = false;
+  }
+
+  /** Syncs outstanding writes and closes the file. */
+  close(): void {
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    if (this.fd === null) return;
+    if (this.dirty) fs.fdatasyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  /** Size of the journal file in bytes (for tests and status). */
+  get sizeBytes(): number {
+    return this.journalBytes;
+  }
+}
+
+/** Creates the directory (and parents) with mode 0700, tightening an existing one we own. */
+export function ensurePrivateDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    fs.chmodSync(dir, 0o700);
+  } catch {
+    // not ours to change (e.g. a shared dir): the files inside are still 0600
+  }
+}
+
+/** write tmp + fsync + rename + fsync dir: readers see the old file or the new one, never half. */
+export function writeFileAtomic(file: string, data: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  const dirFd = fs.openSync(path.dirname(file), 'r');
+  try {
+    fs.fsyncSync(dirFd);
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
