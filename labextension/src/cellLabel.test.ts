@@ -16,7 +16,13 @@ describe('isPnavCell', () => {
 
 describe('splitArgs and optionValue', () => {
   it('groups quoted words like a shell', () => {
-    expect(splitArgs(` --label "my model" --epochs=3 'a b' x\\y`)).toEqual(['--label', 'my model', '--epochs=3', 'a b', 'x\\y']);
+    expect(splitArgs(` --label "my model" --epochs=3 'a b' x\\y`)).toEqual([
+      '--label',
+      'my model',
+      '--epochs=3',
+      'a b',
+      'x\\y',
+    ]);
     expect(splitArgs('--label ""')).toEqual(['--label', '']);
     expect(optionValue(['--epochs=3'], 'epochs')).toBe('3');
     expect(optionValue(['--epochs', '4'], 'epochs')).toBe('4');

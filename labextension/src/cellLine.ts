@@ -57,7 +57,9 @@ export class CellLine extends Widget {
 
   private _tooltip(summary: ICellSummary): string {
     const lines = describeMethods(summary.methods).map(line => this._trans.__(line));
-    lines.push(this._trans.__('PUE %1; grid %2 g CO₂e/kWh (%3)', summary.pue, summary.intensityGPerKWh, summary.countryIso3));
+    lines.push(
+      this._trans.__('PUE %1; grid %2 g CO₂e/kWh (%3)', summary.pue, summary.intensityGPerKWh, summary.countryIso3),
+    );
     return lines.join('\n');
   }
 
@@ -80,7 +82,10 @@ export class CellLine extends Widget {
       node.appendChild(badge);
     }
     node.title = tooltip;
-    node.setAttribute('aria-label', tooltip ? `${text.textContent}. ${tooltip.replace(/\n/g, '. ')}` : text.textContent);
+    node.setAttribute(
+      'aria-label',
+      tooltip ? `${text.textContent}. ${tooltip.replace(/\n/g, '. ')}` : text.textContent,
+    );
   }
 
   private _phase: 'pending' | 'running' | 'done' = 'pending';

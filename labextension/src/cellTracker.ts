@@ -37,7 +37,9 @@ export class CellTracker implements IDisposable {
     this._settings = options.settings;
     this._trans = options.trans;
     this._tracker.widgetAdded.connect(this._onAdded, this);
-    this._tracker.forEach(panel => this._watch(panel));
+    this._tracker.forEach(panel => {
+      this._watch(panel);
+    });
     this._stream.runEvent.connect(this._onRun, this);
     this._settings.changed.connect(this._rerenderAll, this);
   }

@@ -5,7 +5,9 @@ describe('filenameFromDisposition', () => {
   it('reads plain and extended forms, extended first', () => {
     expect(filenameFromDisposition('attachment; filename="pnav.csv"')).toBe('pnav.csv');
     expect(filenameFromDisposition('attachment; filename=pnav.json')).toBe('pnav.json');
-    expect(filenameFromDisposition(`attachment; filename="a.csv"; filename*=UTF-8''energ%C3%ADa.csv`)).toBe('energía.csv');
+    expect(filenameFromDisposition(`attachment; filename="a.csv"; filename*=UTF-8''energ%C3%ADa.csv`)).toBe(
+      'energía.csv',
+    );
   });
 
   it('drops directories and refuses empty names', () => {

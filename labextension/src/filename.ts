@@ -20,8 +20,13 @@ export function filenameFromDisposition(header: string | null): string | null {
 
 /** No directories, no control characters. */
 function safeName(name: string): string | null {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-  const base = name.split(/[\\/]/).pop()?.replace(/[\u0000-\u001f]/g, '') ?? '';
+  const base =
+    name
+      .split(/[\\/]/)
+      .pop()
+      ?.split('')
+      .filter(ch => ch.charCodeAt(0) >= 0x20)
+      .join('') ?? '';
   return base === '' || base === '.' || base === '..' ? null : base;
 }
 

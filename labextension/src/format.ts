@@ -11,6 +11,19 @@ const J_PER_WH = 3600;
 const J_PER_KWH = 3_600_000;
 const G_PER_KG = 1000;
 
+// Building an Intl.NumberFormat costs far more than using one: a table of 1,000 runs formats 3,000 numbers.
+const formatters = new Map<string, Intl.NumberFormat>();
+
+function formatter(locale: string, significantDigits: number): Intl.NumberFormat {
+  const key = `${locale}|${significantDigits}`;
+  let found = formatters.get(key);
+  if (!found) {
+    found = new Intl.NumberFormat(locale, { maximumSignificantDigits: significantDigits });
+    formatters.set(key, found);
+  }
+  return found;
+}
+
 /** Three significant digits, the precision the sensors actually support. */
 export function formatNumber(value: number, locale = 'en-US', significantDigits = 3): string {
   if (!Number.isFinite(value)) {
@@ -19,7 +32,7 @@ export function formatNumber(value: number, locale = 'en-US', significantDigits 
   if (value === 0) {
     return '0';
   }
-  return new Intl.NumberFormat(locale, { maximumSignificantDigits: significantDigits }).format(value);
+  return formatter(locale, significantDigits).format(value);
 }
 
 /** The unit `auto` picks for an amount of energy: J below 1 Wh, Wh below 1 kWh, else kWh. */

@@ -16,7 +16,9 @@ export class KernelLoader {
     private _settings: SettingsHolder,
   ) {
     this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
-    this._tracker.forEach(panel => this._watch(panel));
+    this._tracker.forEach(panel => {
+      this._watch(panel);
+    });
   }
 
   private _watch(panel: NotebookPanel): void {

@@ -6,13 +6,18 @@
 import type { ServerConnection } from '@jupyterlab/services';
 import { defaultExportName, filenameFromDisposition } from './filename';
 import { fetchAPI, postAPI, requestAPI } from './request';
-import type { ExportFormat, IExportRequest, IRunSelection, IUpload, IUploadRequest, PnavRecord, TypeProcess } from './types';
+import type {
+  ExportFormat,
+  IExportRequest,
+  IRunSelection,
+  IUpload,
+  IUploadRequest,
+  PnavRecord,
+  TypeProcess,
+} from './types';
 
 /** Asks the sidecar for the file and hands it to the browser as a download; returns the file name. */
-export async function downloadExport(
-  request: IExportRequest,
-  settings: ServerConnection.ISettings,
-): Promise<string> {
+export async function downloadExport(request: IExportRequest, settings: ServerConnection.ISettings): Promise<string> {
   const response = await fetchAPI('exports', { method: 'POST', body: JSON.stringify(request) }, settings);
   const blob = await response.blob();
   const name =
@@ -45,7 +50,10 @@ export async function createUploads(request: IUploadRequest, settings: ServerCon
   return uploads;
 }
 
-export async function listUploads(notebookPath: string | null, settings: ServerConnection.ISettings): Promise<IUpload[]> {
+export async function listUploads(
+  notebookPath: string | null,
+  settings: ServerConnection.ISettings,
+): Promise<IUpload[]> {
   const query = notebookPath ? `?notebookPath=${encodeURIComponent(notebookPath)}` : '';
   const { uploads } = await requestAPI<{ uploads: IUpload[] }>(`uploads${query}`, {}, settings);
   return uploads;

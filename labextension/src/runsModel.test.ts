@@ -21,6 +21,13 @@ describe('RunsModel', () => {
     expect(model.runs.map(r => r.id)).toEqual(['b', 'd', 'a']);
   });
 
+  it('recognises the absolute path a kernel reports for the notebook', () => {
+    const model = new RunsModel();
+    model.setScope({ notebookPath: 'dir/nb.ipynb', kernelId: null, serverRoot: '/srv/root' });
+    expect(model.upsert(makeRun('a', { notebookPath: '/srv/root/dir/nb.ipynb', kernelId: 'kx' }))).toBe(true);
+    expect(model.upsert(makeRun('b', { notebookPath: '/srv/root/nb.ipynb', kernelId: 'kx' }))).toBe(false);
+  });
+
   it('emits keyed changes on upsert and ignores runs of other notebooks', () => {
     const model = scoped();
     const changes: RunsChange[] = [];
@@ -41,7 +48,14 @@ describe('RunsModel', () => {
       makeRun('a', { facilityEnergyJ: 10, emissionsG: 1, durationS: 2, quality: 'measured' }),
       makeRun('b', { facilityEnergyJ: 5, emissionsG: 0.5, durationS: 1, quality: 'measured', status: 'open' }),
     ]);
-    expect(model.totals()).toEqual({ count: 2, open: 1, energyJ: 15, emissionsG: 1.5, durationS: 3, allMeasured: true });
+    expect(model.totals()).toEqual({
+      count: 2,
+      open: 1,
+      energyJ: 15,
+      emissionsG: 1.5,
+      durationS: 3,
+      allMeasured: true,
+    });
     expect(model.totals(['b', 'missing'])).toEqual({
       count: 1,
       open: 1,

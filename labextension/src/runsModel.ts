@@ -5,11 +5,15 @@
  * rows changed so the table updates only those.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
+import { isSameNotebook } from './notebookPath';
 import type { IRun } from './types';
 
 export interface IRunsScope {
+  /** The notebook's path relative to the server root, as JupyterLab knows it. */
   notebookPath: string | null;
   kernelId: string | null;
+  /** The server's root directory, to recognise the absolute paths kernels report. */
+  serverRoot?: string | null;
 }
 
 export type RunsChange = { kind: 'reset' } | { kind: 'upsert'; id: string; added: boolean };
@@ -57,11 +61,11 @@ export class RunsModel {
     return this._runs.get(id);
   }
 
-  /** Whether a run belongs to the scoped notebook: same path, or same kernel when the path is unknown. */
+  /** Whether a run belongs to the scoped notebook: the same notebook path (either form), else the same kernel. */
   accepts(run: IRun): boolean {
-    const { notebookPath, kernelId } = this._scope;
+    const { notebookPath, kernelId, serverRoot } = this._scope;
     if (notebookPath !== null && run.notebookPath !== null) {
-      return run.notebookPath === notebookPath;
+      return isSameNotebook(run.notebookPath, notebookPath, serverRoot ?? null);
     }
     return kernelId !== null && run.kernelId === kernelId;
   }

@@ -186,18 +186,25 @@ export interface IUploadRequest extends IRunSelection {
 
 export type UploadStatus = 'queued' | 'sending' | 'sent' | 'retrying' | 'failed';
 
+/** One queued submission as the sidecar shows it (`sidecar/src/pnav/schemas.ts`): never the token. */
 export interface IUpload {
   id: string;
   status: UploadStatus;
-  /** The server's message from the last failed attempt. */
-  lastError: string | null;
+  endpointUrl: string;
+  modelId: string;
+  typeProcess: TypeProcess;
+  notebookPath: string | null;
+  runIds: string[];
+  /** Same across retries; the PNAV server can deduplicate on it. */
+  idempotencyKey: string;
   attempts: number;
+  /** The server's message (truncated) or the network error of the last failed attempt. */
+  lastError: string | null;
+  lastHttpStatus: number | null;
   nextAttemptAt: string | null;
-  runIds?: string[];
-  notebookPath?: string | null;
-  endpointUrl?: string;
-  createdAt?: string;
-  updatedAt?: string;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
 }
 
 /** One calculadorapnav record: the 40 CSV keys in order. */

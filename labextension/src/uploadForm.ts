@@ -161,7 +161,10 @@ export class UploadForm extends Widget {
         box.replaceChildren(table);
       })
       .catch((error: unknown) => {
-        box.textContent = this._options.trans.__('Preview failed: %1', error instanceof Error ? error.message : String(error));
+        box.textContent = this._options.trans.__(
+          'Preview failed: %1',
+          error instanceof Error ? error.message : String(error),
+        );
       });
   }
 

@@ -22,7 +22,7 @@ from .errors import (
 from .tracking import batch, epoch, epoch_end, epoch_start, epochs
 
 __all__ = [
-    '__version__', 'batch', 'epoch', 'epoch_end', 'epoch_start', 'epochs', 'track_emissions', 'EmissionsTracker',
+    '__version__', 'last_run', 'batch', 'epoch', 'epoch_end', 'epoch_start', 'epochs', 'track_emissions', 'EmissionsTracker',
     'OfflineEmissionsTracker', 'PnavError', 'PnavValidationError', 'PnavWarning', 'SidecarUnavailable',
     'SidecarRequestError', 'SidecarStartFailed', 'NodeMissing', 'load_ipython_extension',
 ]
@@ -42,6 +42,13 @@ def __getattr__(name):
     if name in _LAZY_MODULES:
         return importlib.import_module(f'.{name}', __name__)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+def last_run() -> dict | None:
+    """The last run this kernel closed, as the sidecar returned it (`{run, csv, upload}`), or None."""
+    from .run import last_closed
+
+    return last_closed()
 
 
 def load_ipython_extension(shell) -> None:

@@ -101,13 +101,17 @@ def open_request(args) -> dict:
     return body
 
 
-def csv_output(args, type_process: str | None) -> dict | None:
-    """The close request's `output`, or None with --no-save."""
+def check_output_dir(args) -> None:
+    if args.output_dir is not None and not os.path.isdir(os.path.expanduser(args.output_dir)):
+        raise UsageError(f"%%pnav --output-dir: folder '{args.output_dir}' doesn't exist")
+
+
+def csv_output(args, configured_dir: str | None = None) -> dict | None:
+    """The close request's `output`, or None with --no-save. Directory: --output-dir, else the configured
+    one (settings), else the kernel's working directory."""
     if args.no_save:
         return None
-    directory = os.path.abspath(os.path.expanduser(args.output_dir or os.getcwd()))
-    if not os.path.isdir(directory):
-        raise UsageError(f"%%pnav --output-dir: folder '{directory}' doesn't exist")
+    directory = os.path.abspath(os.path.expanduser(args.output_dir or configured_dir or os.getcwd()))
     output = {'dir': directory, 'onCsvWrite': args.on_csv_write or 'append'}
     if args.output_file:
         output['file'] = args.output_file

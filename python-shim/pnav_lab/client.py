@@ -24,6 +24,10 @@ START_RETRY_AFTER_S = 30.0
 _CONNECTION_ERRORS = (ConnectionError, http.client.HTTPException, OSError)
 
 
+def _describe(error: BaseException) -> str:
+    return f'{type(error).__name__}: {error}' if str(error) else type(error).__name__
+
+
 class SidecarClient:
     """A client bound to one sidecar endpoint, re-discovered on connection errors."""
 
@@ -136,15 +140,18 @@ class SidecarClient:
                 raise
             except _CONNECTION_ERRORS as first_error:
                 if not retry:
-                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering: {first_error}') from None
+                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering ({_describe(first_error)})') from None
                 self._endpoint = None
                 try:
                     return self._request_once(method, path, body, timeout_s, raw)
                 except SidecarRequestError:
                     raise
+                except SidecarUnavailable as error:
+                    raise SidecarUnavailable(
+                        f'The PNAV sidecar stopped answering ({_describe(first_error)}); {error}') from None
                 except _CONNECTION_ERRORS as error:
                     self._endpoint = None
-                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering: {error}') from None
+                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering ({_describe(error)})') from None
 
     # ------------------------------------------------------------------ API
 

@@ -80,7 +80,11 @@ def _accepts_channel(kernel) -> bool:
 
 
 def pnav_env() -> dict:
-    return {k: v[:1000] for k, v in os.environ.items() if _ENV_NAME.match(k) and k not in _ENV_SKIP}
+    """The PNAV_* configuration variables (never the token or discovery ones), and CUDA_VISIBLE_DEVICES."""
+    env = {k: v[:1000] for k, v in os.environ.items() if _ENV_NAME.match(k) and k not in _ENV_SKIP}
+    if 'CUDA_VISIBLE_DEVICES' in os.environ:
+        env['CUDA_VISIBLE_DEVICES'] = os.environ['CUDA_VISIBLE_DEVICES'][:1000]
+    return env
 
 
 def run_origin(kind: str, *, shell=None, cell_id: str | None = None, execution_count: int | None = None) -> dict:

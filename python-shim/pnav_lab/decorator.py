@@ -117,12 +117,15 @@ class TrackerSettings:
         self.output_dir = output_dir if given(output_dir) and output_dir is not None else None
         self.output_file = output_file if given(output_file) and output_file is not None else None
 
-    def csv_output(self) -> dict | None:
+    def check_output_dir(self) -> None:
+        """calculadorapnav's check, before the function runs."""
+        if self.save_to_file and self.output_dir is not None and not os.path.isdir(os.path.expanduser(str(self.output_dir))):
+            raise OSError(f"Folder '{self.output_dir}' doesn't exist !")
+
+    def csv_output(self, configured_dir: str | None = None) -> dict | None:
         if not self.save_to_file:
             return None
-        directory = os.path.abspath(os.path.expanduser(str(self.output_dir or os.getcwd())))
-        if not os.path.isdir(directory):
-            raise OSError(f"Folder '{self.output_dir}' doesn't exist !")
+        directory = os.path.abspath(os.path.expanduser(str(self.output_dir or configured_dir or os.getcwd())))
         output = {'dir': directory, 'onCsvWrite': self.on_csv_write}
         if self.output_file:
             output['file'] = str(self.output_file)
@@ -159,8 +162,7 @@ class EmissionsTracker:
         if self.active is not None:
             return
         self.response = None
-        output_check = self.settings.csv_output  # fail fast on a missing output_dir
-        output_check()
+        self.settings.check_output_dir()
         body = context.run_origin(self._kind)
         body.update(self.settings.request)
         try:
@@ -183,7 +185,8 @@ class EmissionsTracker:
         if active is None:
             return None
         _run.pop(active)
-        self.response = active.close(status, error=error, output=self.settings.csv_output(), submit=self.settings.submit)
+        output = self.settings.csv_output(active.run.get('outputDir'))
+        self.response = active.close(status, error=error, output=output, submit=self.settings.submit)
         if self.response is None:
             return None
         run = self.response['run']

@@ -59,7 +59,9 @@ def overview() -> str:
     lines = ['%pnav COMMAND [options]   (each command takes --help)', '']
     for name, parser in _parsers().items():
         lines.append(f'  {name:8s} {parser.description}')
-    lines += ['', '%%pnav [options] measures a cell: see `%%pnav --help`.']
+    from .cell_options import usage
+
+    lines += ['', '%%pnav [options] measures a cell:', '', usage()]
     return '\n'.join(lines)
 
 
@@ -105,6 +107,8 @@ def _status(client, args):
     for source in status['sources']:
         state = 'in use' if source['available'] else f"unavailable: {source.get('reason') or 'unknown'}"
         kind = 'measured' if source['measured'] else 'estimated'
+        if source['method'] == 'none':
+            kind, state = '-', 'not present'
         print(f"  {source['component']:4s} {source['method']:11s} {kind:9s} {state}")
         if not source['available'] and source.get('fix'):
             print(f"       fix: {source['fix']}")
@@ -194,7 +198,8 @@ def _config(client, args):
     cwd = os.getcwd()
     if not args.pairs:
         try:
-            settings = client.request('GET', f'/api/v1/config?{urlencode({"cwd": cwd})}')
+            query = urlencode({'cwd': cwd, 'env': json.dumps(context.pnav_env())})
+            settings = client.request('GET', f'/api/v1/config?{query}')
         except SidecarRequestError as error:
             if error.status == 404:
                 raise UsageError('%pnav config: this sidecar has no /api/v1/config (update the sidecar)') from None
@@ -206,8 +211,17 @@ def _config(client, args):
         key, sep, value = pair.partition('=')
         if not sep or not key:
             raise UsageError(f'%pnav config: expected KEY=VALUE, got {pair!r}')
-        client.request('PUT', '/api/v1/config', {'key': key, 'value': value, 'scope': scope, 'cwd': cwd})
-        print(f'{key} = {value} ({scope})')
+        try:
+            answer = client.request('PUT', '/api/v1/config', {'key': key, 'value': value, 'scope': scope, 'cwd': cwd})
+        except SidecarRequestError as error:
+            raise UsageError(f'%pnav config {key}: {error}') from None
+        written = answer.get('written', {}) if isinstance(answer, dict) else {}
+        setting = answer.get('setting', {}) if isinstance(answer, dict) else {}
+        where = f" in {written.get('path')}" if written.get('path') else ''
+        effective = ''
+        if setting and setting.get('source', '').split(':')[0] not in (scope, ''):
+            effective = f" (effective value {json.dumps(setting.get('value'))} from {setting.get('source')})"
+        print(f'{key} = {value} ({scope}{where}){effective}')
     return None
 
 
@@ -225,3 +239,5 @@ def _print_settings(settings) -> None:
         rows = [(e.get('key'), e.get('value'), e.get('source', '')) for e in items]
     for key, value, source in rows:
         print(f'{key:20s} {json.dumps(value):30s} {source}')
+    for warning in settings.get('warnings', []) if isinstance(settings, dict) else []:
+        print(f"warning: {warning.get('source')}: {warning.get('key')}: {warning.get('message')}")

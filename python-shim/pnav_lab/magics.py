@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from contextlib import contextmanager
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
@@ -29,6 +30,32 @@ def _cell_source(line: str, cell: str) -> str:
     return f'# %%pnav {line}'.rstrip() + '\n' + cell
 
 
+def _execution_count(shell, outer_result) -> int:
+    """The In[N] of the calling cell (IPython 9 increments the shell's counter before running it)."""
+    count = getattr(outer_result, 'execution_count', None)
+    return count if isinstance(count, int) else shell.execution_count
+
+
+@contextmanager
+def _traceback_names_cell(shell, number: int):
+    """Tracebacks of the body say `Cell In[N]` with the calling cell's N, not the next one."""
+    compiler = getattr(shell, 'compile', None)
+    original = getattr(compiler, 'cache', None)
+    if original is None:
+        yield
+        return
+
+    def cache(transformed_code, _number=0, raw_code=None):
+        return original(transformed_code, number, raw_code)
+
+    compiler.cache = cache
+    try:
+        yield
+    finally:
+        if compiler.__dict__.get('cache') is cache:
+            del compiler.cache
+
+
 @magics_class
 class PnavMagics(Magics):
     def __init__(self, shell, client=None):
@@ -38,9 +65,7 @@ class PnavMagics(Magics):
 
     @property
     def client(self):
-        if self._client is None:
-            self._client = shared_client()
-        return self._client
+        return self._client if self._client is not None else shared_client()
 
     @line_cell_magic
     def pnav(self, line, cell=None):
@@ -57,7 +82,7 @@ class PnavMagics(Magics):
     def _open(self, args, outer_result) -> _run.ActiveRun | None:
         cell_id = getattr(getattr(outer_result, 'info', None), 'cell_id', None)
         body = context.run_origin('cell', shell=self.shell, cell_id=cell_id,
-                                  execution_count=self.shell.execution_count)
+                                  execution_count=_execution_count(self.shell, outer_result))
         body.update(cell_options.open_request(args))
         try:
             run = self.client.open_run(body)
@@ -77,9 +102,10 @@ class PnavMagics(Magics):
             return None
         args = cell_options.parse(line)  # UsageError: one line, the cell does not run
         cell_options.open_request(args)  # validate before anything runs
-        output = cell_options.csv_output(args, args.type_process)
+        cell_options.check_output_dir(args)
 
         active = self._open(args, outer_result)
+        output = cell_options.csv_output(args, active.run.get('outputDir') if active is not None else None)
         if active is not None:
             _run.push(active)
         run_kwargs = {'store_history': False}
@@ -88,7 +114,8 @@ class PnavMagics(Magics):
             run_kwargs['cell_id'] = cell_id
         inner_result = None
         try:
-            inner_result = shell.run_cell(_cell_source(line, cell), **run_kwargs)
+            with _traceback_names_cell(shell, _execution_count(shell, outer_result)):
+                inner_result = shell.run_cell(_cell_source(line, cell), **run_kwargs)
         except KeyboardInterrupt as interrupt:  # arrived outside the user's code, between our calls
             if active is not None:
                 _run.pop(active)

@@ -135,6 +135,8 @@ class ActiveRun:
                 self.broken = False
             response = self._call('close', self.client.close_run, self.id, body)
             if response is not None:
+                global _last_closed
+                _last_closed = response
                 csv = response.get('csv') or {}
                 if csv.get('error'):
                     self.warn(f'the CSV row was not written: {csv["error"]}')
@@ -144,6 +146,7 @@ class ActiveRun:
 # ---------------------------------------------------------------------- the current run
 
 _stack: list[ActiveRun] = []
+_last_closed: dict | None = None
 _stack_lock = threading.Lock()
 
 
@@ -160,3 +163,8 @@ def pop(run: ActiveRun) -> None:
     with _stack_lock:
         if run in _stack:
             _stack.remove(run)
+
+
+def last_closed() -> dict | None:
+    """The CloseRunResponse `{run, csv, upload}` of the last run this process closed."""
+    return _last_closed

@@ -9,6 +9,8 @@ def format_energy(energy_j: float) -> str:
         return f'{wh / 1000:.3g} kWh'
     if wh >= 1:
         return f'{wh:.3g} Wh'
+    if energy_j >= 1000:
+        return f'{energy_j / 1000:.3g} kJ'
     if energy_j >= 1:
         return f'{energy_j:.3g} J'
     return f'{energy_j * 1000:.3g} mJ'

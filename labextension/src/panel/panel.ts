@@ -3,6 +3,7 @@
  * current notebook's runs with totals, the selected run's detail, and upload
  * status. It follows the notebook in focus.
  */
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { CommandRegistry } from '@lumino/commands';
 import { type ISignal, Signal } from '@lumino/signaling';
@@ -10,6 +11,7 @@ import { Panel, Widget } from '@lumino/widgets';
 import { errorMessage } from '../errors';
 import { formatDuration, formatEmissions, formatEnergy } from '../format';
 import { leafIcon } from '../icons';
+import { pathCandidates } from '../notebookPath';
 import { requestAPI } from '../request';
 import { RunsModel } from '../runsModel';
 import type { SettingsHolder } from '../settings';
@@ -56,7 +58,9 @@ export class PnavPanel extends Panel {
     this._chart = new PowerChart(trans);
     this._table = new RunsTable(this._model, trans);
     this._detail = new RunDetail(trans);
-    this._uploads = new UploadsView(stream.serverSettings, trans);
+    this._uploads = new UploadsView(stream.serverSettings, trans, upload =>
+      upload.runIds.some(id => this._model.get(id) !== undefined),
+    );
     this._totals = new Widget();
     this._totals.addClass('jp-pnav-Totals');
     this._totals.node.setAttribute('aria-live', 'polite');
@@ -115,20 +119,28 @@ export class PnavPanel extends Panel {
 
   togglePause(): void {
     this._chart.paused = !this._chart.paused;
-    this._pauseButton.textContent = this._chart.paused ? this._options.trans.__('Resume') : this._options.trans.__('Pause');
+    this._pauseButton.textContent = this._chart.paused
+      ? this._options.trans.__('Resume')
+      : this._options.trans.__('Pause');
     this._pauseButton.setAttribute('aria-pressed', String(this._chart.paused));
   }
 
-  /** Ticked runs, else the whole notebook; null when there is nothing to export. */
+  /**
+   * Ticked runs, else every run of the notebook (by id: the kernel may know the notebook by
+   * another form of its path); null when there is nothing to export.
+   */
   selection(): ISelectionInfo | null {
     const trans = this._options.trans;
     const ids = this._table.selectedIds;
     if (ids.length > 0) {
       return { runIds: ids, description: trans.__('%1 selected run(s)', ids.length) };
     }
-    const path = this._model.scope.notebookPath;
-    if (path === null || this._model.size === 0) return null;
-    return { notebookPath: path, description: trans.__('all %1 run(s) of %2', this._model.size, path) };
+    const path = this._model.scope.notebookPath ?? '';
+    if (this._model.size === 0) return null;
+    return {
+      runIds: this._model.runs.map(run => run.id),
+      description: trans.__('all %1 run(s) of %2', this._model.size, path),
+    };
   }
 
   get uploads(): UploadsView {
@@ -167,7 +179,9 @@ export class PnavPanel extends Panel {
     this._rate.className = 'jp-pnav-Rate';
     this._rate.setAttribute('aria-label', trans.__('Chart refresh rate'));
     for (const ms of RATES_MS) {
-      this._rate.appendChild(new Option(ms === 0 ? trans.__('every sample') : trans.__('every %1 s', ms / 1000), String(ms)));
+      this._rate.appendChild(
+        new Option(ms === 0 ? trans.__('every sample') : trans.__('every %1 s', ms / 1000), String(ms)),
+      );
     }
     this._rate.addEventListener('change', () => {
       this._chart.refreshMs = Number(this._rate.value);
@@ -246,9 +260,9 @@ export class PnavPanel extends Panel {
   private _setScope(notebookPath: string | null, kernelId: string | null): void {
     const scope = this._model.scope;
     if (scope.notebookPath === notebookPath && scope.kernelId === kernelId) return;
-    this._model.setScope({ notebookPath, kernelId });
+    this._model.setScope({ notebookPath, kernelId, serverRoot: PageConfig.getOption('serverRoot') || null });
     this._detail.render(null);
-    this._uploads.notebookPath = notebookPath;
+    this._uploads.refresh();
     this._loadRuns();
   }
 
@@ -258,13 +272,17 @@ export class PnavPanel extends Panel {
     const settings = this._options.stream.serverSettings;
     const query = (key: string, value: string) =>
       requestAPI<{ runs: IRun[] }>(`runs?${key}=${encodeURIComponent(value)}&limit=${RUNS_LIMIT}`, {}, settings);
-    const requests = [notebookPath ? query('notebookPath', notebookPath) : null, kernelId ? query('kernelId', kernelId) : null];
+    const paths = notebookPath ? pathCandidates(notebookPath, this._model.scope.serverRoot ?? null) : [];
+    const requests = [
+      ...paths.map(path => query('notebookPath', path)),
+      ...(kernelId ? [query('kernelId', kernelId)] : []),
+    ];
     const generation = ++this._loadGeneration;
-    Promise.all(requests.map(r => r ?? Promise.resolve({ runs: [] as IRun[] })))
-      .then(([byPath, byKernel]) => {
+    Promise.all(requests)
+      .then(answers => {
         if (generation !== this._loadGeneration) return;
         const merged = new Map<string, IRun>();
-        for (const run of [...byKernel.runs, ...byPath.runs]) merged.set(run.id, run);
+        for (const answer of answers) for (const run of answer.runs) merged.set(run.id, run);
         this._model.reset([...merged.values()]);
         this._loadError = null;
         this._scheduleTotals();

@@ -78,8 +78,14 @@ export class RunDetail extends Widget {
     if (run.attribution) {
       fact(
         trans.__('Kernel share'),
-        trans.__('%1% (%2)', formatNumber(run.attribution.share * 100), formatEnergy(run.attribution.energyJ, units.energyUnit)),
-        trans.__('Share of the machine energy attributed to this kernel by CPU time: an attribution, not a measurement.'),
+        trans.__(
+          '%1% (%2)',
+          formatNumber(run.attribution.share * 100),
+          formatEnergy(run.attribution.energyJ, units.energyUnit),
+        ),
+        trans.__(
+          'Share of the machine energy attributed to this kernel by CPU time: an attribution, not a measurement.',
+        ),
       );
     }
     node.appendChild(facts);
@@ -95,7 +101,9 @@ export class RunDetail extends Widget {
         formatEmissions(prediction.emissionsG, units.emissionsUnit),
         formatDuration(prediction.durationS),
       );
-      box.title = trans.__('Mean energy of the finished epochs × the announced number of epochs, as CarbonTracker does.');
+      box.title = trans.__(
+        'Mean energy of the finished epochs × the announced number of epochs, as CarbonTracker does.',
+      );
       node.appendChild(box);
     }
     if (run.epochs.length > 0) node.appendChild(this._epochs(run.epochs));
@@ -158,7 +166,12 @@ export class RunDetail extends Widget {
       energyBar.setAttribute('role', 'img');
       energyBar.setAttribute(
         'aria-label',
-        trans.__('Epoch %1: %2 in %3', epoch.index + 1, formatEnergy(epoch.energyJ, units.energyUnit), formatDuration(epoch.durationS)),
+        trans.__(
+          'Epoch %1: %2 in %3',
+          epoch.index + 1,
+          formatEnergy(epoch.energyJ, units.energyUnit),
+          formatDuration(epoch.durationS),
+        ),
       );
       for (const component of COMPONENTS) {
         const figure = epoch.energy[component];

@@ -22,6 +22,8 @@ export class UploadsView extends Widget {
   constructor(
     private _settings: ServerConnection.ISettings,
     private _trans: ITrans,
+    /** Which uploads belong to the notebook on screen. */
+    private _belongs: (upload: IUpload) => boolean,
   ) {
     super();
     this.addClass('jp-pnav-Uploads');
@@ -33,13 +35,6 @@ export class UploadsView extends Widget {
       standby: 'when-hidden',
     });
     this.render();
-  }
-
-  set notebookPath(path: string | null) {
-    this._notebookPath = path;
-    this._uploads = [];
-    this.render();
-    this.refresh();
   }
 
   /** Shows new uploads at once and polls until all are sent or failed. */
@@ -64,7 +59,7 @@ export class UploadsView extends Widget {
   private async _fetch(): Promise<void> {
     let uploads: IUpload[];
     try {
-      uploads = await listUploads(this._notebookPath, this._settings);
+      uploads = (await listUploads(null, this._settings)).filter(this._belongs);
       this._error = null;
     } catch (error) {
       this._error = errorMessage(error);
@@ -72,9 +67,7 @@ export class UploadsView extends Widget {
       throw error;
     }
     const before = JSON.stringify(this._uploads);
-    const known = new Set(this._uploads.map(u => u.id));
-    // Keep what was just created even if the list endpoint filters by notebook.
-    this._uploads = [...uploads, ...this._uploads.filter(u => !uploads.some(v => v.id === u.id) && known.has(u.id))];
+    this._uploads = uploads;
     const changed = before !== JSON.stringify(this._uploads);
     this.render();
     if (!this._uploads.some(pending)) {
@@ -113,7 +106,7 @@ export class UploadsView extends Widget {
       status.className = 'jp-pnav-Upload-status';
       status.textContent = trans.__(upload.status);
       const text = document.createElement('span');
-      const runs = upload.runIds?.length ? trans.__('%1 run(s)', upload.runIds.length) : upload.id.slice(0, 8);
+      const runs = upload.runIds.length > 0 ? trans.__('%1 run(s)', upload.runIds.length) : upload.id.slice(0, 8);
       let detail = trans.__('%1, attempt %2', runs, upload.attempts);
       if (upload.status === 'retrying' && upload.nextAttemptAt) {
         detail += ` · ${trans.__('next at %1', new Date(upload.nextAttemptAt).toLocaleTimeString())}`;
@@ -123,7 +116,9 @@ export class UploadsView extends Widget {
       if (upload.lastError && upload.status !== 'sent') {
         const reason = document.createElement('div');
         reason.className = 'jp-pnav-Upload-reason';
-        reason.textContent = upload.lastError;
+        reason.textContent = upload.lastHttpStatus
+          ? trans.__('Server answered %1: %2', upload.lastHttpStatus, upload.lastError)
+          : upload.lastError;
         item.appendChild(reason);
       }
       list.appendChild(item);
@@ -133,6 +128,5 @@ export class UploadsView extends Widget {
 
   private _poll: Poll;
   private _uploads: IUpload[] = [];
-  private _notebookPath: string | null = null;
   private _error: string | null = null;
 }

@@ -366,8 +366,8 @@ export const ConfigResponseSchema = z.object({
 
 export const PutConfigRequestSchema = z.object({
   key: z.string().min(1).max(100),
-  /** A typed value or its text form ("1.3", "cpu,gpu"); null removes the key from the file. */
-  value: z.unknown(),
+  /** A typed value or its text form ("1.3", "cpu,gpu"); null removes the key from the file. Required. */
+  value: z.unknown().optional(),
   scope: ConfigScopeSchema.default('user'),
   cwd: z.string().min(1).max(4096).optional(),
 });

@@ -4,7 +4,7 @@
  * A bad key or value exits 2 with a message naming the key, and nothing is written.
  */
 import type { Command } from 'commander';
-import { parseSettingValue, requireSettingKey, SettingError } from '../settings/definitions.js';
+import { parseSettingValue, requireSettingKey, SETTINGS, SettingError } from '../settings/definitions.js';
 import { resolveSettings, settingsList } from '../settings/resolve.js';
 import { type SettingScope, writeSetting } from '../settings/write.js';
 
@@ -72,7 +72,9 @@ async function runConfig(assignments: string[], opts: ConfigOptions): Promise<nu
   const keyW = Math.max(...rows.map(r => r.key.length));
   const valueW = Math.min(40, Math.max(...rows.map(r => formatValue(r.value).length)));
   for (const r of rows) {
-    process.stdout.write(`${r.key.padEnd(keyW)}  ${formatValue(r.value).padEnd(valueW)}  ${r.source}\n`);
+    const meaning = r.value === null ? SETTINGS[r.key].defaultMeaning : undefined;
+    const source = meaning ? `${r.source} (${meaning})` : r.source;
+    process.stdout.write(`${r.key.padEnd(keyW)}  ${formatValue(r.value).padEnd(valueW)}  ${source}\n`);
   }
   for (const w of resolved.warnings) process.stderr.write(`pnav config: warning: ${w.source}: ${w.message}\n`);
   return 0;

@@ -46,7 +46,8 @@ export function formatDoctor(result: { sources: SourceInfo[]; measuredAvailable:
   ]);
   const header = ['component', 'source', 'method', 'kind', 'available', 'detail / reason'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i]!.length)));
-  const line = (cells: string[]) => `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
+  const line = (cells: string[]) =>
+    `${cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`;
   let out = line(header) + line(widths.map(w => '-'.repeat(w)));
   for (const r of rows) out += line(r);
   const fixes = result.sources.filter(s => !s.available && s.fix);

@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, parseConfig, type RawSidecarOptions } from '../config.js';
-import { claimRuntimeDir, removeRuntimeFile, runtimeFilePath, tryLockFile, writeRuntimeFile } from '../runtime/runtime-file.js';
+import {
+  claimRuntimeDir,
+  removeRuntimeFile,
+  runtimeFilePath,
+  tryLockFile,
+  writeRuntimeFile,
+} from '../runtime/runtime-file.js';
 import { VERSION } from '../runtime/version.js';
 import { startSidecar } from '../server/sidecar.js';
 import { ensurePrivateDir } from '../store/journal.js';
@@ -17,7 +23,10 @@ export function register(program: Command): void {
     .option('--host <host>', 'loopback address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 = any free port)', '0')
     .option('--data-dir <dir>', 'where runs are stored (env PNAV_DATA_DIR; default ~/.local/share/pnav-lab)')
-    .option('--runtime-dir <dir>', "where pnav-sidecar.json is written (env PNAV_RUNTIME_DIR; default Jupyter's runtime dir)")
+    .option(
+      '--runtime-dir <dir>',
+      "where pnav-sidecar.json is written (env PNAV_RUNTIME_DIR; default Jupyter's runtime dir)",
+    )
     .option('--sample-interval <ms>', 'sampling period in milliseconds', '1000')
     .option('--checkpoint-interval <ms>', 'how often open runs are saved, in milliseconds', '5000')
     .option('--sysfs-root <dir>', 'root of sysfs (containers may mount the host one elsewhere)', '/sys')
@@ -54,7 +63,9 @@ async function serve(opts: RawSidecarOptions): Promise<number> {
   }
   // One sidecar per data dir too: two writers would interleave one journal.
   ensurePrivateDir(config.dataDir);
-  const releaseData = tryLockFile(path.join(config.dataDir, 'sidecar.lock'));
+  const dataLock = path.join(config.dataDir, 'sidecar.lock');
+  // The second try succeeds when the first only cleared a lock left by a dead sidecar.
+  const releaseData = tryLockFile(dataLock) ?? tryLockFile(dataLock);
   if (!releaseData) {
     claim.release();
     process.stderr.write(`pnav sidecar: data dir ${config.dataDir} is in use by another pnav sidecar\n`);

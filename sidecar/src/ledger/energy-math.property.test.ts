@@ -108,7 +108,16 @@ type Op =
 
 const energyArb = fc.double({ min: 0, max: 5_000, noNaN: true });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('advance' as const), cpu: energyArb, ram: energyArb, gpu0: energyArb, gpu1: energyArb }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('advance' as const),
+      cpu: energyArb,
+      ram: energyArb,
+      gpu0: energyArb,
+      gpu1: energyArb,
+    }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -151,7 +160,8 @@ function storedView(r: ModelRun): ModelRun['stored'] {
 
 /** The reference: a component's energy in a window is the plain difference of the counters. */
 function modelEnergy(run: ModelRun, from: Counters, to: Counters): Record<Component, number> {
-  const gpu = (c: Counters) => (run.gpuIds ? run.gpuIds.reduce((s, i) => s + (i === 0 ? c.gpu0 : c.gpu1), 0) : c.gpu0 + c.gpu1);
+  const gpu = (c: Counters) =>
+    run.gpuIds ? run.gpuIds.reduce((s, i) => s + (i === 0 ? c.gpu0 : c.gpu1), 0) : c.gpu0 + c.gpu1;
   const inc = (k: Component) => run.components.includes(k);
   return {
     cpu: inc('cpu') ? to.cpu - from.cpu : 0,

@@ -27,7 +27,10 @@ export function windowFigures(
     const source = sourceOf(c);
     const isIncluded = included.includes(c);
     const ids = c === 'gpu' ? gpuIds : null;
-    const e = source && isIncluded ? Math.max(0, componentEnergyJ(end.components[c], ids) - componentEnergyJ(start.components[c], ids)) : 0;
+    const e =
+      source && isIncluded
+        ? Math.max(0, componentEnergyJ(end.components[c], ids) - componentEnergyJ(start.components[c], ids))
+        : 0;
     energy[c] = {
       energyJ: e,
       powerW: durationS > 0 ? e / durationS : 0,
@@ -56,7 +59,10 @@ export function sizeBucket(nParameters: number): 'small' | 'medium' | 'large' {
 }
 
 /** An all-zero breakdown (nothing measured yet). */
-export function zeroBreakdown(sourceOf: (c: Component) => PowerSource | undefined, included: readonly Component[]): EnergyBreakdown {
+export function zeroBreakdown(
+  sourceOf: (c: Component) => PowerSource | undefined,
+  included: readonly Component[],
+): EnergyBreakdown {
   const energy = {} as EnergyBreakdown;
   for (const c of COMPONENTS) {
     const source = sourceOf(c);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OpenRunRequestSchema, type OpenRunRequest, type Run } from '../api/schemas.js';
+import { type OpenRunRequest, OpenRunRequestSchema, type Run } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
 import { RunStore } from '../store/run-store.js';
 import { scriptedMachine } from './__fixtures__/scripted-source.js';
@@ -123,10 +123,14 @@ describe('Ledger runs', () => {
 
   it('answers unknown runs with not_found and closed runs with conflict', async () => {
     expect(() => ledger.get('nope')).not.toThrow();
-    await expect(ledger.closeRun('nope', { status: 'ok' })).rejects.toThrow(new LedgerError('not_found', 'run nope not found'));
+    await expect(ledger.closeRun('nope', { status: 'ok' })).rejects.toThrow(
+      new LedgerError('not_found', 'run nope not found'),
+    );
     const run = open();
     await ledger.closeRun(run.id, { status: 'ok' });
-    expect(() => ledger.countBatches(run.id, { n: 1 })).toThrow(`cannot count batches of run ${run.id}: it is ok, not open`);
+    expect(() => ledger.countBatches(run.id, { n: 1 })).toThrow(
+      `cannot count batches of run ${run.id}: it is ok, not open`,
+    );
     expect(() => ledger.openEpoch(run.id, {})).toThrow(`cannot open an epoch in run ${run.id}: it is ok, not open`);
   });
 
@@ -157,7 +161,13 @@ describe('Ledger runs', () => {
     const large = open({ model: { framework: 'torch', nParameters: 1_000_000_000, nFeatures: 3 } });
     expect([small, medium, large].map(r => r.model.sizeBucket)).toEqual(['small', 'medium', 'large']);
     const patched = ledger.patch(small.id, { model: { framework: 'keras', nParameters: 2e9, nFeatures: [3, 4] } });
-    expect(patched.model).toEqual({ framework: 'keras', nParameters: 2e9, nFeatures: [3, 4], sizeBucket: 'large', name: null });
+    expect(patched.model).toEqual({
+      framework: 'keras',
+      nParameters: 2e9,
+      nFeatures: [3, 4],
+      sizeBucket: 'large',
+      name: null,
+    });
   });
 });
 

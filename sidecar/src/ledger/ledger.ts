@@ -5,6 +5,7 @@
  * Open runs are checkpointed to the store so a crash keeps their energy up to the checkpoint.
  */
 import { randomUUID } from 'node:crypto';
+import type { z } from 'zod';
 import type {
   CloseEpochRequestSchema,
   CloseRunRequest,
@@ -18,8 +19,9 @@ import type {
   RunStatus,
   TypeProcess,
 } from '../api/schemas.js';
+import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
+import type { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import type { RunStore } from '../store/run-store.js';
-import type { z } from 'zod';
 import { type CpuSnapshot, cpuTimeShare, ProcReader } from './attribution.js';
 import type { Carbon } from './carbon-port.js';
 import { quality, sizeBucket, windowFigures, zeroBreakdown } from './figures.js';
@@ -54,6 +56,10 @@ export interface LedgerDeps {
   scope: { kind: string; detail: string };
   procRoot: string;
   defaults: LedgerDefaults;
+  /** Configuration files, env and sidecar flags (settings/); without it requests are taken as they are. */
+  settings?: SettingsContext;
+  /** GPUs of runs in gpu_mode 'by-process', learnt from nvidia-smi while they last. */
+  gpuByProcess?: ByProcessGpuScope;
   log?: (msg: string) => void;
 }
 
@@ -131,7 +137,11 @@ export class Ledger {
     return this.open.size;
   }
 
-  openRun(req: OpenRunRequest): Run {
+  /** `explicit`: the keys the client sent, so schema defaults (typeProcess) do not hide configured values. */
+  openRun(req: OpenRunRequest, explicit?: ReadonlySet<string>): Run {
+    // Fields the request left unset come from the settings, each with its source.
+    const applied = this.deps.settings ? settingsForOpenRun(req, { ...this.deps.settings, explicit }).applied : null;
+    if (applied) req = applied;
     const reading = this.deps.meter.read();
     const components: Component[] = req.components ?? ['cpu', 'gpu', 'ram'];
     const startedAt = new Date(reading.wallMs).toISOString();
@@ -141,8 +151,8 @@ export class Ledger {
       region: req.region,
       cloudProvider: req.cloudProvider,
       cloudRegion: req.cloudRegion,
-      configCountry: this.deps.defaults.country,
-      envCountry: req.env?.PNAV_COUNTRY ?? this.deps.defaults.envCountry,
+      configCountry: applied ? applied.configCountry : this.deps.defaults.country,
+      envCountry: applied ? applied.envCountry : (req.env?.PNAV_COUNTRY ?? this.deps.defaults.envCountry),
       timeZone: this.deps.defaults.timeZone,
     });
     const run: Run = {
@@ -185,10 +195,16 @@ export class Ledger {
       attribution: null,
       epochs: [],
       error: null,
-      client: { os: req.client?.os ?? null, pythonVersion: req.client?.pythonVersion ?? null, tool: req.client?.tool ?? null },
+      client: {
+        os: req.client?.os ?? null,
+        pythonVersion: req.client?.pythonVersion ?? null,
+        tool: req.client?.tool ?? null,
+      },
       checkpointAt: startedAt,
+      ...(applied && { settingsSources: applied.settingsSources, outputDir: applied.outputDir }),
     };
     run.quality = quality(run.energy);
+    if (applied?.gpuMode === 'by-process' && req.pid) this.deps.gpuByProcess?.track(run.id, req.pid);
     const attributionStart = req.pid ? this.proc.snapshot(req.pid) : null;
     this.open.set(run.id, {
       start: reading,
@@ -267,7 +283,8 @@ export class Ledger {
     const state = this.open.get(id)!;
     const reading = this.deps.meter.read();
     const index = req.index ?? (run.epochs.length === 0 ? 0 : Math.max(...run.epochs.map(e => e.index)) + 1);
-    if (run.epochs.some(e => e.index === index)) throw new LedgerError('conflict', `epoch ${index} already exists in run ${id}`);
+    if (run.epochs.some(e => e.index === index))
+      throw new LedgerError('conflict', `epoch ${index} already exists in run ${id}`);
     // An epoch left open (an exception in the training loop) ends where the next one starts.
     if (state.epoch) this.finishEpoch(run, state, reading, 'ok');
     const epoch: Epoch = {
@@ -301,13 +318,17 @@ export class Ledger {
   }
 
   /**
-   * Closes the run with a reading taken now and stores it durably (fsync) before returning.
+   * Closes the run with a reading taken now, writes it to the store and starts its fsync.
    * Closing a closed run returns it unchanged with `alreadyClosed`.
    */
   async closeRun(id: string, req: CloseRunRequest): Promise<{ run: Run; alreadyClosed: boolean }> {
     const run = this.require(id);
     const state = this.open.get(id);
     if (!state) return { run, alreadyClosed: true };
+    if (this.deps.gpuByProcess?.gpuIds(id)) {
+      await this.deps.gpuByProcess.refresh(); // the GPUs the kernel used up to now count
+      if (!this.open.has(id)) return { run, alreadyClosed: true }; // closed meanwhile by another request
+    }
     const reading = this.deps.meter.read();
     if (state.epoch) this.finishEpoch(run, state, reading, req.status === 'interrupted' ? 'interrupted' : 'ok');
     if (req.model) this.setModel(run, req.model);
@@ -320,7 +341,10 @@ export class Ledger {
     run.endedAt = new Date(reading.wallMs).toISOString();
     run.checkpointAt = null;
     this.open.delete(id);
-    await this.deps.store.put(run, { durable: true });
+    this.deps.gpuByProcess?.untrack(id);
+    // write(2) happens now (safe from kill -9) and the fdatasync starts now, without holding the
+    // reply for it (~2 ms on a VM disk): only a power cut within that window could lose the close.
+    void this.deps.store.put(run, { durable: true });
     this.emit('closed', run);
     return { run, alreadyClosed: false };
   }
@@ -354,6 +378,7 @@ export class Ledger {
   private refresh(run: Run, reading: MeterReading, withAttribution: boolean): void {
     const state = this.open.get(run.id);
     if (!state) return;
+    run.gpuIds = this.deps.gpuByProcess?.gpuIds(run.id) ?? run.gpuIds;
     const figures = windowFigures(state.start, reading, c => this.deps.meter.source(c), run.components, run.gpuIds);
     run.durationS = figures.durationS;
     run.energy = figures.energy;
@@ -422,7 +447,8 @@ export class Ledger {
 
   private requireOpen(id: string, what: string): Run {
     const run = this.require(id);
-    if (!this.open.has(id)) throw new LedgerError('conflict', `cannot ${what} run ${id}: it is ${run.status}, not open`);
+    if (!this.open.has(id))
+      throw new LedgerError('conflict', `cannot ${what} run ${id}: it is ${run.status}, not open`);
     return run;
   }
 

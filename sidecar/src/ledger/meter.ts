@@ -29,7 +29,8 @@ export class Meter {
     readonly sources: readonly PowerSource[],
     private readonly log: (msg: string) => void = () => {},
   ) {
-    for (const source of sources) if (!this.byComponent.has(source.component)) this.byComponent.set(source.component, source);
+    for (const source of sources)
+      if (!this.byComponent.has(source.component)) this.byComponent.set(source.component, source);
   }
 
   source(component: Component): PowerSource | undefined {

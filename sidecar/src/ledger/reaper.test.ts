@@ -41,7 +41,9 @@ function kernelLike(): ChildProcess {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return new Promise(resolve => (child.exitCode !== null || child.signalCode ? resolve() : child.once('exit', () => resolve())));
+  return new Promise(resolve =>
+    child.exitCode !== null || child.signalCode ? resolve() : child.once('exit', () => resolve()),
+  );
 }
 
 beforeEach(async () => {

@@ -16,6 +16,8 @@ export interface CellCode {
   code: string;
   /** True when the cell was a `%%pnav` cell of the notebook; false when we wrapped it. */
   ownMagic: boolean;
+  /** The label we gave a wrapped cell. */
+  label?: string;
 }
 
 /** IPython drops leading blank lines before looking for a cell magic, so we do too. */
@@ -48,6 +50,7 @@ export function cellCode(source: string, firstLine: string, options: CellCodeOpt
     return { code: `${magicLine}${addCountry ? country : ''}${rest}`, ownMagic: true };
   }
   // --no-save: the notebook never asked for a CSV row of this cell; `pnav measure --csv` writes ours.
-  const magicLine = `%%pnav --label "${magicLabel(firstLine)}" --quiet --no-save${country}`;
-  return { code: `${magicLine}\n${source}`, ownMagic: false };
+  const label = magicLabel(firstLine);
+  const magicLine = `%%pnav --label "${label}" --quiet --no-save${country}`;
+  return { code: `${magicLine}\n${source}`, ownMagic: false, label };
 }

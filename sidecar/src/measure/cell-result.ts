@@ -55,7 +55,10 @@ export function summariseRun(run: Run): RunSummary {
   const methods: RunSummary['methods'] = {};
   for (const component of run.components) {
     const energy = run.energy[component];
-    if (energy.included) methods[component] = { method: energy.method, measured: energy.measured };
+    // 'none' is a component this machine does not have (no GPU): nothing was measured or estimated.
+    if (energy.included && energy.method !== 'none') {
+      methods[component] = { method: energy.method, measured: energy.measured };
+    }
   }
   return {
     runId: run.id,

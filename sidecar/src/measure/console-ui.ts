@@ -78,7 +78,7 @@ export class ConsoleUi implements MeasureUi {
     this.total = info.cells.length;
     const { location, sources } = info.status;
     const methods = sources
-      .filter(source => source.available)
+      .filter(source => source.available && source.method !== 'none')
       .map(source => `${source.component} ${source.method} (${source.measured ? 'measured' : 'estimated'})`)
       .join(', ');
     this.out.write(

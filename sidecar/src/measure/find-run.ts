@@ -39,6 +39,14 @@ export class RunFinder {
     return null;
   }
 
+  /**
+   * The label we asked for on a wrapped cell, set through the API when the magic recorded it
+   * differently (IPython's argument splitting keeps the quotes around a quoted label).
+   */
+  async ensureLabel(run: Run, label: string): Promise<Run> {
+    return run.label === label ? run : this.client.patchRun(run.id, { label });
+  }
+
   /** A run the magic is still closing (its reply can overtake the close): wait briefly for it. */
   async untilClosed(run: Run): Promise<Run> {
     const deadline = Date.now() + CLOSE_WAIT_MS;

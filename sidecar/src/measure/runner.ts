@@ -207,6 +207,7 @@ export async function measureNotebook(
       let run = await finder.runOfCell(cell.cellId, execution.status === 'ok' ? undefined : 3);
       if (run) {
         run = execution.status === 'kernel-died' ? run : await finder.untilClosed(run);
+        if (!code.ownMagic && code.label !== undefined) run = await finder.ensureLabel(run, code.label);
         if (run.status === 'open') {
           run = await closeLeftOpen(client, run, stopReasonOf(cell, execution));
           result.note = 'run closed as interrupted by pnav measure';

@@ -70,6 +70,11 @@ export class SidecarClient {
     return run;
   }
 
+  async patchRun(id: string, patch: { label?: string }): Promise<Run> {
+    const { run } = await this.request<{ run: Run }>('PATCH', `${API_PREFIX}/runs/${encodeURIComponent(id)}`, patch);
+    return run;
+  }
+
   async closeRun(id: string, status: 'interrupted' | 'error', error: string): Promise<Run> {
     const { run } = await this.request<{ run: Run }>('POST', `${API_PREFIX}/runs/${encodeURIComponent(id)}/close`, {
       status,

@@ -1,22 +1,55 @@
 /**
  * Prometheus metrics of the sidecar (served at /metrics). Kept apart from the server so
  * later work (multi-user, per-kernel series) can add metrics here without touching routes.
+ *
+ * Every series carries `host` and `user` (one sidecar per user per machine) plus the sidecar's
+ * `--label k=v` pairs (e.g. `job`); run metrics take `job` from the run's own labels
+ * (`%%pnav --label job=…`) when it has one. See docs/prometheus/README.md.
  */
+import os from 'node:os';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Component, Run } from '../api/schemas.js';
+import type { Component, Location, Run } from '../api/schemas.js';
 import type { PowerSource } from '../power/source.js';
 
 export interface SidecarMetrics {
   registry: Registry;
   /** Each tick: instantaneous power and energy since the previous tick, per component. */
-  observeSample(powerW: Partial<Record<Component, number | null>>, energyDeltaJ: Partial<Record<Component, number>>): void;
+  observeSample(
+    powerW: Partial<Record<Component, number | null>>,
+    energyDeltaJ: Partial<Record<Component, number>>,
+  ): void;
   setOpenRuns(n: number): void;
   observeRunClosed(run: Run): void;
+  /** The grid's carbon intensity for a location (the configured one at start, each run's at close). */
+  setGridIntensity(location: Location): void;
 }
 
-export function createMetrics(sources: readonly PowerSource[], labels: Record<string, string> = {}): SidecarMetrics {
+export interface MetricsContext {
+  host?: string;
+  user?: string;
+  /** The configured location, so the grid intensity is exported before the first run closes. */
+  location?: Location;
+  startedAtS?: number;
+}
+
+/** The `job` of a run: its own label wins over the sidecar's. */
+function jobOf(run: Run): { job: string } | Record<string, never> {
+  const job = run.labels?.job;
+  return job ? { job } : {};
+}
+
+export function createMetrics(
+  sources: readonly PowerSource[],
+  labels: Record<string, string> = {},
+  context: MetricsContext = {},
+): SidecarMetrics {
   const registry = new Registry();
-  registry.setDefaultLabels(labels);
+  // host/user first: an explicit --label host=… or user=… (e.g. the JupyterHub user name) wins.
+  registry.setDefaultLabels({
+    host: context.host ?? os.hostname(),
+    user: context.user ?? os.userInfo().username,
+    ...labels,
+  });
   const methodOf = new Map<Component, PowerSource>();
   for (const s of sources) if (!methodOf.has(s.component)) methodOf.set(s.component, s);
 
@@ -40,21 +73,40 @@ export function createMetrics(sources: readonly PowerSource[], labels: Record<st
   const runEnergy = new Histogram({
     name: 'pnav_run_energy_joules',
     help: 'Energy of each closed run (included components, before PUE), observed when it closes.',
-    labelNames: ['kind', 'status'] as const,
+    labelNames: ['kind', 'status', 'job'] as const,
     buckets: [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000],
     registers: [registry],
   });
   const runsClosed = new Counter({
     name: 'pnav_runs_closed_total',
     help: 'Runs closed since the sidecar started.',
-    labelNames: ['kind', 'status'] as const,
+    labelNames: ['kind', 'status', 'job'] as const,
     registers: [registry],
   });
   const runEmissions = new Counter({
     name: 'pnav_run_emissions_grams_total',
     help: 'CO2eq of closed runs (facility energy x grid intensity) since the sidecar started.',
+    labelNames: ['job'] as const,
     registers: [registry],
   });
+  const runFacilityEnergy = new Counter({
+    name: 'pnav_run_facility_energy_joules_total',
+    help: 'Energy of closed runs including PUE (what calculadorapnav reports) since the sidecar started.',
+    labelNames: ['job'] as const,
+    registers: [registry],
+  });
+  const gridIntensity = new Gauge({
+    name: 'pnav_grid_intensity_grams_per_kwh',
+    help: 'Carbon intensity of the grid (g CO2eq/kWh) for the configured location and for the locations of closed runs.',
+    labelNames: ['country', 'source'] as const,
+    registers: [registry],
+  });
+  const startTime = new Gauge({
+    name: 'pnav_sidecar_start_time_seconds',
+    help: 'When this sidecar started (Unix time): counters restart from zero when it changes.',
+    registers: [registry],
+  });
+  startTime.set(context.startedAtS ?? Math.floor(Date.now() / 1000));
 
   // Present every component from the start so series exist before the first tick.
   for (const [component, source] of methodOf) {
@@ -62,6 +114,17 @@ export function createMetrics(sources: readonly PowerSource[], labels: Record<st
     power.set(l, 0);
     energy.inc(l, 0);
   }
+  openRuns.set(0);
+  runEmissions.inc(0);
+  runFacilityEnergy.inc(0);
+
+  const setGridIntensity = (location: Location) => {
+    gridIntensity.set(
+      { country: location.countryIso3, source: location.countrySource },
+      location.intensityGPerKWh,
+    );
+  };
+  if (context.location) setGridIntensity(context.location);
 
   return {
     registry,
@@ -71,16 +134,23 @@ export function createMetrics(sources: readonly PowerSource[], labels: Record<st
         const p = powerW[component];
         if (p !== null && p !== undefined) power.set(l, p);
         const e = energyDeltaJ[component];
-        if (e !== undefined && e > 0) energy.inc(l, e);
+        if (e !== undefined && Number.isFinite(e) && e > 0) energy.inc(l, e);
       }
     },
     setOpenRuns(n) {
       openRuns.set(n);
     },
     observeRunClosed(run) {
-      runEnergy.observe({ kind: run.kind, status: run.status }, run.energyJ);
-      runsClosed.inc({ kind: run.kind, status: run.status });
-      runEmissions.inc(run.emissionsG);
+      const job = jobOf(run);
+      runEnergy.observe({ kind: run.kind, status: run.status, ...job }, run.energyJ);
+      runsClosed.inc({ kind: run.kind, status: run.status, ...job });
+      // A counter must never go down: figures that are not finite or negative are not added.
+      if (Number.isFinite(run.emissionsG) && run.emissionsG > 0) runEmissions.inc(job, run.emissionsG);
+      if (Number.isFinite(run.facilityEnergyJ) && run.facilityEnergyJ > 0) {
+        runFacilityEnergy.inc(job, run.facilityEnergyJ);
+      }
+      if (run.location) setGridIntensity(run.location);
     },
+    setGridIntensity,
   };
 }

@@ -10,7 +10,9 @@ import type { ComponentEnergy, Run } from '../api/schemas.js';
 /** A stable id for a set of runs: the same selection always gets the same record id. */
 export function aggregateId(runIds: string[]): string {
   if (runIds.length === 1) return runIds[0];
-  const digest = createHash('sha256').update([...runIds].sort().join('\n')).digest('hex');
+  const digest = createHash('sha256')
+    .update([...runIds].sort().join('\n'))
+    .digest('hex');
   return `agg-${digest.slice(0, 24)}`;
 }
 
@@ -65,7 +67,9 @@ export function aggregateRuns(runs: Run[]): Run {
   return {
     ...last,
     id: aggregateId(ordered.map(run => run.id)),
-    status: ordered.every(run => run.status === 'ok') ? 'ok' : (ordered.find(run => run.status !== 'ok')?.status ?? 'ok'),
+    status: ordered.every(run => run.status === 'ok')
+      ? 'ok'
+      : (ordered.find(run => run.status !== 'ok')?.status ?? 'ok'),
     cellId: null,
     executionCount: null,
     label: `${ordered.length} runs`,

@@ -11,7 +11,18 @@ import { pyFeatures } from './py-format.js';
 import { type HardwareFacts, runToRecord } from './record.js';
 
 export const BOAMPS_FORMAT_VERSION = '1.1.0';
-const DATA_TYPES = ['tabular', 'audio', 'boolean', 'image', 'video', 'object', 'text', 'token', 'word', 'other'] as const;
+const DATA_TYPES = [
+  'tabular',
+  'audio',
+  'boolean',
+  'image',
+  'video',
+  'object',
+  'text',
+  'token',
+  'word',
+  'other',
+] as const;
 export type BoampsDataType = (typeof DATA_TYPES)[number];
 export const BOAMPS_DATA_TYPES = DATA_TYPES;
 
@@ -40,10 +51,16 @@ function reportIdFor(runId: string): string {
 }
 
 function dropEmpty<T extends Record<string, unknown>>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined && v !== '')) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(value).filter(([, v]) => v !== null && v !== undefined && v !== ''),
+  ) as Partial<T>;
 }
 
-const QUALITY: Record<Run['quality'], 'high' | 'medium' | 'low'> = { measured: 'high', mixed: 'medium', estimated: 'low' };
+const QUALITY: Record<Run['quality'], 'high' | 'medium' | 'low'> = {
+  measured: 'high',
+  mixed: 'medium',
+  estimated: 'low',
+};
 
 export function runToBoamps(run: Run, hardware: HardwareFacts, context: BoampsContext = {}): Record<string, unknown> {
   const record = runToRecord(run, hardware, { now: context.now });
@@ -54,9 +71,16 @@ export function runToBoamps(run: Run, hardware: HardwareFacts, context: BoampsCo
     dropEmpty({ componentType: 'cpu', componentName: hardware.cpuModel, nbComponent: Math.max(1, hardware.cpuCount) }),
   ];
   if (gpuIncluded) {
-    components.push(dropEmpty({ componentType: 'gpu', componentName: hardware.gpuModel, nbComponent: hardware.gpuCount }));
+    components.push(
+      dropEmpty({ componentType: 'gpu', componentName: hardware.gpuModel, nbComponent: hardware.gpuCount }),
+    );
   }
-  components.push({ componentType: 'ram', componentName: run.typeRam, nbComponent: 1, memorySize: hardware.ramTotalGB });
+  components.push({
+    componentType: 'ram',
+    componentName: run.typeRam,
+    nbComponent: 1,
+    memorySize: hardware.ramTotalGB,
+  });
   const description = [
     `Measured with PNAV Lab (${run.quality}): ${record.n_epoch} epoch(s), ${record.n_batch} batch(es)`,
     `emissions ${record.emissions} kg CO2eq at ${run.location.intensityGPerKWh} gCO2eq/kWh (${run.location.intensitySource})`,

@@ -53,7 +53,8 @@ export const PNAV_HEADER = PNAV_COLUMNS.join(',');
 /**
  * How calculadorapnav's Python values are typed, which decides how they are written:
  * - `float`: always a Python float (`12.0`, `1.234e-05`);
- * - `ratio`: a float, but the literal int `0` when its divisor (n_batch / n_epoch) is 0;
+ * - `ratio`: a float, but the literal int `0` where calculadorapnav never computed it: per-batch and
+ *   per-epoch values when the divisor (n_batch / n_epoch) is 0, gpu_energy when no GPU is tracked;
  * - `int`: a Python int; `str`: text; `features`: an int or a Keras shape tuple.
  */
 export type ColumnKind = 'str' | 'float' | 'ratio' | 'int' | 'features';
@@ -72,7 +73,7 @@ export const COLUMN_KINDS: Record<PnavColumn, ColumnKind> = {
   gpu_power: 'float',
   ram_power: 'float',
   cpu_energy: 'float',
-  gpu_energy: 'float',
+  gpu_energy: 'ratio',
   ram_energy: 'float',
   energy_consumed: 'float',
   energy_batch: 'ratio',
@@ -133,7 +134,7 @@ export interface PnavRecord {
   n_features: NFeatures;
   country_name: string;
   country_iso_code: string;
-  region: string | null;
+  region: string;
   cloud_provider: string;
   cloud_region: string;
   os: string | null;

@@ -31,7 +31,7 @@ describe('emissions_<type_process>.csv', () => {
     const stamp = `${local.getFullYear()}-${two(local.getMonth() + 1)}-${two(local.getDate())}T${two(local.getHours())}:${two(local.getMinutes())}:${two(local.getSeconds())}`;
     // Emission figures as CPython prints (3960 / 3600000) * 174.05 / 1000 and that / 120.
     expect(row).toBe(
-      `${stamp},training,,0.605,120.0,0.00019145500000000002,1.5954583333333335e-06,0,0,30.0,0.0,3.0,0.001,0.0,0.0001,0.0011,0,0,0,0,0,0,small,0,"(28, 28)",Spain,ESP,,,,Linux-6.8.0-x86_64-with-glibc2.39,3.11.7,8,Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz,,,31.2,DDR4,N,1.0`,
+      `${stamp},training,,0.605,120.0,0.00019145500000000002,1.5954583333333335e-06,0,0,30.0,0.0,3.0,0.001,0,0.0001,0.0011,0,0,0,0,0,0,small,0,"(28, 28)",Spain,ESP,,,,Linux-6.8.0-x86_64-with-glibc2.39,3.11.7,8,Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz,,,31.2,DDR4,N,1.0`,
     );
   });
 
@@ -104,7 +104,13 @@ describe('emissions_<type_process>.csv', () => {
   });
 
   it('writes one row per measured epoch in emissions_training_epochs.csv', async () => {
-    const run = makeRun({ epochs: [[10, 1000], [20, 2000]], pue: 1.5 });
+    const run = makeRun({
+      epochs: [
+        [10, 1000],
+        [20, 2000],
+      ],
+      pue: 1.5,
+    });
     const result = await writeRunCsv(run, HARDWARE, { dir, onCsvWrite: 'append' });
     expect(result.epochsPath).toBe(path.join(dir, 'emissions_training_epochs.csv'));
     const [header, first, second] = lines(result.epochsPath!);
@@ -130,9 +136,9 @@ describe('emissions_<type_process>.csv', () => {
   });
 
   it('rejects a missing directory and a file name with a path', async () => {
-    await expect(writeRunCsv(makeRun(), HARDWARE, { dir: path.join(dir, 'nope'), onCsvWrite: 'append' })).rejects.toThrow(
-      new CsvOutputError(`output directory '${path.join(dir, 'nope')}' does not exist`),
-    );
+    await expect(
+      writeRunCsv(makeRun(), HARDWARE, { dir: path.join(dir, 'nope'), onCsvWrite: 'append' }),
+    ).rejects.toThrow(new CsvOutputError(`output directory '${path.join(dir, 'nope')}' does not exist`));
     await expect(writeRunCsv(makeRun(), HARDWARE, { dir, file: '../x.csv', onCsvWrite: 'append' })).rejects.toThrow(
       "output file '../x.csv' must be a file name, not a path",
     );

@@ -8,8 +8,7 @@ import path from 'node:path';
 import type { Epoch, Run } from '../api/schemas.js';
 import { PNAV_COLUMNS } from './columns.js';
 import { type OnCsvWrite, upsertRows } from './csv-table.js';
-import { pyInt, pyRepr } from './py-format.js';
-import { csvCells } from './py-format.js';
+import { csvCells, pyInt, pyRepr } from './py-format.js';
 import { type HardwareFacts, joulesToKWh, measuredEpochs, pnavTimestamp, runToRecord } from './record.js';
 
 export const EPOCH_COLUMNS = [

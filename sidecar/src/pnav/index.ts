@@ -26,7 +26,10 @@ export interface PnavOutputsDeps {
 export interface PnavOutputs {
   router: Router;
   writeCsv(run: Run, output: CsvOutput): Promise<{ path: string; epochsPath: string | null }>;
-  enqueue(run: Run, submit: { endpointUrl: string; token: string; modelId: string }): Promise<{ id: string; status: string }>;
+  enqueue(
+    run: Run,
+    submit: { endpointUrl: string; token: string; modelId: string },
+  ): Promise<{ id: string; status: string }>;
   outbox: Outbox;
   start(): void;
   stop(): Promise<void>;

@@ -100,21 +100,23 @@ export class Outbox {
     return this.loaded;
   }
 
+  /** Writes the new state of an entry; readers see it only once it is on disk. */
   private async persist(entry: OutboxEntry): Promise<void> {
-    entry.updatedAt = new Date().toISOString();
-    await writeFileAtomic(this.filePath(entry.id), JSON.stringify(entry), { mode: 0o600, forceMode: true });
-    this.entries.set(entry.id, entry);
+    const next = { ...entry, updatedAt: new Date().toISOString() };
+    await writeFileAtomic(this.filePath(next.id), JSON.stringify(next), { mode: 0o600, forceMode: true });
+    this.entries.set(next.id, next);
   }
 
   /** Queues a record: on disk before this resolves, sent by the worker afterwards. */
   async enqueue(input: EnqueueInput): Promise<Upload> {
     await this.load();
-    // The same record to the same place, still pending or delivered: not queued twice.
+    // The same runs' record to the same place, still pending or delivered: not queued twice.
     const twin = [...this.entries.values()].find(
       e =>
         e.status !== 'failed' &&
         e.endpointUrl === input.endpointUrl &&
         e.modelId === input.modelId &&
+        e.runIds.join('\n') === input.runIds.join('\n') &&
         e.body === input.body,
     );
     if (twin) return toPublic(twin);
@@ -191,7 +193,9 @@ export class Outbox {
   }
 
   private pending(): OutboxEntry[] {
-    return [...this.entries.values()].filter(e => e.status === 'queued' || e.status === 'retrying' || e.status === 'sending');
+    return [...this.entries.values()].filter(
+      e => e.status === 'queued' || e.status === 'retrying' || e.status === 'sending',
+    );
   }
 
   private schedule(): void {
@@ -223,7 +227,8 @@ export class Outbox {
     return Math.round(ceiling * (0.5 + this.random() / 2));
   }
 
-  private async attempt(entry: OutboxEntry): Promise<void> {
+  private async attempt(current: OutboxEntry): Promise<void> {
+    const entry: OutboxEntry = { ...current };
     if (!entry.token) {
       // A pending entry without its token cannot be sent (an edited file): stop it, visibly.
       entry.status = 'failed';
@@ -235,12 +240,13 @@ export class Outbox {
     entry.status = 'sending';
     entry.attempts += 1;
     await this.persist(entry);
+    const token = entry.token;
     this.inFlight = new AbortController();
     let outcome: SendOutcome;
     try {
       outcome = await sendRecord({
         endpointUrl: entry.endpointUrl,
-        token: entry.token,
+        token,
         idempotencyKey: entry.idempotencyKey,
         body: entry.body,
         timeoutMs: this.options.timeoutMs,

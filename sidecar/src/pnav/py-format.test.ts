@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeRun, HARDWARE } from './__fixtures__/make-run.js';
+import { HARDWARE, makeRun } from './__fixtures__/make-run.js';
 import { csvCells, pyFeatures, pyJson, pyRepr } from './py-format.js';
 import { runToRecord } from './record.js';
 
@@ -63,10 +63,12 @@ describe('pyRepr against CPython itself', () => {
   it('prints 3000 random doubles exactly as python3 repr() does', async ctx => {
     const { spawnSync } = await import('node:child_process');
     const fc = await import('fast-check');
-    const values = fc.sample(
-      fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.double({ min: 1e-9, max: 1e6 })),
-      { numRuns: 3000, seed: 42 },
-    ).filter(v => Number.isFinite(v) && !Object.is(v, -0)); // JSON carries neither -0 nor infinities
+    const values = fc
+      .sample(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.double({ min: 1e-9, max: 1e6 })), {
+        numRuns: 3000,
+        seed: 42,
+      })
+      .filter(v => Number.isFinite(v) && !Object.is(v, -0)); // JSON carries neither -0 nor infinities
     const script = 'import json,sys\nfor v in json.load(sys.stdin): print(repr(float(v)))';
     const python = spawnSync('python3', ['-c', script], { input: JSON.stringify(values), encoding: 'utf8' });
     if (python.error) {

@@ -47,10 +47,10 @@ export function pyFeatures(features: NFeatures): string {
   return pyTuple(features as number[]);
 }
 
-/** A ratio column holds the literal int 0 when calculadorapnav's divisor was 0. */
+/** A ratio column holds the literal int 0 where calculadorapnav never computed it (see COLUMN_KINDS). */
 function pyNumber(column: PnavColumn, value: number): string {
   const kind = COLUMN_KINDS[column];
-  if (kind === 'int') return pyInt(value);
+  if (kind === 'int' || kind === 'features') return pyInt(value);
   if (kind === 'ratio' && value === 0) return '0';
   return pyRepr(value);
 }

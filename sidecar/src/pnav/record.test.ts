@@ -68,7 +68,15 @@ describe('the calculadorapnav record of a run', () => {
   });
 
   it('reports the mean of the measured epochs where epochs were marked', () => {
-    const run = makeRun({ nEpoch: 0, durationS: 100, epochs: [[10, 1000], [20, 3000], [30, 2000]] });
+    const run = makeRun({
+      nEpoch: 0,
+      durationS: 100,
+      epochs: [
+        [10, 1000],
+        [20, 3000],
+        [30, 2000],
+      ],
+    });
     const record = runToRecord(run, HARDWARE);
     expect(record.n_epoch).toBe(3);
     expect(record.time_epoch).toBe(20);

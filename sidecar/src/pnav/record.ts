@@ -130,7 +130,8 @@ export function runToRecord(run: Run, hardware: HardwareFacts, options: RecordOp
     n_features: run.model.nFeatures,
     country_name: location.countryName,
     country_iso_code: location.countryIso3,
-    region: location.region,
+    // calculadorapnav online always sends a str region (IP geolocation); "" keeps the type, the CSV field is empty either way.
+    region: location.region ?? '',
     // calculadorapnav writes "" (not None) for both on private infrastructure.
     cloud_provider: location.cloudProvider ?? '',
     cloud_region: location.cloudRegion ?? '',

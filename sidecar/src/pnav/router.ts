@@ -50,7 +50,11 @@ export function selectRuns(runs: RunSource, selection: Selection): Run[] {
     chosen = found as Run[];
     const open = chosen.filter(run => run.status === 'open');
     if (open.length > 0) {
-      throw new HttpError(409, 'conflict', `run(s) still open: ${open.map(run => run.id).join(', ')}; close them first`);
+      throw new HttpError(
+        409,
+        'conflict',
+        `run(s) still open: ${open.map(run => run.id).join(', ')}; close them first`,
+      );
     }
     if (selection.typeProcess) {
       const other = chosen.filter(run => run.typeProcess !== selection.typeProcess);
@@ -114,9 +118,12 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
       attachment(res, 'json', single ? `pnav_${single}.json` : 'pnav.json', `[${records.join(', ')}]`);
     } else {
       if (units.length > 1) {
-        throw new HttpError(400, 'bad_request', 'typeProcess: a BoAmps report covers one process type; choose training or inference', [
-          { path: 'typeProcess', message: 'required when the runs mix training and inference' },
-        ]);
+        throw new HttpError(
+          400,
+          'bad_request',
+          'typeProcess: a BoAmps report covers one process type; choose training or inference',
+          [{ path: 'typeProcess', message: 'required when the runs mix training and inference' }],
+        );
       }
       const report = runToBoamps(units[0], hardware, { toolVersion: deps.version });
       attachment(res, 'boamps', `boamps_report_${units[0].id}.json`, JSON.stringify(report, null, 2));

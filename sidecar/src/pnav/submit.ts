@@ -57,10 +57,10 @@ function serverMessage(status: number, body: string, token: string): string {
   return text ? `HTTP ${status}: ${text}` : `HTTP ${status}`;
 }
 
-function networkMessage(error: unknown, token: string): string {
+function networkMessage(error: unknown, token: string, timeoutMs: number): string {
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
-    return 'no answer within 10 s (timeout)';
+    return `no answer within ${timeoutMs / 1000} s (timeout)`;
   }
   const code = e?.cause?.code ?? e?.code;
   const detail = e?.cause?.message ?? e?.message ?? String(error);
@@ -88,11 +88,21 @@ export async function sendRecord(req: SendRequest): Promise<SendOutcome> {
     if (status === 200 || status === 201) return { kind: 'sent', httpStatus: status };
     const message = serverMessage(status, text, req.token);
     if (status >= 500 || status === 429 || status === 408) {
-      return { kind: 'retry', httpStatus: status, message, retryAfterMs: parseRetryAfter(response.headers['retry-after']) };
+      return {
+        kind: 'retry',
+        httpStatus: status,
+        message,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+      };
     }
     // Other answers (4xx, and 2xx/3xx that are not calculadorapnav's success) will not change on a retry.
     return { kind: 'failed', httpStatus: status, message };
   } catch (error) {
-    return { kind: 'retry', httpStatus: null, message: networkMessage(error, req.token), retryAfterMs: null };
+    return {
+      kind: 'retry',
+      httpStatus: null,
+      message: networkMessage(error, req.token, timeoutMs),
+      retryAfterMs: null,
+    };
   }
 }

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeFakeNvidiaSmi } from './__fixtures__/fake-nvidia-smi.js';
 import { FakeRoot, procStat } from './__fixtures__/fake-sysfs.js';
 import { createPowerSources, doctor, startAll, stopAll } from './index.js';
 
@@ -21,6 +22,7 @@ const opts = () => ({
   procRoot: fake.procRoot,
   env: { PATH: '/nonexistent' },
   nvidiaSmiPath: fake.path('no-nvidia-smi'),
+  nvmlLibPath: fake.path('no-libnvidia-ml.so.1'),
   systemInfo: false,
 });
 
@@ -42,11 +44,11 @@ describe('createPowerSources', () => {
     expect(rapl.available).toBe(false);
     expect(rapl.fix).toContain('--sysfs-root');
     expect(setup.info.find(i => i.id === 'ram-model')!.detail).toBe(
-      'estimate: 32.0 GB × 0.375 W/GB (3 W per 8 GB, CodeCarbon v2 / calculadorapnav); DIMM count not reported = 12.00 W',
+      'estimate 12.00 W: 32.0 GB × 0.375 W/GB (3 W per 8 GB, CodeCarbon v2 / calculadorapnav; DIMMs not reported)',
     );
   });
 
-  it('with RAPL packages and dram: both measured sources win; the estimates are not listed', async () => {
+  it('with RAPL packages and dram: both measured sources win; the estimates are not listed, the missing GPU sources are', async () => {
     fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 10 });
     fake.zone({ zone: 'intel-rapl:0:0', name: 'dram', energyUj: 10 });
     const setup = await createPowerSources(opts());
@@ -55,7 +57,7 @@ describe('createPowerSources', () => {
       'gpu:none:false',
       'ram:rapl:true',
     ]);
-    expect(setup.info.map(i => i.id)).toEqual(['rapl', 'gpu-none', 'rapl-dram']);
+    expect(setup.info.map(i => i.id)).toEqual(['rapl', 'nvidia-nvml', 'nvidia-smi', 'gpu-none', 'rapl-dram']);
     await startAll(setup.sources);
     fake.setEnergy('intel-rapl:0', 2_000_010);
     expect(setup.sources[0]!.read().energyJ).toBeCloseTo(2, 9);
@@ -81,6 +83,28 @@ describe('createPowerSources', () => {
     expect(setup.scope).toMatchObject({ kind: 'cgroup', allowedCpus: 1, memLimitBytes: 4 * GiB });
     const ram = setup.sources.find(s => s.component === 'ram')!;
     expect(ram.read().powerW).toBe(1.5);
+  });
+});
+
+describe('GPU choice', () => {
+  it('without NVML, the streaming nvidia-smi measures the GPUs --gpu-ids name; NVML is listed with its fix', async () => {
+    const smi = makeFakeNvidiaSmi(fake.path('smi'));
+    const setup = await createPowerSources({ ...opts(), nvidiaSmiPath: smi.path, gpuIds: [0, 2], smiIntervalMs: 50 });
+    expect(setup.sources.map(s => `${s.component}:${s.method}`)).toEqual([
+      'cpu:tdp-load',
+      'gpu:nvidia-smi',
+      'ram:ram-model',
+    ]);
+    expect(setup.hardware).toMatchObject({ gpuCount: 2, gpuModel: '2 x NVIDIA H100 80GB HBM3' });
+    const nvml = setup.info.find(i => i.id === 'nvidia-nvml')!;
+    expect(nvml.available).toBe(false);
+    expect(nvml.fix).toMatch(/^Install the NVIDIA driver/);
+    await startAll(setup.sources);
+    await new Promise(r => setTimeout(r, 300));
+    const gpu = setup.sources[1]!.read();
+    expect(gpu.devices.map(d => d.deviceId)).toEqual(['gpu0', 'gpu2']);
+    expect(gpu.energyJ).toBeGreaterThan(0);
+    await stopAll(setup.sources);
   });
 });
 

@@ -24,6 +24,10 @@ export interface PowerOptions {
   /** TDP per socket in W (--cpu-tdp); overrides the table. */
   cpuTdpW?: number;
   nvidiaSmiPath?: string;
+  /** libnvidia-ml path for NVML (default libnvidia-ml.so.1). */
+  nvmlLibPath?: string;
+  /** nvidia-smi streaming period in ms (default 100). */
+  smiIntervalMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Ask systeminformation for DIMMs and GPUs (slow; off in tests). Default true. */
   systemInfo?: boolean;
@@ -98,7 +102,14 @@ async function buildCandidates(opts: PowerOptions): Promise<Candidates> {
 
   const [dimms, gpus] = await Promise.all([
     systemInfo ? readDimms() : Promise.resolve([]),
-    discoverGpus({ gpuIds: opts.gpuIds, nvidiaSmiPath: opts.nvidiaSmiPath, env, systemInfo }),
+    discoverGpus({
+      gpuIds: opts.gpuIds,
+      nvidiaSmiPath: opts.nvidiaSmiPath,
+      nvmlLibPath: opts.nvmlLibPath,
+      smiIntervalMs: opts.smiIntervalMs,
+      env,
+      systemInfo,
+    }),
   ]);
   const ram = ramModel({
     totalMemBytes: inventory.totalMemBytes,

@@ -3,7 +3,7 @@
  * indices and UUIDs), with systeminformation's graphics() as a hint when nvidia-smi is missing
  * (NVIDIA controllers present but no driver tools).
  */
-import { execFile } from 'node:child_process';
+import { type ExecFileException, execFile } from 'node:child_process';
 import si from 'systeminformation';
 import type { GpuIdentity } from './gpu-visibility.js';
 import { withTimeout } from './hardware.js';
@@ -15,21 +15,31 @@ export interface NvidiaInventory {
   smiAvailable: boolean;
 }
 
-function run(file: string, args: string[], timeoutMs: number): Promise<{ stdout: string; error: NodeJS.ErrnoException | null }> {
+function run(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ stdout: string; error: ExecFileException | null }> {
   return new Promise(resolve => {
     execFile(file, args, { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout) => resolve({ stdout, error }));
   });
 }
 
 export function parseQueryGpuList(stdout: string): GpuIdentity[] {
-  return stdout
-    .split('\n')
-    .map(l => l.split(',').map(s => s.trim()))
-    .filter(f => f.length >= 3 && /^\d+$/.test(f[0]!))
-    .map(([index, uuid, ...name]) => ({ index: Number(index), uuid: uuid || null, name: name.join(',') }));
+  const gpus: GpuIdentity[] = [];
+  for (const line of stdout.split('\n')) {
+    // Names may contain commas: only the first two separate fields.
+    const m = /^\s*(\d+)\s*,\s*([^,]*?)\s*,\s*(.+?)\s*$/.exec(line);
+    if (m) gpus.push({ index: Number(m[1]), uuid: m[2] || null, name: m[3]! });
+  }
+  return gpus;
 }
 
-export async function readNvidiaInventory(smiPath: string, systemInfo: boolean, timeoutMs = 10_000): Promise<NvidiaInventory> {
+export async function readNvidiaInventory(
+  smiPath: string,
+  systemInfo: boolean,
+  timeoutMs = 10_000,
+): Promise<NvidiaInventory> {
   const { stdout, error } = await run(smiPath, ['--query-gpu=index,uuid,name', '--format=csv,noheader'], timeoutMs);
   if (!error) {
     const gpus = parseQueryGpuList(stdout);

@@ -24,16 +24,27 @@ interface NvmlApi {
   getPower: (handle: unknown, out: number[]) => number;
 }
 
+interface Koffi {
+  load: (path: string) => { func: (decl: string) => Fn };
+  pointer: (name: string, type: unknown) => unknown;
+  opaque: () => unknown;
+}
+
+let koffiModule: Koffi | null = null;
+
+/** koffi, with the NVML handle type registered once (koffi type names are global). */
+function koffi(): Koffi {
+  if (!koffiModule) {
+    const mod = createRequire(import.meta.url)('koffi') as Koffi;
+    mod.pointer('nvmlDevice_t', mod.opaque());
+    koffiModule = mod;
+  }
+  return koffiModule;
+}
+
 /** Loads libnvidia-ml through koffi; throws with a readable message when either is missing. */
 function loadNvml(libPath: string): NvmlApi {
-  const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as {
-    load: (path: string) => { func: (decl: string) => Fn };
-    pointer: (name: string, type: unknown) => unknown;
-    opaque: () => unknown;
-  };
-  const lib = koffi.load(libPath);
-  koffi.pointer('nvmlDevice_t', koffi.opaque());
+  const lib = koffi().load(libPath);
   return {
     init: lib.func('int nvmlInit_v2()') as NvmlApi['init'],
     shutdown: lib.func('int nvmlShutdown()') as NvmlApi['shutdown'],
@@ -42,12 +53,18 @@ function loadNvml(libPath: string): NvmlApi {
     getHandle: lib.func(
       'int nvmlDeviceGetHandleByIndex_v2(unsigned int index, _Out_ nvmlDevice_t *device)',
     ) as NvmlApi['getHandle'],
-    getName: lib.func('int nvmlDeviceGetName(nvmlDevice_t device, _Out_ uint8_t *name, unsigned int length)') as NvmlApi['getName'],
-    getUuid: lib.func('int nvmlDeviceGetUUID(nvmlDevice_t device, _Out_ uint8_t *uuid, unsigned int length)') as NvmlApi['getUuid'],
+    getName: lib.func(
+      'int nvmlDeviceGetName(nvmlDevice_t device, _Out_ uint8_t *name, unsigned int length)',
+    ) as NvmlApi['getName'],
+    getUuid: lib.func(
+      'int nvmlDeviceGetUUID(nvmlDevice_t device, _Out_ uint8_t *uuid, unsigned int length)',
+    ) as NvmlApi['getUuid'],
     getEnergy: lib.func(
       'int nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, _Out_ unsigned long long *energy)',
     ) as NvmlApi['getEnergy'],
-    getPower: lib.func('int nvmlDeviceGetPowerUsage(nvmlDevice_t device, _Out_ unsigned int *power)') as NvmlApi['getPower'],
+    getPower: lib.func(
+      'int nvmlDeviceGetPowerUsage(nvmlDevice_t device, _Out_ unsigned int *power)',
+    ) as NvmlApi['getPower'],
   };
 }
 
@@ -111,9 +128,7 @@ export class NvmlSource implements PowerSource {
     }
     const { selected, rule } = this.opts.select(all.map(a => a.gpu));
     this.rule = rule;
-    this.devs = all
-      .filter(a => selected.includes(a.gpu))
-      .map(a => ({ ...a, baseMj: 0, energyJ: 0, powerW: null }));
+    this.devs = all.filter(a => selected.includes(a.gpu)).map(a => ({ ...a, baseMj: 0, energyJ: 0, powerW: null }));
   }
 
   private energyMj(dev: NvmlDevice): number {

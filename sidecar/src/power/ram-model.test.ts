@@ -22,7 +22,7 @@ describe('ramModel', () => {
     expect(m.powerW).toBe(20);
     expect(m.dimmCount).toBe(4);
     expect(m.dimmType).toBe('DDR5');
-    expect(m.description).toBe('4 DIMMs DDR5 × 5 W (CodeCarbon v3 per-DIMM model) = 20.0 W');
+    expect(m.description).toBe('4 DIMMs DDR5 × 5 W (CodeCarbon v3 per-DIMM model, floor 10 W): 20.0 W');
   });
 
   it('falls back to 0.375 W/GB (3 W per 8 GB) without DIMM facts', () => {
@@ -30,6 +30,19 @@ describe('ramModel', () => {
     const m = ramModel({ totalMemBytes: 32 * GiB, memLimitBytes: null, dimms: [], arch: 'x86' });
     expect(m.powerW).toBe(12);
     expect(m.dimmCount).toBeNull();
+  });
+
+  it('ignores an untyped pseudo-module (VMs, no dmidecode rights) and uses per-GB', () => {
+    const m = ramModel({
+      totalMemBytes: 32 * GiB,
+      memLimitBytes: null,
+      dimms: [{ sizeBytes: 32 * GiB, type: '' }],
+      arch: 'x86',
+    });
+    expect(m.powerW).toBe(12);
+    expect(m.description).toBe(
+      '32.0 GB × 0.375 W/GB (3 W per 8 GB, CodeCarbon v2 / calculadorapnav; DIMMs not reported)',
+    );
   });
 
   it('charges only the scope memory limit', () => {

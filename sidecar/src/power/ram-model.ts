@@ -56,7 +56,9 @@ export function ramModel(input: RamModelInput): RamModel {
   const limited = input.memLimitBytes !== null && input.memLimitBytes < input.totalMemBytes;
   const memBytes = limited ? input.memLimitBytes! : input.totalMemBytes;
   const memGB = memBytes / GiB;
-  const dimms = input.dimms.filter(d => d.sizeBytes > 0);
+  // Only modules with a DDR type are real DIMM facts: without dmidecode rights, or in a VM,
+  // systeminformation reports one untyped pseudo-module holding the total.
+  const dimms = input.dimms.filter(d => d.sizeBytes > 0 && /DDR/i.test(d.type));
   const types = [...new Set(dimms.map(d => d.type).filter(t => t && t !== 'Unknown'))];
   const dimmType = types.length ? types.join('/') : null;
   if (dimms.length > 0) {
@@ -64,7 +66,7 @@ export function ramModel(input: RamModelInput): RamModel {
     const share = limited ? memBytes / input.totalMemBytes : 1;
     return {
       powerW: machineW * share,
-      description: `${dimms.length} DIMMs${dimmType ? ` ${dimmType}` : ''} × ${DIMM_W[input.arch]} W (CodeCarbon v3 per-DIMM model) = ${machineW.toFixed(1)} W${limited ? ` × ${share.toFixed(3)} (memory limit ${memGB.toFixed(1)} GB)` : ''}`,
+      description: `${dimms.length} DIMM${dimms.length > 1 ? 's' : ''}${dimmType ? ` ${dimmType}` : ''} × ${DIMM_W[input.arch]} W (CodeCarbon v3 per-DIMM model, floor ${FLOOR_W[input.arch]} W): ${machineW.toFixed(1)} W${limited ? ` × ${share.toFixed(3)} (memory limit ${memGB.toFixed(1)} GB)` : ''}`,
       memGB,
       dimmCount: dimms.length,
       dimmType,
@@ -72,7 +74,7 @@ export function ramModel(input: RamModelInput): RamModel {
   }
   return {
     powerW: ramPowerPerGbW(memGB),
-    description: `${memGB.toFixed(1)} GB${limited ? ' (memory limit)' : ''} × 0.375 W/GB (3 W per 8 GB, CodeCarbon v2 / calculadorapnav); DIMM count not reported`,
+    description: `${memGB.toFixed(1)} GB${limited ? ' (memory limit)' : ''} × 0.375 W/GB (3 W per 8 GB, CodeCarbon v2 / calculadorapnav; DIMMs not reported)`,
     memGB,
     dimmCount: null,
     dimmType,
@@ -89,7 +91,7 @@ export class RamModelSource implements PowerSource {
   constructor(readonly model: RamModel) {}
 
   async probe(): Promise<ProbeResult> {
-    return { available: true, detail: `estimate: ${this.model.description} = ${this.model.powerW.toFixed(2)} W` };
+    return { available: true, detail: `estimate ${this.model.powerW.toFixed(2)} W: ${this.model.description}` };
   }
 
   async start(): Promise<void> {

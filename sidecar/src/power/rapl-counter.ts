@@ -20,11 +20,14 @@ export class RaplCounter {
     readonly maxRangeUj: number,
   ) {}
 
-  /** Raw counter value in µJ. Throws the fs error (EACCES, ENOENT, ...) as is. */
-  readRawUj(): number {
+  /** Raw counter value in µJ, or null for an empty read. Throws the fs error (EACCES, ENOENT, ...) as is. */
+  readRawUj(): number | null {
     this.fd ??= openSync(this.energyPath, 'r');
     const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
-    const value = Number(this.buf.toString('ascii', 0, n).trim());
+    const text = this.buf.toString('ascii', 0, n).trim();
+    // sysfs never reads empty, but a file being rewritten can: that is no reading, not a zero.
+    if (text === '') return null;
+    const value = Number(text);
     if (!Number.isFinite(value) || value < 0) throw new Error(`unreadable value in ${this.energyPath}`);
     return value;
   }
@@ -32,6 +35,7 @@ export class RaplCounter {
   /** Reads the counter and returns the energy in joules accumulated since the first update(). */
   update(): number {
     const raw = this.readRawUj();
+    if (raw === null) return this.accumulatedUj / UJ_PER_J;
     if (this.lastRawUj !== null) {
       const delta = raw >= this.lastRawUj ? raw - this.lastRawUj : raw + this.maxRangeUj - this.lastRawUj;
       if (raw < this.lastRawUj) this.wraps += 1;

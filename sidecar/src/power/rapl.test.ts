@@ -1,4 +1,4 @@
-import { chmodSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AMD_RANGE_UJ, FakeRoot, INTEL_RANGE_UJ } from './__fixtures__/fake-sysfs.js';
@@ -112,6 +112,18 @@ describe('RaplPackageSource', () => {
     await src.stop();
   });
 
+  it('treats an empty read (a file caught mid-rewrite) as no reading, never as a zero and a wrap', async () => {
+    fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 5_000_000 });
+    const src = new RaplPackageSource(fake.sysfsRoot);
+    await src.start();
+    writeFileSync(fake.path('sys/class/powercap/intel-rapl:0/energy_uj'), '');
+    expect(src.read().energyJ).toBe(0);
+    fake.write('sys/class/powercap/intel-rapl:0/energy_uj', '8000000\n');
+    expect(src.read().energyJ).toBe(3);
+    expect(src.wraps()).toBe(0);
+    await src.stop();
+  });
+
   it('reports power over the last window of at least 200 ms', async () => {
     fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 0 });
     const src = new RaplPackageSource(fake.sysfsRoot);
@@ -134,6 +146,24 @@ describe('RaplPackageSource', () => {
     const src = new RaplPackageSource(fake.sysfsRoot);
     await src.start();
     expect(src.pollPeriodMs()).toBe(32_766);
+    await src.stop();
+  });
+
+  it('the background poller catches a wrap that two reads alone would miss (two wraps between reads)', async () => {
+    const range = 1_000_000; // 1 J: the poller runs every second
+    fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 900_000, maxRangeUj: range });
+    const src = new RaplPackageSource(fake.sysfsRoot);
+    await src.start();
+    expect(src.pollPeriodMs()).toBe(1000);
+    fake.setEnergy('intel-rapl:0', 100_000); // wrap 1: +0.2 J
+    // Changes land half a period after each poll (at ~1.0 s and ~2.0 s), so timer jitter cannot reorder them.
+    await new Promise(r => setTimeout(r, 1500));
+    fake.setEnergy('intel-rapl:0', 950_000); // +0.85 J
+    await new Promise(r => setTimeout(r, 1000));
+    fake.setEnergy('intel-rapl:0', 50_000); // wrap 2: +0.1 J
+    // Only the poller saw 100,000 and 950,000; from 900,000 to 50,000 alone reads as 0.15 J.
+    expect(src.read().energyJ).toBeCloseTo(1.15, 9);
+    expect(src.wraps()).toBe(2);
     await src.stop();
   });
 
@@ -208,5 +238,6 @@ describe('RaplDramSource', () => {
     expect(probe.reason).toBe(
       `the RAPL packages under ${fake.sysfsRoot}/class/powercap have no dram subzone (common on client CPUs and AMD)`,
     );
+    expect(probe.fix).toBeUndefined();
   });
 });

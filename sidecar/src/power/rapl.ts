@@ -64,6 +64,10 @@ abstract class RaplSourceBase implements PowerSource {
 
   protected abstract pick(d: RaplDiscovery): RaplDomain[];
   protected abstract noDomainsReason(d: RaplDiscovery): string;
+  /** The fix when no domain of this kind exists (none when the hardware simply lacks it). */
+  protected noDomainsFix(_d: RaplDiscovery): string | undefined {
+    return raplMissingFix(this.sysfsRoot);
+  }
 
   protected discover(): RaplDiscovery {
     this.discovery ??= discoverRapl(this.sysfsRoot);
@@ -84,8 +88,8 @@ abstract class RaplSourceBase implements PowerSource {
       return {
         available: false,
         reason: this.noDomainsReason(d),
-        fix: raplMissingFix(this.sysfsRoot),
-        detail: excludedDetail(d),
+        fix: this.noDomainsFix(d),
+        detail: excludedDetail(d) || undefined,
       };
     }
     for (const domain of domains) {
@@ -206,5 +210,8 @@ export class RaplDramSource extends RaplSourceBase {
     return d.packages.length
       ? `the RAPL packages under ${d.powercapDir} have no dram subzone (common on client CPUs and AMD)`
       : `no RAPL domain under ${d.powercapDir}`;
+  }
+  protected override noDomainsFix(d: RaplDiscovery): string | undefined {
+    return d.packages.length ? undefined : raplMissingFix(this.sysfsRoot);
   }
 }

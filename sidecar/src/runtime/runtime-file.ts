@@ -98,8 +98,7 @@ export function tryLockFile(lockPath: string): (() => void) | null {
     return null; // released between our open and read: try again
   }
   // An empty lock is one being written right now (or by a process that died at once: then old).
-  const stale =
-    Number.isInteger(holder) && holder > 0 ? !isAlive(holder) : Date.now() - mtimeMs(lockPath) > 5_000;
+  const stale = Number.isInteger(holder) && holder > 0 ? !isAlive(holder) : Date.now() - mtimeMs(lockPath) > 5_000;
   if (stale) {
     try {
       fs.unlinkSync(lockPath);
@@ -121,6 +120,7 @@ function mtimeMs(file: string): number {
 /** Writes the runtime file atomically with mode 0600. */
 export function writeRuntimeFile(runtimeDir: string, info: RuntimeInfo): string {
   const file = runtimeFilePath(runtimeDir);
+  ensurePrivateDir(runtimeDir);
   writeFileAtomic(file, `${JSON.stringify(info, null, 2)}\n`);
   return file;
 }

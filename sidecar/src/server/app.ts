@@ -7,6 +7,7 @@ import { API_PREFIX, SamplesQuerySchema, type SourceInfo, type Status } from '..
 import { type Ledger, LedgerError } from '../ledger/ledger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { SampleBuffer } from '../sampler/sample-buffer.js';
+import { type ConfigRouterOptions, createConfigRouter } from '../settings/router.js';
 import { HttpError } from './errors.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
 import { buildOpenApi } from './openapi.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   /** Serve /metrics without the token (still loopback and Host-checked). */
   metricsPublic?: boolean;
   outputs?: PnavOutputs | null;
+  /** GET/PUT /api/v1/config: settings files and the sidecar's own flags. */
+  settings?: ConfigRouterOptions;
   /** Largest JSON body accepted (body-parser syntax). */
   bodyLimit?: string;
   log?: (msg: string) => void;
@@ -71,6 +74,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use(API_PREFIX, runsRouter({ ledger: deps.ledger, outputs: deps.outputs ?? null, log }));
   if (deps.outputs) app.use(API_PREFIX, deps.outputs.router);
+  app.use(API_PREFIX, createConfigRouter(deps.settings));
 
   app.use((req, _res, next) => {
     next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}`));
@@ -96,8 +100,10 @@ function toHttpError(err: unknown, bodyLimit: string): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof LedgerError) return new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
-  if (e?.type === 'entity.too.large') return new HttpError(413, 'payload_too_large', `request body is larger than ${bodyLimit}`);
-  if (e?.type === 'entity.parse.failed') return new HttpError(400, 'bad_request', `(body): malformed JSON: ${e.message}`);
+  if (e?.type === 'entity.too.large')
+    return new HttpError(413, 'payload_too_large', `request body is larger than ${bodyLimit}`);
+  if (e?.type === 'entity.parse.failed')
+    return new HttpError(400, 'bad_request', `(body): malformed JSON: ${e.message}`);
   const status = e?.status ?? e?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // body-parser's own client errors (bad charset, aborted request): safe, short messages.
@@ -105,4 +111,3 @@ function toHttpError(err: unknown, bodyLimit: string): HttpError {
   }
   return new HttpError(500, 'internal', 'internal error (details are in the sidecar log)');
 }
-

@@ -21,21 +21,24 @@ import {
   StreamMessageSchema,
 } from '../api/schemas.js';
 
-// registry.register() names schemas through the `.openapi()` method this adds to zod.
+// registry.register() names schemas through the `.openapi()` method this adds to zod. zod 4 gives
+// instances their methods when they are built, so schemas built before this line (all of
+// api/schemas.ts) are cloned, through `c()`, before the generator sees them.
 extendZodWithOpenApi(z);
+const c = <S extends z.ZodType>(schema: S): S => schema.clone() as S;
 
 type Method = 'get' | 'post' | 'patch';
 
 export function buildOpenApi(version: string): object {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  const Run = registry.register('Run', RunSchema);
-  const Epoch = registry.register('Epoch', EpochSchema);
-  const Status = registry.register('Status', StatusSchema);
-  const Sample = registry.register('Sample', SampleSchema);
-  const SourceInfo = registry.register('SourceInfo', SourceInfoSchema);
-  const ErrorResponse = registry.register('Error', ErrorResponseSchema);
-  registry.register('StreamMessage', StreamMessageSchema);
+  const Run = registry.register('Run', c(RunSchema));
+  const Epoch = registry.register('Epoch', c(EpochSchema));
+  const Status = registry.register('Status', c(StatusSchema));
+  const Sample = registry.register('Sample', c(SampleSchema));
+  const SourceInfo = registry.register('SourceInfo', c(SourceInfoSchema));
+  const ErrorResponse = registry.register('Error', c(ErrorResponseSchema));
+  registry.register('StreamMessage', c(StreamMessageSchema));
   const runParams = z.object({ id: z.string() });
   const epochParams = z.object({ id: z.string(), index: z.string().regex(/^\d+$/) });
 
@@ -74,15 +77,69 @@ export function buildOpenApi(version: string): object {
     status: 200,
     schema: z.object({ sources: z.array(SourceInfo), measuredAvailable: z.boolean() }),
   });
-  add('post', `${API_PREFIX}/runs`, 'Open a run', { status: 201, schema: z.object({ run: Run }) }, { body: OpenRunRequestSchema });
-  add('get', `${API_PREFIX}/runs`, 'List runs, newest first', { status: 200, schema: z.object({ runs: z.array(Run) }) }, { query: ListRunsQuerySchema });
-  add('get', `${API_PREFIX}/runs/{id}`, 'One run (live figures when open)', { status: 200, schema: z.object({ run: Run }) }, { params: runParams });
-  add('patch', `${API_PREFIX}/runs/{id}`, 'Update label, counts or model facts', { status: 200, schema: z.object({ run: Run }) }, { params: runParams, body: PatchRunRequestSchema });
-  add('post', `${API_PREFIX}/runs/{id}/close`, 'Close a run (closing twice is harmless)', { status: 200, schema: CloseRunResponseSchema }, { params: runParams, body: CloseRunRequestSchema });
-  add('post', `${API_PREFIX}/runs/{id}/epochs`, 'Open an epoch', { status: 201, schema: z.object({ epoch: Epoch }) }, { params: runParams, body: OpenEpochRequestSchema });
-  add('post', `${API_PREFIX}/runs/{id}/epochs/{index}/close`, 'Close an epoch', { status: 200, schema: z.object({ epoch: Epoch }) }, { params: epochParams, body: CloseEpochRequestSchema });
-  add('post', `${API_PREFIX}/runs/{id}/batches`, 'Count batches', { status: 200, schema: z.object({ run: Run }) }, { params: runParams, body: CountBatchesRequestSchema });
-  add('get', `${API_PREFIX}/samples`, 'Bounded, downsampled power history', { status: 200, schema: z.object({ samples: z.array(Sample) }) }, { query: SamplesQuerySchema });
+  add(
+    'post',
+    `${API_PREFIX}/runs`,
+    'Open a run',
+    { status: 201, schema: z.object({ run: Run }) },
+    { body: c(OpenRunRequestSchema) },
+  );
+  add(
+    'get',
+    `${API_PREFIX}/runs`,
+    'List runs, newest first',
+    { status: 200, schema: z.object({ runs: z.array(Run) }) },
+    { query: c(ListRunsQuerySchema) },
+  );
+  add(
+    'get',
+    `${API_PREFIX}/runs/{id}`,
+    'One run (live figures when open)',
+    { status: 200, schema: z.object({ run: Run }) },
+    { params: runParams },
+  );
+  add(
+    'patch',
+    `${API_PREFIX}/runs/{id}`,
+    'Update label, counts or model facts',
+    { status: 200, schema: z.object({ run: Run }) },
+    { params: runParams, body: c(PatchRunRequestSchema) },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/runs/{id}/close`,
+    'Close a run (closing twice is harmless)',
+    { status: 200, schema: c(CloseRunResponseSchema) },
+    { params: runParams, body: c(CloseRunRequestSchema) },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/runs/{id}/epochs`,
+    'Open an epoch',
+    { status: 201, schema: z.object({ epoch: Epoch }) },
+    { params: runParams, body: c(OpenEpochRequestSchema) },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/runs/{id}/epochs/{index}/close`,
+    'Close an epoch',
+    { status: 200, schema: z.object({ epoch: Epoch }) },
+    { params: epochParams, body: c(CloseEpochRequestSchema) },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/runs/{id}/batches`,
+    'Count batches',
+    { status: 200, schema: z.object({ run: Run }) },
+    { params: runParams, body: c(CountBatchesRequestSchema) },
+  );
+  add(
+    'get',
+    `${API_PREFIX}/samples`,
+    'Bounded, downsampled power history',
+    { status: 200, schema: z.object({ samples: z.array(Sample) }) },
+    { query: c(SamplesQuerySchema) },
+  );
 
   const generator = new OpenApiGeneratorV31(registry.definitions);
   return generator.generateDocument({

@@ -11,7 +11,10 @@ export interface PnavOutputs {
     run: Run,
     output: { dir: string; file?: string; onCsvWrite: 'append' | 'update' },
   ): Promise<{ path: string; epochsPath: string | null }>;
-  enqueue(run: Run, submit: { endpointUrl: string; token: string; modelId: string }): Promise<{ id: string; status: string }>;
+  enqueue(
+    run: Run,
+    submit: { endpointUrl: string; token: string; modelId: string },
+  ): Promise<{ id: string; status: string }>;
   start(): void;
   stop(): Promise<void>;
 }

@@ -28,7 +28,7 @@ export function runsRouter({ ledger, outputs, log }: RunsRoutesDeps): Router {
 
   router.post('/runs', (req, res) => {
     const body = parseOr400(OpenRunRequestSchema, req.body);
-    res.status(201).json({ run: ledger.openRun(body) });
+    res.status(201).json({ run: ledger.openRun(body, new Set(Object.keys(req.body ?? {}))) });
   });
 
   router.get('/runs', (req, res) => {

@@ -2,9 +2,6 @@
  * The assembled sidecar over real HTTP and WebSocket on 127.0.0.1:0, with a fake powercap tree
  * (the hardware boundary) whose counter the tests move.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
@@ -76,7 +73,12 @@ describe('access control', () => {
     const res = await raw({ ...auth, Host: `evil.example:${sidecar.port}` });
     expect(res).toEqual({
       status: 403,
-      body: { error: { code: 'forbidden_host', message: `Host 'evil.example:${sidecar.port}' is not this sidecar's loopback address` } },
+      body: {
+        error: {
+          code: 'forbidden_host',
+          message: `Host 'evil.example:${sidecar.port}' is not this sidecar's loopback address`,
+        },
+      },
     });
     expect((await raw({ ...auth, Host: `127.0.0.1:${sidecar.port + 1}` })).status).toBe(403);
     expect((await raw({ ...auth, Host: `localhost:${sidecar.port}` })).status).toBe(200);
@@ -187,7 +189,11 @@ describe('runs API', () => {
 describe('status, samples, metrics, openapi', () => {
   it('serves status matching its schema', async () => {
     const status = StatusSchema.parse((await api('GET', '/api/v1/status')).body);
-    expect(status.sources.find(s => s.component === 'cpu')).toMatchObject({ id: expect.any(String), method: 'rapl', available: true });
+    expect(status.sources.find(s => s.component === 'cpu')).toMatchObject({
+      id: expect.any(String),
+      method: 'rapl',
+      available: true,
+    });
     expect(status.location.countryIso3).toBe('ESP');
   });
 

@@ -15,6 +15,8 @@ import type { PowerSource } from '../power/source.js';
 import { VERSION } from '../runtime/version.js';
 import { SampleBuffer } from '../sampler/sample-buffer.js';
 import { Sampler } from '../sampler/sampler.js';
+import { ByProcessGpuScope } from '../settings/gpu-by-process.js';
+import { settingsFromSidecarConfig } from '../settings/sidecar-flags.js';
 import { RunStore } from '../store/run-store.js';
 import { createApp } from './app.js';
 import { listen } from './http.js';
@@ -26,6 +28,8 @@ export interface RunningSidecar {
   port: number;
   token: string;
   ledger: Ledger;
+  /** The periodic sampler; benchmarks drive `tick()` directly to simulate long runs fast. */
+  sampler: Sampler;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
 
   const store = new RunStore({ dataDir: config.dataDir, log });
   const meter = new Meter(power.sources, log);
+  const sidecarSettings = settingsFromSidecarConfig(config);
+  const gpuByProcess = new ByProcessGpuScope(config.nvidiaSmiPath ?? 'nvidia-smi', config.procRoot);
   const ledger = new Ledger({
     store,
     meter,
@@ -65,12 +71,14 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     scope: power.scope,
     procRoot: config.procRoot,
     defaults: { pue: config.pue, country: config.country, envCountry, timeZone, typeRam: 'DDR4' },
+    settings: { sidecar: sidecarSettings, fallbackEnvCountry: envCountry },
+    gpuByProcess,
     log,
   });
   await ledger.load();
 
   const samples = new SampleBuffer();
-  const metrics = createMetrics(power.sources, config.labels);
+  const metrics = createMetrics(power.sources, config.labels, { location: defaultLocation });
   const status = (): Status => ({
     version: VERSION,
     pid: process.pid,
@@ -105,7 +113,10 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       hub.broadcast({ type: 'sample', sample });
       for (const run of ledger.progressRuns(reading)) hub.broadcast({ type: 'run', event: 'progress', run });
     },
-    onCheckpoint: reading => ledger.checkpoint(reading),
+    onCheckpoint: reading => {
+      void gpuByProcess.refresh(); // runs in gpu_mode by-process learn which GPUs their kernel uses
+      ledger.checkpoint(reading);
+    },
     log,
   });
 
@@ -119,6 +130,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     metrics,
     metricsPublic: config.metricsPublic,
     outputs,
+    settings: { sidecar: sidecarSettings },
     log,
   });
   const server = await listen(app, hub, config.host, config.port);
@@ -131,6 +143,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     port: server.port,
     token,
     ledger,
+    sampler,
     close: () => {
       closing ??= (async () => {
         sampler.stop();

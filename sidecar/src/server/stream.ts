@@ -33,7 +33,8 @@ export class StreamHub {
     socket.on('error', () => socket.destroy());
     try {
       const pathname = new URL(req.url ?? '/', 'http://x').pathname;
-      if (pathname !== `${API_PREFIX}/stream`) throw new HttpError(404, 'not_found', `no WebSocket endpoint at ${pathname}`);
+      if (pathname !== `${API_PREFIX}/stream`)
+        throw new HttpError(404, 'not_found', `no WebSocket endpoint at ${pathname}`);
       checkHostAndOrigin(req.headers, req.socket.localPort ?? 0);
       checkToken(req.headers.authorization, this.deps.token);
     } catch (err) {

@@ -40,7 +40,9 @@ const open = (body: Record<string, unknown>): OpenRunRequest => OpenRunRequestSc
 describe('applySettingsToOpenRequest', () => {
   test('fills every field the request left unset, and says where each came from', () => {
     const req = open({ kind: 'cell', cwd });
-    const applied = applySettingsToOpenRequest(req, resolveSettings({ cwd, paths }), { explicit: new Set(['kind', 'cwd']) });
+    const applied = applySettingsToOpenRequest(req, resolveSettings({ cwd, paths }), {
+      explicit: new Set(['kind', 'cwd']),
+    });
     expect(applied).toMatchObject({
       kind: 'cell',
       country: undefined,
@@ -78,7 +80,13 @@ describe('applySettingsToOpenRequest', () => {
     const applied = applySettingsToOpenRequest(open(body), resolveSettings({ cwd, paths }), {
       explicit: new Set(Object.keys(body)),
     });
-    expect(applied).toMatchObject({ country: 'ESP', pue: 1.1, components: ['gpu'], typeProcess: 'training', gpuIds: [0] });
+    expect(applied).toMatchObject({
+      country: 'ESP',
+      pue: 1.1,
+      components: ['gpu'],
+      typeProcess: 'training',
+      gpuIds: [0],
+    });
     expect(applied.configCountry).toBeUndefined();
     expect(applied.settingsSources).toMatchObject({
       country: 'argument',
@@ -90,7 +98,7 @@ describe('applySettingsToOpenRequest', () => {
     });
   });
 
-  test("typeProcess has a schema default: without the raw keys it counts as sent", () => {
+  test('typeProcess has a schema default: without the raw keys it counts as sent', () => {
     const applied = applySettingsToOpenRequest(open({ cwd }), resolveSettings({ cwd, paths }));
     expect(applied.typeProcess).toBe('training');
     expect(applied.settingsSources.type_process).toBe('argument');

@@ -3,7 +3,7 @@
  * each run field came from. Pure: the caller resolves (files, env) and passes the result in.
  */
 import type { OpenRunRequest } from '../api/schemas.js';
-import type { GpuMode, SettingKey } from './definitions.js';
+import { defaultValues, type GpuMode, SETTING_KEYS, type SettingKey } from './definitions.js';
 import { type ResolvedSettings, type ResolveOptions, resolveSettings } from './resolve.js';
 
 /** The settings that shape a run, recorded with their source in the run. */
@@ -43,7 +43,12 @@ export interface ApplyOptions {
    * `typeProcess` a default: without this set, typeProcess always counts as sent.
    */
   explicit?: ReadonlySet<string>;
+  /** The sidecar's own PNAV_COUNTRY: used only when no layer set the country. */
+  fallbackEnvCountry?: string;
 }
+
+/** What the ledger holds to resolve settings for each run: where files live and the sidecar's flags. */
+export type SettingsContext = Omit<ResolveOptions, 'cwd' | 'env' | 'args'> & Omit<ApplyOptions, 'explicit'>;
 
 const FIELD_OF: Record<Exclude<RunSettingKey, 'gpu_mode' | 'output_dir'>, keyof OpenRunRequest> = {
   country: 'country',
@@ -89,6 +94,10 @@ export function applySettingsToOpenRequest(
     const country = resolved.values.country ?? undefined;
     if (sources.country.startsWith('env:')) out.envCountry = country;
     else if (sources.country !== 'default') out.configCountry = country;
+    else if (opts.fallbackEnvCountry) {
+      out.envCountry = opts.fallbackEnvCountry;
+      sources.country = 'sidecar-env:PNAV_COUNTRY';
+    }
   }
 
   // Which GPUs: explicit ids win; else the kernel's CUDA_VISIBLE_DEVICES in 'visible' mode.
@@ -112,9 +121,20 @@ export function applySettingsToOpenRequest(
 /** Resolves the settings for this request (its cwd, its client env, its explicit fields) and applies them. */
 export function settingsForOpenRun(
   req: OpenRunRequest,
-  opts: Omit<ResolveOptions, 'cwd' | 'env' | 'args'> & ApplyOptions = {},
+  opts: SettingsContext & ApplyOptions = {},
 ): { applied: AppliedOpenRequest; resolved: ResolvedSettings } {
-  const resolved = resolveSettings({ ...opts, cwd: req.cwd, env: req.env });
+  let resolved: ResolvedSettings;
+  try {
+    resolved = resolveSettings({ ...opts, cwd: req.cwd, env: req.env });
+  } catch (err) {
+    // A run must open whatever state the configuration is in: fall back to the built-in defaults.
+    resolved = {
+      values: defaultValues(),
+      sources: Object.fromEntries(SETTING_KEYS.map(k => [k, 'default'])) as Record<SettingKey, string>,
+      warnings: [{ source: 'settings', key: '*', message: `settings not applied: ${(err as Error).message}` }],
+      files: [],
+    };
+  }
   return { applied: applySettingsToOpenRequest(req, resolved, opts), resolved };
 }
 

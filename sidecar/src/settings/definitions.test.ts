@@ -29,7 +29,9 @@ describe('setting keys', () => {
   });
 
   test('an unknown key names itself and lists the known ones', () => {
-    expect(() => requireSettingKey('colour')).toThrow(`colour: unknown setting; known settings: ${SETTING_KEYS.join(', ')}`);
+    expect(() => requireSettingKey('colour')).toThrow(
+      `colour: unknown setting; known settings: ${SETTING_KEYS.join(', ')}`,
+    );
   });
 
   test('defaults are fresh copies', () => {

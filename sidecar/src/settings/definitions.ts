@@ -4,7 +4,14 @@
  * The token is deliberately not a setting: tokens never live in configuration files.
  */
 import { z } from 'zod';
-import { ComponentSchema, Iso3Schema, ModelIdSchema, PueSchema, TypeProcessSchema, TypeRamSchema } from '../api/schemas.js';
+import {
+  ComponentSchema,
+  Iso3Schema,
+  ModelIdSchema,
+  PueSchema,
+  TypeProcessSchema,
+  TypeRamSchema,
+} from '../api/schemas.js';
 
 export const SETTING_KEYS = [
   'country',
@@ -184,7 +191,10 @@ export const SETTINGS: { [K in SettingKey]: SettingDef<K> } = {
   }),
   endpoint_url: def({
     key: 'endpoint_url',
-    schema: z.string().max(2000).regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+    schema: z
+      .string()
+      .max(2000)
+      .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
     description: 'PNAV API endpoint for uploads (the token is never stored: give it when uploading)',
     default: null,
     env: 'PNAV_ENDPOINT_URL',
@@ -204,14 +214,15 @@ export const SETTINGS: { [K in SettingKey]: SettingDef<K> } = {
 const SECRET_KEY = /(^|_)(token|api_key|apikey|password|secret)$/i;
 
 export const TOKEN_REFUSAL =
-  'tokens are never stored in configuration; give the token when uploading (%pnav upload --token, or the PNAV_TOKEN environment variable of the uploading process)';
+  'tokens are never stored in configuration; set PNAV_TOKEN in the environment of the process that uploads';
 
+/** A bad key or value; `message` is `key: detail`. */
 export class SettingError extends Error {
   constructor(
     readonly key: string,
-    message: string,
+    readonly detail: string,
   ) {
-    super(`${key}: ${message}`);
+    super(`${key}: ${detail}`);
   }
 }
 
@@ -234,7 +245,8 @@ export function parseSettingValue<K extends SettingKey>(key: K, value: unknown):
   const d = SETTINGS[key] as SettingDef<K>;
   const candidate = typeof value === 'string' ? d.fromText(value) : value;
   const parsed = d.schema.safeParse(candidate);
-  if (!parsed.success) throw new SettingError(key, `${readableIssue(parsed.error.issues[0]!, candidate)}; got ${JSON.stringify(value)}`);
+  if (!parsed.success)
+    throw new SettingError(key, `${readableIssue(parsed.error.issues[0]!, candidate)}; got ${JSON.stringify(value)}`);
   return parsed.data;
 }
 

@@ -24,7 +24,8 @@ const QUERY_TIMEOUT_MS = 5000;
 function run(nvidiaSmiPath: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(nvidiaSmiPath, args, { timeout: QUERY_TIMEOUT_MS, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${nvidiaSmiPath} ${args[0]} failed: ${(stderr || err.message).trim().split('\n')[0]}`));
+      if (err)
+        reject(new Error(`${nvidiaSmiPath} ${args[0]} failed: ${(stderr || err.message).trim().split('\n')[0]}`));
       else resolve(stdout);
     });
   });

@@ -139,7 +139,9 @@ describe('calculadorapnav / CodeCarbon files', () => {
       endpoint_url: 'https://api.pnav.example/v1',
       model_id: 'ab'.repeat(32),
     });
-    const fromFile = Object.entries(r.sources).filter(([, s]) => s === `calculadorapnav:${file}`).map(([k]) => k);
+    const fromFile = Object.entries(r.sources)
+      .filter(([, s]) => s === `calculadorapnav:${file}`)
+      .map(([k]) => k);
     expect(fromFile.sort()).toEqual(
       Object.keys(r.values)
         .filter(k => k !== 'components' && k !== 'gpu_mode')
@@ -150,7 +152,10 @@ describe('calculadorapnav / CodeCarbon files', () => {
   });
 
   test('a [codecarbon] section in ~/.codecarbon.config is read; CodeCarbon list syntax for gpu_ids works', () => {
-    const file = write(path.join(home, '.codecarbon.config'), '[codecarbon]\ngpu_ids = [2, 3]\nmeasure_power_secs = 0.5\n');
+    const file = write(
+      path.join(home, '.codecarbon.config'),
+      '[codecarbon]\ngpu_ids = [2, 3]\nmeasure_power_secs = 0.5\n',
+    );
     const r = resolveSettings({ cwd, paths });
     expect(r.values.gpu_ids).toEqual([2, 3]);
     expect(r.values.sample_interval_ms).toBe(500);
@@ -169,7 +174,11 @@ describe('bad input in files and variables is skipped with a warning naming sour
     expect(r.values.type_ram).toBe('DDR4');
     expect(r.values.components).toEqual(['cpu', 'gpu', 'ram']);
     expect(r.warnings).toEqual([
-      { source: `calculadorapnav:${legacy}`, key: 'type_ram', message: 'type_ram: must be one of DDR3, DDR4, DDR5; got "DDR9"' },
+      {
+        source: `calculadorapnav:${legacy}`,
+        key: 'type_ram',
+        message: 'type_ram: must be one of DDR3, DDR4, DDR5; got "DDR9"',
+      },
       { source: `project:${project}`, key: 'pue', message: 'pue: must be >= 1; got 0.5' },
       {
         source: `project:${project}`,
@@ -224,5 +233,7 @@ test('settingsList: every key once, in order, with value, source and description
     'model_id',
   ]);
   expect(list.find(s => s.key === 'pue')).toMatchObject({ value: 1.1, source: 'env:PNAV_PUE' });
-  expect(list.find(s => s.key === 'country')!.description).toMatch(/\(unset: guessed from the time zone, else the world average\)$/);
+  expect(list.find(s => s.key === 'country')!.description).toMatch(
+    /\(unset: guessed from the time zone, else the world average\)$/,
+  );
 });

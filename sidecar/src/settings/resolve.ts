@@ -12,9 +12,9 @@ import {
   parseSettingValue,
   SETTING_KEYS,
   SETTINGS,
+  SettingError,
   type SettingKey,
   type SettingValues,
-  SettingError,
   TOKEN_REFUSAL,
 } from './definitions.js';
 import {

@@ -16,10 +16,8 @@ export interface ConfigRouterOptions {
   sidecar?: Partial<Record<SettingKey, unknown>>;
 }
 
-const ClientEnvSchema = z.record(
-  z.string().regex(/^(PNAV_[A-Z0-9_]+|CUDA_VISIBLE_DEVICES)$/, 'only PNAV_* variables and CUDA_VISIBLE_DEVICES'),
-  z.string().max(1000),
-);
+const CLIENT_ENV_NAME = /^(PNAV_[A-Z0-9_]+|CUDA_VISIBLE_DEVICES)$/;
+const ClientEnvSchema = z.record(z.string(), z.string().max(1000));
 
 /** `app.use(API_PREFIX, createConfigRouter(...))` serves GET and PUT `${API_PREFIX}/config`. */
 export function createConfigRouter(opts: ConfigRouterOptions = {}): Router {
@@ -38,6 +36,9 @@ export function createConfigRouter(opts: ConfigRouterOptions = {}): Router {
       }
       const parsed = ClientEnvSchema.safeParse(raw);
       if (!parsed.success) return badRequest(res, zodIssues(parsed.error, 'env'));
+      const foreign = Object.keys(parsed.data).find(name => !CLIENT_ENV_NAME.test(name));
+      if (foreign)
+        return badRequest(res, [{ path: `env.${foreign}`, message: 'only PNAV_* variables and CUDA_VISIBLE_DEVICES' }]);
       env = parsed.data;
     }
     const resolved = resolveSettings({ cwd: query.data.cwd, env, sidecar: opts.sidecar, paths: opts.paths });
@@ -48,14 +49,15 @@ export function createConfigRouter(opts: ConfigRouterOptions = {}): Router {
     const body = PutConfigRequestSchema.safeParse(req.body ?? {});
     if (!body.success) return badRequest(res, zodIssues(body.error));
     const { key, value, scope, cwd } = body.data;
-    if (value === undefined) return badRequest(res, [{ path: 'value', message: `${key}: a value is required (null removes the key)` }]);
+    if (value === undefined)
+      return badRequest(res, [{ path: 'value', message: `a value is required for ${key} (null removes the key)` }]);
     try {
       const written = await writeSetting({ key, value, scope, cwd, paths: opts.paths });
       const resolved = resolveSettings({ cwd, sidecar: opts.sidecar, paths: opts.paths });
       const setting = settingsList(resolved).find(s => s.key === written.key)!;
       res.json({ setting, written: { scope, path: written.path } });
     } catch (err) {
-      if (err instanceof SettingError) return badRequest(res, [{ path: err.key, message: err.message }]);
+      if (err instanceof SettingError) return badRequest(res, [{ path: err.key, message: err.detail }]);
       res.status(500).json({ error: { code: 'internal', message: (err as Error).message } });
     }
   });
@@ -87,6 +89,5 @@ function zodIssues(error: z.ZodError, prefix?: string): Issue[] {
 
 function badRequest(res: Response, issues: Issue[]): void {
   const first = issues[0]!;
-  const message = first.message.startsWith(`${first.path}:`) ? first.message : `${first.path}: ${first.message}`;
-  res.status(400).json({ error: { code: 'bad_request', message, issues } });
+  res.status(400).json({ error: { code: 'bad_request', message: `${first.path}: ${first.message}`, issues } });
 }

@@ -97,7 +97,9 @@ describe('writeSetting', () => {
 
 describe('targetFile', () => {
   test('project scope needs a cwd, and refuses the home directory', () => {
-    expect(() => targetFile('project', undefined, paths)).toThrow("scope: 'project' needs the notebook's directory (cwd)");
+    expect(() => targetFile('project', undefined, paths)).toThrow(
+      "scope: 'project' needs the notebook's directory (cwd)",
+    );
     expect(() => targetFile('project', home, paths)).toThrow(
       "scope: 'project': the directory is your home directory, which is the user level; use the user scope",
     );

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { KeyedMutex, writeFileAtomic } from '../pnav/atomic-file.js';
-import { parseSettingValue, requireSettingKey, type SettingKey, SettingError } from './definitions.js';
+import { parseSettingValue, requireSettingKey, SettingError, type SettingKey } from './definitions.js';
 import { findUpward, forgetFile, PROJECT_FILE, type SettingsPaths, settingsPaths } from './files.js';
 
 export type SettingScope = 'user' | 'project';
@@ -30,6 +30,7 @@ export interface WriteSettingResult {
 }
 
 const writes = new KeyedMutex();
+const HEADER = '# PNAV Lab settings (`pnav config` lists them all). Tokens are never stored here.\n';
 
 export async function writeSetting(req: WriteSettingRequest): Promise<WriteSettingResult> {
   const key = requireSettingKey(req.key);
@@ -37,11 +38,14 @@ export async function writeSetting(req: WriteSettingRequest): Promise<WriteSetti
   const paths = req.paths ?? settingsPaths();
   const file = targetFile(req.scope, req.cwd, paths);
   await writes.run(file, async () => {
-    const table = readTable(file);
+    const { table, text } = readTable(file);
     if (value === null) delete table[key];
     else table[key] = value;
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, header(file, table) + stringifyToml(table) + '\n');
+    // A new file explains itself; smol-toml drops other comments, so ours is the one kept.
+    const header = text === null || text.startsWith(HEADER) ? HEADER : '';
+    const body = stringifyToml(table).trimEnd();
+    await writeFileAtomic(file, `${header}${body}${body ? '\n' : ''}`);
     forgetFile(file);
   });
   return { key, value, scope: req.scope, path: file };
@@ -53,29 +57,29 @@ export function targetFile(scope: SettingScope, cwd: string | undefined, paths: 
   if (!cwd) throw new SettingError('scope', "'project' needs the notebook's directory (cwd)");
   const dir = path.resolve(cwd);
   if (dir === path.resolve(paths.homeDir)) {
-    throw new SettingError('scope', "'project': the directory is your home directory, which is the user level; use the user scope");
+    throw new SettingError(
+      'scope',
+      "'project': the directory is your home directory, which is the user level; use the user scope",
+    );
   }
   return findUpward(dir, paths.homeDir, PROJECT_FILE) ?? path.join(dir, PROJECT_FILE);
 }
 
-function readTable(file: string): Record<string, unknown> {
+function readTable(file: string): { table: Record<string, unknown>; text: string | null } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { table: {}, text: null };
     throw err;
   }
   try {
-    return parseToml(text) as Record<string, unknown>;
+    return { table: parseToml(text) as Record<string, unknown>, text };
   } catch (err) {
     // Rewriting a file we cannot parse would lose the user's content.
-    throw new SettingError('file', `${file} is not valid TOML, so it was left unchanged: ${(err as Error).message.split('\n')[0]}`);
+    throw new SettingError(
+      'file',
+      `${file} is not valid TOML, so it was left unchanged: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
-}
-
-function header(file: string, table: Record<string, unknown>): string {
-  // A new file explains itself; an existing one is left as the user wrote it (smol-toml drops comments).
-  if (Object.keys(table).length > 1 || fs.existsSync(file)) return '';
-  return '# PNAV Lab settings (`pnav config` lists them all). Tokens are never stored here.\n';
 }

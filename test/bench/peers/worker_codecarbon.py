@@ -109,6 +109,9 @@ def medians(reps: list[dict]) -> dict:
 
 
 def cmd_window(args) -> None:
+    warm = make_tracker(args)  # hardware detection runs at the first start(): keep it out of the window
+    warm.start()
+    warm.stop()
     tracker = make_tracker(args)
     common.say('READY')
     common.wait_for('go')

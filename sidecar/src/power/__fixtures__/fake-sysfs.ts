@@ -1,5 +1,5 @@
 /** Builds fake powercap/proc/cgroup trees in a temporary directory: the hardware boundary for tests. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -11,6 +11,11 @@ export interface FakeZone {
   name: string;
   energyUj: number;
   maxRangeUj?: number;
+}
+
+/** Fixed width (padded before the newline), so in-place rewrites never leave stale digits. */
+function counterText(energyUj: number): string {
+  return `${String(energyUj).padEnd(24)}\n`;
 }
 
 export class FakeRoot {
@@ -31,12 +36,21 @@ export class FakeRoot {
   zone(z: FakeZone): void {
     const base = `sys/class/powercap/${z.zone}`;
     this.write(`${base}/name`, `${z.name}\n`);
-    this.write(`${base}/energy_uj`, `${z.energyUj}\n`);
+    this.write(`${base}/energy_uj`, counterText(z.energyUj));
     this.write(`${base}/max_energy_range_uj`, `${z.maxRangeUj ?? INTEL_RANGE_UJ}\n`);
   }
 
+  /**
+   * Rewrites a counter in place with one fixed-width write (no truncation, no rename), so a reader
+   * in another process, which keeps the file open as on sysfs, never sees an empty or stale file.
+   */
   setEnergy(zone: string, energyUj: number): void {
-    this.write(`sys/class/powercap/${zone}/energy_uj`, `${energyUj}\n`);
+    const fd = openSync(this.path(`sys/class/powercap/${zone}/energy_uj`), 'r+');
+    try {
+      writeSync(fd, counterText(energyUj), 0);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   get sysfsRoot(): string {

@@ -1,0 +1,43 @@
+// @vitest-environment jsdom
+import { describe, expect, it } from 'vitest';
+import { CellLine } from './cellLine';
+import { summarize } from './summary';
+import { makeRun } from './testing/fixtures';
+import { plainTrans } from './trans';
+
+const units = { energyUnit: 'auto', emissionsUnit: 'auto' } as const;
+
+describe('CellLine', () => {
+  it('says a marked cell will be measured before it runs', () => {
+    const line = new CellLine(plainTrans);
+    line.showPending();
+    expect(line.phase).toBe('pending');
+    expect(line.node.textContent).toBe('%%pnav: energy will be measured when this cell runs');
+  });
+
+  it('shows elapsed time and energy so far while running', () => {
+    const line = new CellLine(plainTrans);
+    line.showRunning(summarize(makeRun('r', { status: 'open', durationS: 3.21, facilityEnergyJ: 45.6 })), units);
+    expect(line.node.dataset.phase).toBe('running');
+    expect(line.node.querySelector('.jp-pnav-CellLine-text')?.textContent).toBe('measuring… 3.21 s · 45.6 J so far');
+  });
+
+  it('shows energy, CO2, duration, quality and names the methods in the tooltip when done', () => {
+    const line = new CellLine(plainTrans);
+    const run = makeRun('r', { facilityEnergyJ: 7200, emissionsG: 0.29, durationS: 65, nEpoch: 3, quality: 'mixed' });
+    line.showDone(summarize(run), { energyUnit: 'Wh', emissionsUnit: 'g' });
+    expect(line.node.querySelector('.jp-pnav-CellLine-text')?.textContent).toBe(
+      '2 Wh · 0.29 g CO₂e · 1 min 05 s · 0/3 epochs',
+    );
+    expect(line.node.querySelector('.jp-pnav-Quality-mixed')?.textContent).toBe('mixed');
+    expect(line.node.title).toBe(
+      'CPU: RAPL energy counters (measured)\nRAM: RAM power model (estimate)\nPUE 1; grid 146.15 g CO₂e/kWh (ESP)',
+    );
+  });
+
+  it('flags runs that ended with an error', () => {
+    const line = new CellLine(plainTrans);
+    line.showDone(summarize(makeRun('r', { status: 'error' })), units);
+    expect(line.node.textContent).toContain('ended with an error');
+  });
+});

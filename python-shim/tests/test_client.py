@@ -1,0 +1,105 @@
+"""The sidecar client against a real sidecar: requests, typed errors, timeouts, reconnects."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from conftest import start_sidecar
+
+from pnav_lab.client import SidecarClient
+from pnav_lab.discovery import SidecarEndpoint
+from pnav_lab.errors import SidecarRequestError, SidecarUnavailable
+
+
+def test_requests_round_trip(client):
+    assert client.healthz()['ok'] is True
+    run = client.open_run({'kind': 'manual', 'label': 'client-test'})
+    assert run['status'] == 'open'
+    assert client.open_epoch(run['id'], 0)['index'] == 0
+    client.count_batches(run['id'], 3)
+    assert client.close_epoch(run['id'], 0, 3)['nBatch'] == 3
+    closed = client.close_run(run['id'], {'status': 'ok'})
+    assert closed['run']['status'] == 'ok'
+    assert closed['run']['batchesCounted'] == 3
+    assert client.close_run(run['id'], {'status': 'ok'})['run']['id'] == run['id']  # closing twice is harmless
+
+
+def test_error_envelope_becomes_a_typed_error_naming_the_field(client):
+    with pytest.raises(SidecarRequestError) as error:
+        client.open_run({'pue': 9})
+    assert error.value.status == 400
+    assert error.value.code == 'bad_request'
+    assert error.value.issues[0]['path'] == 'pue'
+    assert 'pue: ' in str(error.value)
+
+
+def test_wrong_token_is_unauthorized(sidecar):
+    bad = SidecarClient(SidecarEndpoint(sidecar.url, '0' * 64), start=False)
+    with pytest.raises(SidecarRequestError) as error:
+        bad.status()
+    assert (error.value.status, error.value.code) == (401, 'unauthorized')
+
+
+def test_a_sidecar_that_never_answers_times_out_quickly(monkeypatch, tmp_path):
+    monkeypatch.delenv('PNAV_SIDECAR_URL', raising=False)
+    monkeypatch.setenv('PNAV_RUNTIME_DIR', str(tmp_path))
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(8)  # accepts connections, never answers
+    try:
+        url = f'http://127.0.0.1:{listener.getsockname()[1]}'
+        client = SidecarClient(SidecarEndpoint(url, 'x'), start=False, timeout_s=0.5)
+        started = time.monotonic()
+        with pytest.raises(SidecarUnavailable, match='^The PNAV sidecar stopped answering'):
+            client.status()
+        assert time.monotonic() - started < 5
+    finally:
+        listener.close()
+
+
+def test_reconnects_to_a_restarted_sidecar_found_in_the_runtime_file(tmp_path, monkeypatch):
+    monkeypatch.delenv('PNAV_SIDECAR_URL', raising=False)
+    monkeypatch.delenv('PNAV_SIDECAR_TOKEN', raising=False)
+    monkeypatch.setenv('PNAV_SIDECAR_CMD', 'false')
+    first = start_sidecar(tmp_path)
+    monkeypatch.setenv('PNAV_RUNTIME_DIR', str(first.runtime_dir))
+    client = SidecarClient()
+    assert client.endpoint.url == first.url
+    assert client.healthz()['ok']
+    first.stop()
+    second = start_sidecar(tmp_path)
+    try:
+        assert second.url != first.url or second.token != first.token
+        assert client.healthz()['ok']  # re-discovered on the connection error
+        assert client.endpoint.url == second.url
+    finally:
+        second.stop()
+
+
+def test_kept_alive_connection_survives_the_servers_idle_timeout(client):
+    client.healthz()
+    time.sleep(5.5)  # longer than Node's 5 s keep-alive timeout
+    assert client.healthz()['ok']
+
+
+def test_client_is_thread_safe(client):
+    run = client.open_run({'kind': 'manual'})
+    errors = []
+
+    def count():
+        try:
+            for _ in range(20):
+                client.count_batches(run['id'], 1)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=count) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert client.close_run(run['id'], {})['run']['batchesCounted'] == 80

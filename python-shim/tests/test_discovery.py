@@ -1,0 +1,93 @@
+"""Finding and starting the sidecar: env, runtime file, dead pids, Node missing, one sidecar for many kernels."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+import pytest
+from conftest import SIDECAR_CLI, make_fake_sysfs
+
+from pnav_lab import discovery
+from pnav_lab.errors import NodeMissing, SidecarStartFailed
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in [n for n in os.environ if n.startswith('PNAV_') or n == 'JUPYTER_RUNTIME_DIR']:
+        monkeypatch.delenv(name)
+    return tmp_path
+
+
+def test_runtime_dir_order(clean_env, monkeypatch):
+    monkeypatch.setenv('JUPYTER_RUNTIME_DIR', '/j')
+    assert str(discovery.runtime_dir()) == '/j'
+    monkeypatch.setenv('PNAV_RUNTIME_DIR', '/p')
+    assert str(discovery.runtime_dir()) == '/p'
+
+
+def test_env_wins_when_both_are_set(clean_env, monkeypatch):
+    assert discovery.from_env() is None
+    monkeypatch.setenv('PNAV_SIDECAR_URL', 'http://127.0.0.1:1234/')
+    monkeypatch.setenv('PNAV_SIDECAR_TOKEN', 't')
+    assert discovery.from_env() == discovery.SidecarEndpoint('http://127.0.0.1:1234', 't', None, 'env')
+
+
+def test_runtime_file_with_a_dead_pid_is_ignored(clean_env):
+    dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+    dead.wait()
+    path = clean_env / discovery.RUNTIME_FILE_NAME
+    path.write_text(json.dumps({'url': 'http://127.0.0.1:1', 'token': 't', 'pid': dead.pid}))
+    assert discovery.read_runtime_file(clean_env) is None
+    path.write_text(json.dumps({'url': 'http://127.0.0.1:1', 'token': 't', 'pid': os.getpid()}))
+    assert discovery.read_runtime_file(clean_env).url == 'http://127.0.0.1:1'
+    path.write_text('{not json')
+    assert discovery.read_runtime_file(clean_env) is None
+
+
+def test_node_missing_says_what_to_install(clean_env, monkeypatch):
+    monkeypatch.setenv('PATH', str(clean_env))  # no node, no pnav
+    with pytest.raises(NodeMissing) as error:
+        discovery.sidecar_command()
+    assert 'PNAV Lab needs Node.js >= 20' in str(error.value)
+
+
+def test_old_node_is_rejected(clean_env, monkeypatch):
+    fake = clean_env / 'node'
+    fake.write_text('#!/bin/sh\necho v18.19.0\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv('PATH', str(clean_env))
+    with pytest.raises(NodeMissing, match='Found node v18.19.0'):
+        discovery.sidecar_command()
+
+
+def test_a_sidecar_that_exits_reports_its_log(clean_env, monkeypatch):
+    monkeypatch.setenv('PNAV_SIDECAR_CMD', f'{sys.executable} -c "import sys; sys.stderr.write(\'port in use\'); sys.exit(3)"')
+    with pytest.raises(SidecarStartFailed) as error:
+        discovery.spawn_sidecar(clean_env / 'rt')
+    assert 'exited with status 3' in str(error.value)
+    assert 'port in use' in str(error.value)
+
+
+def test_many_kernels_starting_at_once_start_one_sidecar(clean_env, monkeypatch):
+    sysfs = make_fake_sysfs(clean_env)
+    runtime = clean_env / 'runtime'
+    command = shlex.join(['node', str(SIDECAR_CLI), 'sidecar', '--port', '0', '--data-dir', str(clean_env / 'data'),
+                          '--sysfs-root', str(sysfs), '--nvidia-smi', str(clean_env / 'none')])
+    env = dict(os.environ, PNAV_RUNTIME_DIR=str(runtime), PNAV_SIDECAR_CMD=command)
+    code = 'from pnav_lab.client import SidecarClient; print(SidecarClient().endpoint.pid)'
+    kernels = [subprocess.Popen([sys.executable, '-c', code], env=env, stdout=subprocess.PIPE, text=True)
+               for _ in range(4)]
+    pids = {k.communicate(timeout=60)[0].strip() for k in kernels}
+    try:
+        assert len(pids) == 1 and pids != {''}
+        info = json.loads((runtime / discovery.RUNTIME_FILE_NAME).read_text())
+        assert str(info['pid']) in pids
+        assert (runtime / discovery.RUNTIME_FILE_NAME).stat().st_mode & 0o777 == 0o600
+    finally:
+        for pid in pids:
+            if pid:
+                os.kill(int(pid), 15)

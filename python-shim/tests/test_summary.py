@@ -1,0 +1,26 @@
+"""The one summary line."""
+
+from __future__ import annotations
+
+from pnav_lab.summary import format_duration, format_emissions, format_energy, summary_line
+
+
+def figure(energy_j, method, measured, included=True):
+    return {'energyJ': energy_j, 'powerW': 0, 'method': method, 'measured': measured, 'included': included}
+
+
+def test_units_scale():
+    assert [format_energy(j) for j in (0.0123, 12.3, 36000, 7.2e6)] == ['12.3 mJ', '12.3 J', '10 Wh', '2 kWh']
+    assert [format_emissions(g) for g in (0.0005, 2.5, 1500)] == ['0.5 mg CO2e', '2.5 g CO2e', '1.5 kg CO2e']
+    assert [format_duration(s) for s in (0.5, 75, 3720)] == ['0.5 s', '1 min 15 s', '1 h 2 min']
+
+
+def test_line_says_how_each_figure_was_obtained():
+    run = {
+        'status': 'error', 'facilityEnergyJ': 3600.0, 'emissionsG': 0.174, 'durationS': 12.0,
+        'energy': {'cpu': figure(3000, 'rapl', True), 'gpu': figure(0, 'none', False),
+                   'ram': figure(600, 'ram-model', False, included=False)},
+        'location': {'countryIso3': 'ESP', 'intensityGPerKWh': 174.05},
+    }
+    assert summary_line(run) == ('pnav: 1 Wh · 174 mg CO2e · 12 s [error] — cpu 3 kJ measured (rapl), gpu n/a, '
+                                 'ram excluded @ ESP 174 g/kWh')

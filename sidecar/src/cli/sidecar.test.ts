@@ -1,0 +1,193 @@
+/**
+ * `pnav sidecar` as a real process (the built CLI): discovery, one instance per runtime dir,
+ * clean stop, and `kill -9` recovery of the store. Power comes from a fake powercap tree.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Run } from '../api/schemas.js';
+import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
+import type { RuntimeInfo } from '../runtime/runtime-file.js';
+
+const SIDECAR_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(SIDECAR_DIR, 'dist', 'cli.js');
+
+let fake: FakeRoot;
+const children: ChildProcess[] = [];
+
+/** Builds dist/ when it is missing or older than a source file. */
+function ensureBuilt(): void {
+  const newestSource = (dir: string): number =>
+    Math.max(
+      0,
+      ...fs.readdirSync(dir, { withFileTypes: true }).map(e => {
+        const p = path.join(dir, e.name);
+        return e.isDirectory() ? newestSource(p) : e.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0;
+      }),
+    );
+  if (fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= newestSource(path.join(SIDECAR_DIR, 'src'))) return;
+  const r = spawnSync(
+    process.execPath,
+    [path.join(SIDECAR_DIR, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
+    {
+      cwd: SIDECAR_DIR,
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`sidecar build failed:\n${r.stdout}${r.stderr}`);
+}
+
+interface Started {
+  child: ChildProcess;
+  stdout: () => string;
+  exit: Promise<number | null>;
+}
+
+function start(args: string[]): Started {
+  const child = spawn(process.execPath, [CLI, 'sidecar', '--sysfs-root', fake.sysfsRoot, ...args], {
+    env: { ...process.env, PNAV_COUNTRY: 'ESP' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', d => (out += d));
+  child.stderr!.on('data', () => {});
+  const exit = new Promise<number | null>(r => child.once('exit', code => r(code)));
+  return { child, stdout: () => out, exit };
+}
+
+async function waitFor<T>(what: string, fn: () => T | null | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 50));
+  }
+}
+
+function readRuntime(runtimeDir: string, notPid?: number): RuntimeInfo | null {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(runtimeDir, 'pnav-sidecar.json'), 'utf8')) as RuntimeInfo;
+    return info.pid === notPid ? null : info;
+  } catch {
+    return null;
+  }
+}
+
+async function call(info: RuntimeInfo, method: string, url: string, body?: unknown) {
+  const res = await fetch(`${info.url}${url}`, {
+    method,
+    headers: { Authorization: `Bearer ${info.token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+beforeAll(() => {
+  ensureBuilt();
+  fake = new FakeRoot();
+  fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 5_000_000 });
+}, 120_000);
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+afterAll(() => fake.cleanup());
+
+describe('pnav sidecar', () => {
+  it('writes a 0600 runtime file, defers a second instance, and removes the file on SIGTERM', async () => {
+    const runtimeDir = fake.path('rt1');
+    const a = start(['--runtime-dir', runtimeDir, '--data-dir', fake.path('data1')]);
+    const info = await waitFor('runtime file', () => readRuntime(runtimeDir));
+    expect(info).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), pid: a.child.pid });
+    expect(info.token).toMatch(/^[0-9a-f]{64}$/);
+    expect(fs.statSync(path.join(runtimeDir, 'pnav-sidecar.json')).mode & 0o777).toBe(0o600);
+    expect(a.stdout()).toContain(`listening on ${info.url}`);
+    expect(a.stdout()).not.toContain(info.token);
+    expect((await call(info, 'GET', '/healthz')).body).toEqual({ ok: true, version: info.version });
+
+    const b = start(['--runtime-dir', runtimeDir, '--data-dir', fake.path('data1b')]);
+    expect(await b.exit).toBe(0);
+    expect(b.stdout()).toBe(
+      `pnav sidecar already running at ${info.url} (pid ${info.pid}, runtime file ${path.join(runtimeDir, 'pnav-sidecar.json')})\n`,
+    );
+
+    a.child.kill('SIGTERM');
+    expect(await a.exit).toBe(0);
+    expect(fs.existsSync(path.join(runtimeDir, 'pnav-sidecar.json'))).toBe(false);
+  }, 60_000);
+
+  it('lets exactly one of two sidecars started at once serve; the other points at it', async () => {
+    const runtimeDir = fake.path('rt2');
+    const a = start(['--runtime-dir', runtimeDir, '--data-dir', fake.path('data2a')]);
+    const b = start(['--runtime-dir', runtimeDir, '--data-dir', fake.path('data2b')]);
+    const deferred = await Promise.race([a.exit.then(() => a), b.exit.then(() => b)]);
+    const winner = deferred === a ? b : a;
+    expect(await deferred.exit).toBe(0);
+    const info = await waitFor('runtime file', () => readRuntime(runtimeDir));
+    expect(info.pid).toBe(winner.child.pid);
+    expect(deferred.stdout()).toContain(`pnav sidecar already running at ${info.url} (pid ${info.pid}`);
+    winner.child.kill('SIGTERM');
+    expect(await winner.exit).toBe(0);
+  }, 60_000);
+
+  it('survives kill -9: closed runs intact, open runs interrupted at their last checkpoint', async () => {
+    const runtimeDir = fake.path('rt3');
+    const dataDir = fake.path('data3');
+    const args = [
+      '--runtime-dir',
+      runtimeDir,
+      '--data-dir',
+      dataDir,
+      '--sample-interval',
+      '50',
+      '--checkpoint-interval',
+      '100',
+    ];
+    const a = start(args);
+    const info = await waitFor('runtime file', () => readRuntime(runtimeDir));
+
+    fake.setEnergy('intel-rapl:0', 10_000_000);
+    const done = (await call(info, 'POST', '/api/v1/runs', { kind: 'cell', label: 'finished' })).body.run as Run;
+    fake.setEnergy('intel-rapl:0', 13_000_000);
+    const closed = (await call(info, 'POST', `/api/v1/runs/${done.id}/close`, { status: 'ok' })).body.run as Run;
+    expect(closed.energy.cpu.energyJ).toBe(3);
+
+    const open = (await call(info, 'POST', '/api/v1/runs', { kind: 'cell', label: 'crashed' })).body.run as Run;
+    fake.setEnergy('intel-rapl:0', 20_000_000);
+    // Wait until a checkpoint has stored the +7 J.
+    await waitFor('checkpoint', () => {
+      const text = fs.readFileSync(path.join(dataDir, 'runs.journal'), 'utf8');
+      return text.split('\n').some(l => l.includes(open.id) && l.includes('"energyJ":7,'));
+    });
+    a.child.kill('SIGKILL');
+    await a.exit;
+    expect(readRuntime(runtimeDir)?.pid).toBe(a.child.pid); // stale file left behind
+
+    const b = start(args);
+    const infoB = await waitFor('new runtime file', () => readRuntime(runtimeDir, a.child.pid));
+    expect(infoB.pid).toBe(b.child.pid);
+    const back = (await call(infoB, 'GET', `/api/v1/runs/${done.id}`)).body.run as Run;
+    expect(back).toEqual(closed);
+    const interrupted = (await call(infoB, 'GET', `/api/v1/runs/${open.id}`)).body.run as Run;
+    expect(interrupted.status).toBe('interrupted');
+    expect(interrupted.energy.cpu.energyJ).toBe(7);
+    expect(interrupted.endedAt).toBe(interrupted.checkpointAt);
+    expect(fs.statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(dataDir, 'runs.journal')).mode & 0o777).toBe(0o600);
+    b.child.kill('SIGTERM');
+    expect(await b.exit).toBe(0);
+  }, 60_000);
+
+  it('refuses a bad option with a message naming it', async () => {
+    const a = start(['--runtime-dir', fake.path('rt4'), '--data-dir', fake.path('data4'), '--host', '0.0.0.0']);
+    let err = '';
+    a.child.stderr!.on('data', d => (err += d));
+    expect(await a.exit).toBe(2);
+    expect(err).toBe(
+      'pnav sidecar: --host: must be a loopback address (127.0.0.1, localhost or ::1): the sidecar never listens on a network\n',
+    );
+  }, 30_000);
+});

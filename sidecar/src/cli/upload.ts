@@ -1,0 +1,134 @@
+/**
+ * `pnav upload`: notebook-to-PNAV from the command line. Builds one record from a notebook's
+ * runs through the running sidecar (env PNAV_SIDECAR_URL + PNAV_SIDECAR_TOKEN, else the
+ * runtime file), shows the preview, queues it in the sidecar's outbox; `--status` lists uploads.
+ * The PNAV token is read from --token or, better (not visible in `ps`), env PNAV_TOKEN.
+ */
+import type { Command } from 'commander';
+import { API_PREFIX } from '../api/schemas.js';
+import { findRunningSidecar } from '../measure/sidecar-ensure.js';
+import { PNAV_COLUMNS } from '../pnav/columns.js';
+import type { Upload } from '../pnav/schemas.js';
+
+interface UploadOptions {
+  notebook?: string;
+  run?: string[];
+  type: string;
+  endpoint?: string;
+  modelId?: string;
+  token?: string;
+  previewOnly?: boolean;
+  status?: boolean | string;
+  wait?: string;
+  json?: boolean;
+}
+
+class CliError extends Error {}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const sidecar = findRunningSidecar();
+  if (!sidecar) {
+    throw new CliError(
+      'no running sidecar found (start Jupyter with PNAV Lab, or `pnav sidecar`, or set PNAV_SIDECAR_URL and PNAV_SIDECAR_TOKEN)',
+    );
+  }
+  const response = await fetch(`${sidecar.access.baseUrl}${API_PREFIX}${path}`, {
+    method,
+    headers: { Authorization: sidecar.access.authorization, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const payload = (await response.json().catch(() => ({}))) as T & { error?: { message?: string } };
+  if (!response.ok) throw new CliError(payload.error?.message ?? `HTTP ${response.status}`);
+  return payload;
+}
+
+function formatUpload(u: Upload): string {
+  const next = u.status === 'retrying' && u.nextAttemptAt ? `, next attempt ${u.nextAttemptAt}` : '';
+  const error = u.lastError ? `\n    ${u.lastError}` : '';
+  return `${u.id}  ${u.status.padEnd(8)}  ${u.typeProcess}  ${u.runIds.length} run(s)  attempts ${u.attempts}${next}  ${u.endpointUrl}${error}\n`;
+}
+
+function formatRecord(record: Record<string, unknown>): string {
+  const width = Math.max(...PNAV_COLUMNS.map(c => c.length));
+  return PNAV_COLUMNS.map(c => `  ${c.padEnd(width)}  ${JSON.stringify(record[c])}\n`).join('');
+}
+
+async function run(opts: UploadOptions): Promise<void> {
+  const out = (text: string) => process.stdout.write(text);
+  if (opts.status !== undefined && opts.status !== false) {
+    if (typeof opts.status === 'string') {
+      const { upload } = await call<{ upload: Upload }>('GET', `/uploads/${encodeURIComponent(opts.status)}`);
+      out(opts.json ? `${JSON.stringify(upload, null, 2)}\n` : formatUpload(upload));
+      return;
+    }
+    const query = opts.notebook ? `?notebookPath=${encodeURIComponent(opts.notebook)}` : '';
+    const { uploads } = await call<{ uploads: Upload[] }>('GET', `/uploads${query}`);
+    out(opts.json ? `${JSON.stringify(uploads, null, 2)}\n` : uploads.map(formatUpload).join('') || 'no uploads\n');
+    return;
+  }
+  if (!opts.notebook && !opts.run?.length) throw new CliError('give --notebook PATH or --run ID (repeatable)');
+  const selection = {
+    notebookPath: opts.notebook,
+    runIds: opts.run?.length ? opts.run : undefined,
+    typeProcess: opts.type,
+  };
+  const preview = await call<{ record: Record<string, unknown>; runIds: string[] }>('POST', '/records/preview', {
+    ...selection,
+    modelId: opts.modelId,
+  });
+  if (!opts.json)
+    out(`PNAV record from ${preview.runIds.length} ${opts.type} run(s):\n${formatRecord(preview.record)}`);
+  if (opts.previewOnly) {
+    if (opts.json) out(`${JSON.stringify(preview, null, 2)}\n`);
+    return;
+  }
+  const token = opts.token ?? process.env.PNAV_TOKEN;
+  if (!opts.endpoint || !opts.modelId || !token) {
+    throw new CliError('to submit, give --endpoint URL, --model-id HEX and the token (env PNAV_TOKEN or --token)');
+  }
+  const { uploads } = await call<{ uploads: Upload[] }>('POST', '/uploads', {
+    ...selection,
+    endpointUrl: opts.endpoint,
+    modelId: opts.modelId,
+    token,
+  });
+  let upload = uploads[0];
+  const deadline = Date.now() + Number(opts.wait ?? 0) * 1000;
+  while (
+    (upload.status === 'queued' || upload.status === 'sending' || upload.status === 'retrying') &&
+    Date.now() < deadline
+  ) {
+    await new Promise(resolve => setTimeout(resolve, 250));
+    upload = (await call<{ upload: Upload }>('GET', `/uploads/${upload.id}`)).upload;
+  }
+  out(opts.json ? `${JSON.stringify(upload, null, 2)}\n` : formatUpload(upload));
+  if (upload.status === 'failed') process.exitCode = 1;
+}
+
+export function register(program: Command): void {
+  program
+    .command('upload')
+    .description("build a PNAV record from a notebook's runs, preview it and submit it through the sidecar's outbox")
+    .option('--notebook <path>', 'notebook path as the runs recorded it')
+    .option('--run <id>', 'a run id (repeatable) instead of the whole notebook', (v: string, acc: string[] = []) => [
+      ...acc,
+      v,
+    ])
+    .option('--type <typeProcess>', 'training or inference', 'training')
+    .option('--endpoint <url>', 'the PNAV API endpoint URL (used exactly as given)')
+    .option('--model-id <hex>', 'PNAV model id, 64 lowercase hex')
+    .option('--token <hex>', 'PNAV token (prefer env PNAV_TOKEN: argv is visible to other users)')
+    .option('--preview-only', 'show the record and stop')
+    .option('--wait <seconds>', 'wait up to this long for the upload to be sent', '0')
+    .option('--status [uploadId]', 'show uploads (of --notebook, or one by id) and exit')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: UploadOptions) => {
+      try {
+        await run(opts);
+      } catch (error) {
+        if (!(error instanceof CliError)) throw error;
+        process.stderr.write(`pnav upload: ${error.message}\n`);
+        process.exitCode = 2;
+      }
+    });
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, defaultDataDir, defaultRuntimeDir, parseConfig } from './config.js';
+
+describe('parseConfig', () => {
+  it('applies defaults from the environment', () => {
+    const c = parseConfig({}, { HOME: '/home/u' });
+    expect(c).toMatchObject({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: '/home/u/.local/share/pnav-lab',
+      runtimeDir: '/home/u/.local/share/jupyter/runtime',
+      sampleIntervalMs: 1000,
+      sysfsRoot: '/sys',
+      pue: 1,
+      labels: {},
+      metricsPublic: false,
+    });
+  });
+
+  it('honours PNAV_*, JUPYTER_* and XDG variables in that order', () => {
+    expect(defaultDataDir({ PNAV_DATA_DIR: '/d', XDG_DATA_HOME: '/x' })).toBe('/d');
+    expect(defaultDataDir({ XDG_DATA_HOME: '/x', HOME: '/h' })).toBe('/x/pnav-lab');
+    expect(defaultRuntimeDir({ PNAV_RUNTIME_DIR: '/r', JUPYTER_RUNTIME_DIR: '/j' })).toBe('/r');
+    expect(defaultRuntimeDir({ JUPYTER_RUNTIME_DIR: '/j' })).toBe('/j');
+    expect(defaultRuntimeDir({ JUPYTER_DATA_DIR: '/jd' })).toBe('/jd/runtime');
+    expect(defaultRuntimeDir({ XDG_DATA_HOME: '/x' })).toBe('/x/jupyter/runtime');
+  });
+
+  it('parses options given as strings', () => {
+    const c = parseConfig(
+      {
+        port: '8123',
+        sampleInterval: '100',
+        pue: '1.2',
+        gpuIds: '0, 2',
+        cpuTdp: '65',
+        country: 'esp',
+        label: ['team=ml', 'site=mad'],
+      },
+      { HOME: '/h' },
+    );
+    expect(c).toMatchObject({
+      port: 8123,
+      sampleIntervalMs: 100,
+      pue: 1.2,
+      gpuIds: [0, 2],
+      cpuTdpW: 65,
+      country: 'ESP',
+    });
+    expect(c.labels).toEqual({ team: 'ml', site: 'mad' });
+  });
+
+  it('names the bad option', () => {
+    const bad = (raw: Parameters<typeof parseConfig>[0]) => () => parseConfig(raw, { HOME: '/h' });
+    expect(bad({ pue: '0.5' })).toThrow(new ConfigError('--pue: must be >= 1'));
+    expect(bad({ host: '0.0.0.0' })).toThrow(/^--host: must be a loopback address/);
+    expect(bad({ sampleInterval: '1' })).toThrow(/^--sample-interval: /);
+    expect(bad({ label: ['novalue'] })).toThrow("--label: expected k=v, got 'novalue'");
+    expect(bad({ country: 'Spain' })).toThrow(/^--country: must be an ISO 3166-1 alpha-3 code/);
+  });
+});
