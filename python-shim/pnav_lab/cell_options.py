@@ -46,10 +46,19 @@ def usage() -> str:
     return pnav_cell.parser.format_help()
 
 
+_parsed: dict = {}
+
+
 def parse(line: str):
-    """The parsed options, or UsageError (one line) on an invalid option."""
+    """The parsed options, or UsageError (one line) on an invalid option. Cached: notebooks repeat lines."""
+    cached = _parsed.get(line)
+    if cached is not None:
+        return cached
     try:
-        return parse_argstring(pnav_cell, line)
+        args = parse_argstring(pnav_cell, line)
+        if len(_parsed) < 256:
+            _parsed[line] = args
+        return args
     except UsageError:
         raise
     except SystemExit:  # argparse exits on some errors

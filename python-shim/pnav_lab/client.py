@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from urllib.parse import quote, urlencode, urlsplit
@@ -98,6 +99,9 @@ class SidecarClient:
         if self._connection is None or time.monotonic() - self._last_used > IDLE_RECONNECT_S:
             self.close()
             self._connection = self._connect(timeout_s)
+            self._connection.connect()
+            # Small request/response pairs: do not let Nagle's algorithm hold a segment back.
+            self._connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = self._connection
         connection.timeout = timeout_s
         if connection.sock is not None:

@@ -25,8 +25,18 @@ def client_info() -> dict:
     }
 
 
+_kernel_id: str | None = None
+
+
 def kernel_id() -> str | None:
     """The Jupyter kernel id, from the connection file name (`kernel-<id>.json`)."""
+    global _kernel_id
+    if _kernel_id is None:
+        _kernel_id = _read_kernel_id()
+    return _kernel_id
+
+
+def _read_kernel_id() -> str | None:
     kernel_app = sys.modules.get('ipykernel.kernelapp')
     connection_file = None
     if kernel_app is not None:

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -37,7 +37,8 @@ export function missingPrerequisite() {
   if (!existsSync(join(VENV_BIN, 'jupyter'))) return `no jupyter in ${VENV_BIN}`;
   if (!existsSync(SIDECAR_CLI)) return `sidecar not built (${SIDECAR_CLI}); npm run build -w sidecar`;
   if (!existsSync(BUILT_EXTENSION)) return 'labextension not built; npm run build -w labextension';
-  if (!existsSync(INSTALLED_EXTENSION)) return 'labextension not installed in the venv; node labextension/scripts/install-dev.mjs';
+  if (!existsSync(INSTALLED_EXTENSION))
+    return 'labextension not installed in the venv; node labextension/scripts/install-dev.mjs';
   return null;
 }
 
@@ -90,7 +91,10 @@ export function fakeRapl(dir, { packageW = 20, dramW = 4 } = {}) {
     last = now;
     for (const z of zones) {
       z.energyUj = (z.energyUj + Math.round(z.watts * dtS * 1e6)) % range;
-      writeFileSync(join(base, z.zone, 'energy_uj'), `${z.energyUj}\n`);
+      // Atomic, as a sysfs read is: a reader must never see a truncated file.
+      const file = join(base, z.zone, 'energy_uj');
+      writeFileSync(`${file}.tmp`, `${z.energyUj}\n`);
+      renameSync(`${file}.tmp`, file);
     }
   }, 50);
   return { sysfsRoot: join(dir, 'sys'), stop: () => clearInterval(timer) };
@@ -127,6 +131,10 @@ export async function startLab({ notebooks = {}, sampleIntervalMs = 250, log = f
     dirs[name] = join(tmp, name);
     mkdirSync(dirs[name], { recursive: true });
   }
+  // No news pop-up over the panel in screenshots.
+  const notification = join(dirs['jupyter-config'], 'lab', 'user-settings', '@jupyterlab', 'apputils-extension');
+  mkdirSync(notification, { recursive: true });
+  writeFileSync(join(notification, 'notification.jupyterlab-settings'), JSON.stringify({ fetchNews: 'false' }));
   for (const [name, content] of Object.entries(notebooks)) {
     writeFileSync(join(dirs.root, name), JSON.stringify(content, null, 1));
   }

@@ -18,13 +18,35 @@ const CELL = '%%pnav --epochs 3\nimport time, pnav_lab\nfor e in pnav_lab.epochs
 const TOKEN = 'ab'.repeat(32);
 const MODEL_ID = '0123456789abcdef'.repeat(4);
 
+/** What the tests reach in the page: JupyterLab's app (exposed with --LabApp.expose_app_in_browser). */
+interface ILabWindow {
+  jupyterapp: {
+    commands: { execute(id: string, args?: unknown): Promise<unknown> };
+    shell: {
+      currentWidget: {
+        content: {
+          activeCellIndex: number;
+          widgets: { model: { getMetadata(key: string): { energyJ: number; epochsDone: number } } }[];
+        };
+      };
+    };
+  };
+  __pnavPhases: string[];
+}
+
 const missing: string | null = harness.missingPrerequisite();
 if (missing) {
   console.warn(`\n!!! e2e SKIPPED: ${missing}\n`);
 }
 
 describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
-  let lab: { url: string; token: string; dirs: Record<string, string>; output: () => string; stop: () => Promise<void> };
+  let lab: {
+    url: string;
+    token: string;
+    dirs: Record<string, string>;
+    output: () => string;
+    stop: () => Promise<void>;
+  };
   let mock: { url: string; received: () => Promise<unknown>; stop: () => Promise<void> };
   let browser: { context: BrowserContext; close: () => Promise<void> };
   let page: Page;
@@ -47,11 +69,9 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
 
   it('marks %%pnav cells, including one as it is typed', async () => {
     await expect.poll(() => firstCell().evaluate(n => n.classList.contains('jp-pnav-marked'))).toBe(true);
-    await expect
-      .poll(() => firstCell().locator('.jp-pnav-CellLine').getAttribute('data-phase'))
-      .toBe('pending');
+    await expect.poll(() => firstCell().locator('.jp-pnav-CellLine').getAttribute('data-phase')).toBe('pending');
     await page.evaluate(() => {
-      const app = (window as any).jupyterapp;
+      const app = (window as unknown as ILabWindow).jupyterapp;
       app.shell.currentWidget.content.activeCellIndex = 0;
       return app.commands.execute('notebook:insert-cell-below');
     });
@@ -69,10 +89,10 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
       const phases: string[] = [];
       const line = cell.querySelector('.jp-pnav-CellLine') as HTMLElement;
       new MutationObserver(() => phases.push(line.dataset.phase ?? '')).observe(line, { attributes: true });
-      (window as any).__pnavPhases = phases;
+      (window as unknown as ILabWindow).__pnavPhases = phases;
     });
     await page.evaluate(() => {
-      const app = (window as any).jupyterapp;
+      const app = (window as unknown as ILabWindow).jupyterapp;
       app.shell.currentWidget.content.activeCellIndex = 0;
       return app.commands.execute('notebook:run-cell');
     });
@@ -80,15 +100,15 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     await expect.poll(() => line.getAttribute('data-phase'), { timeout: 60_000 }).toBe('done');
     const outputs = await firstCell().locator('.jp-OutputArea').innerText();
     expect(outputs).not.toContain('UsageError');
-    const phases = await page.evaluate(() => (window as any).__pnavPhases as string[]);
+    const phases = await page.evaluate(() => (window as unknown as ILabWindow).__pnavPhases);
     expect(phases).toContain('running');
     const text = await line.locator('.jp-pnav-CellLine-text').innerText();
     expect(text).toMatch(/^[\d.,]+ (J|Wh|kWh) · [\d.,]+ (g|kg) CO₂e · [\d.,]+ s · 3\/3 epochs$/);
     expect(Number.parseFloat(text)).toBeGreaterThan(0);
     expect(await line.locator('.jp-pnav-Quality').count()).toBe(1);
     expect(await line.getAttribute('title')).toContain('CPU: RAPL energy counters (measured)');
-    const stored = await page.evaluate(
-      () => (window as any).jupyterapp.shell.currentWidget.content.widgets[0].model.getMetadata('pnav'),
+    const stored = await page.evaluate(() =>
+      (window as unknown as ILabWindow).jupyterapp.shell.currentWidget.content.widgets[0].model.getMetadata('pnav'),
     );
     expect(stored.energyJ).toBeGreaterThan(0);
     expect(stored.epochsDone).toBe(3);
@@ -96,7 +116,7 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
   });
 
   it('lists the run in the panel with energy above zero and its epochs', async () => {
-    await page.evaluate(() => (window as any).jupyterapp.commands.execute('pnav-lab:open-panel'));
+    await page.evaluate(() => (window as unknown as ILabWindow).jupyterapp.commands.execute('pnav-lab:open-panel'));
     const row = panel().locator('.jp-pnav-RunsTable tbody tr').first();
     await row.waitFor({ timeout: 30_000 });
     const cells = await row.locator('td').allInnerTexts();
@@ -140,18 +160,20 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     expect(await form.locator('input[name="token"]').getAttribute('type')).toBe('password');
     await form.locator('input[name="token"]').fill(TOKEN.toUpperCase());
     await form.locator('.jp-pnav-PreviewButton').click();
-    await expect.poll(() => form.locator('.jp-pnav-PreviewTable').innerText(), { timeout: 20_000 }).toContain('energy_consumed');
+    await expect
+      .poll(() => form.locator('.jp-pnav-PreviewTable').innerText(), { timeout: 20_000 })
+      .toContain('energy_consumed');
     await page.screenshot({ path: join(SHOTS, 'upload-dialog.png') });
     await page.locator('.jp-Dialog .jp-mod-accept').click();
     const sent = panel().locator('.jp-pnav-Upload[data-status="sent"]');
     await expect.poll(() => sent.count(), { timeout: 60_000 }).toBe(1);
-    const received = (await mock.received()) as unknown[];
+    const { received } = (await mock.received()) as { received: unknown[] };
     expect(received).toHaveLength(1);
     await panel().screenshot({ path: join(SHOTS, 'panel-uploaded.png') });
   });
 
   it('keeps the token out of the saved notebook and keeps the summary in it', async () => {
-    await page.evaluate(() => (window as any).jupyterapp.commands.execute('docmanager:save'));
+    await page.evaluate(() => (window as unknown as ILabWindow).jupyterapp.commands.execute('docmanager:save'));
     await expect
       .poll(() => readFileSync(join(lab.dirs.root, NOTEBOOK), 'utf8'), { timeout: 20_000 })
       .toContain('"pnav"');

@@ -92,7 +92,8 @@ export class HeaderView extends Widget {
       }
       // A measured source that could not be used, with its fix: the way to better figures.
       const missing = candidates.find(s => s.measured && !s.available && (s.fix || s.reason));
-      if (missing && !chosen?.measured) {
+      const estimated = chosen === undefined || (chosen.method !== 'none' && !chosen.measured);
+      if (missing && estimated) {
         const details = el('details', 'jp-pnav-Fix');
         details.appendChild(el('summary', '', trans.__('How to measure instead of estimate')));
         if (missing.reason) details.appendChild(el('p', '', missing.reason));

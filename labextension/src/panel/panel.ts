@@ -8,6 +8,7 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { CommandRegistry } from '@lumino/commands';
 import { type ISignal, Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
+import { pnavCellInfo } from '../cellLabel';
 import { errorMessage } from '../errors';
 import { formatDuration, formatEmissions, formatEnergy } from '../format';
 import { leafIcon } from '../icons';
@@ -56,8 +57,9 @@ export class PnavPanel extends Panel {
 
     this._header = new HeaderView(trans);
     this._chart = new PowerChart(trans);
-    this._table = new RunsTable(this._model, trans);
-    this._detail = new RunDetail(trans);
+    const labelOf = (run: IRun) => this._labelOf(run);
+    this._table = new RunsTable(this._model, trans, labelOf);
+    this._detail = new RunDetail(trans, labelOf);
     this._uploads = new UploadsView(stream.serverSettings, trans, upload =>
       upload.runIds.some(id => this._model.get(id) !== undefined),
     );
@@ -162,6 +164,26 @@ export class PnavPanel extends Panel {
     super.dispose();
   }
 
+  /** `--label` as the sidecar knows it, else the first line of the cell's body, else the run id. */
+  private _labelOf(run: IRun): string {
+    if (run.label?.trim()) return run.label.trim();
+    if (run.cellId !== null) {
+      if (this._cellLabels === null) this._cellLabels = this._readCellLabels();
+      const label = this._cellLabels.get(run.cellId);
+      if (label) return label;
+    }
+    return run.id;
+  }
+
+  private _readCellLabels(): Map<string, string> {
+    const labels = new Map<string, string>();
+    for (const cell of this._notebook?.content.widgets ?? []) {
+      const info = pnavCellInfo(cell.model.sharedModel.getSource());
+      if (info?.label) labels.set(cell.model.id, info.label);
+    }
+    return labels;
+  }
+
   private _chartControls(): Widget {
     const trans = this._options.trans;
     const bar = new Widget();
@@ -239,17 +261,25 @@ export class PnavPanel extends Panel {
 
   private _follow(panel: NotebookPanel | null): void {
     this._notebook?.sessionContext.kernelChanged.disconnect(this._onKernelChanged, this);
+    this._notebook?.model?.contentChanged.disconnect(this._onContentChanged, this);
     this._notebook = panel;
+    this._cellLabels = null;
     if (!panel) {
       this._setScope(null, null);
       return;
     }
     panel.sessionContext.kernelChanged.connect(this._onKernelChanged, this);
     panel.context.ready.then(() => {
+      panel.model?.contentChanged.connect(this._onContentChanged, this);
       if (this._notebook === panel) {
         this._setScope(panel.context.path, panel.sessionContext.session?.kernel?.id ?? null);
       }
     });
+  }
+
+  /** Cell labels are re-read lazily after an edit. */
+  private _onContentChanged(): void {
+    this._cellLabels = null;
   }
 
   private _onKernelChanged(): void {
@@ -376,6 +406,7 @@ export class PnavPanel extends Panel {
   private _pauseButton!: HTMLButtonElement;
   private _rate!: HTMLSelectElement;
   private _notebook: NotebookPanel | null = null;
+  private _cellLabels: Map<string, string> | null = null;
   private _loadGeneration = 0;
   private _loadError: string | null = null;
   private _detailFrame: number | null = null;

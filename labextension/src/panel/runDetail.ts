@@ -23,7 +23,10 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text?
 }
 
 export class RunDetail extends Widget {
-  constructor(private _trans: ITrans) {
+  constructor(
+    private _trans: ITrans,
+    private _labelOf: (run: IRun) => string = runLabel,
+  ) {
     super();
     this.addClass('jp-pnav-RunDetail');
     this.node.setAttribute('aria-live', 'polite');
@@ -49,7 +52,7 @@ export class RunDetail extends Widget {
       return;
     }
     const units = this._units;
-    node.appendChild(el('h3', 'jp-pnav-RunDetail-title', runLabel(run)));
+    node.appendChild(el('h3', 'jp-pnav-RunDetail-title', this._labelOf(run)));
     const facts = el('dl', 'jp-pnav-Facts');
     const fact = (name: string, value: string, title = '') => {
       const dt = el('dt', '', name);

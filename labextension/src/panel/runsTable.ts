@@ -21,6 +21,8 @@ export class RunsTable extends Widget {
   constructor(
     private _model: RunsModel,
     private _trans: ITrans,
+    /** The name shown for a run; the panel resolves unlabelled runs from their cell's source. */
+    private _labelOf: (run: IRun) => string = runLabel,
   ) {
     super();
     this.addClass('jp-pnav-RunsTable');
@@ -137,7 +139,7 @@ export class RunsTable extends Widget {
   }
 
   private _fillRow(row: HTMLTableRowElement, run: IRun): void {
-    const label = runLabel(run);
+    const label = this._labelOf(run);
     const box = row.cells[0].firstChild as HTMLInputElement;
     box.checked = this._selected.has(run.id);
     box.setAttribute('aria-label', this._trans.__('Select run %1', label));

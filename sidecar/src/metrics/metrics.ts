@@ -119,10 +119,7 @@ export function createMetrics(
   runFacilityEnergy.inc(0);
 
   const setGridIntensity = (location: Location) => {
-    gridIntensity.set(
-      { country: location.countryIso3, source: location.countrySource },
-      location.intensityGPerKWh,
-    );
+    gridIntensity.set({ country: location.countryIso3, source: location.countrySource }, location.intensityGPerKWh);
   };
   if (context.location) setGridIntensity(context.location);
 

@@ -1,0 +1,132 @@
+/**
+ * Fuzzes every route of a real sidecar's OpenAPI description (plus the contract's routes the
+ * description lacks) for a bounded time with generated hostile bodies, queries, path parameters
+ * and headers (test/fuzz/openapi-fuzz.ts). Checks: never a 5xx, every error in the API envelope
+ * with a known code, oversized bodies 413, the process alive, and the runs stored before the
+ * fuzzing unchanged, also after a restart (replay of the store).
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  listRuns,
+  openRun,
+  request,
+  type SidecarProcess,
+  startSidecar,
+} from '../faults/lib/sidecar-process.js';
+import { caseArb, type FuzzCase, OVERSIZED_BODY, OVERSIZED_MARKER, type Operation, operations } from '../fuzz/openapi-fuzz.js';
+
+const FUZZ_TIME_MS = Number(process.env.PNAV_FUZZ_MS ?? 40_000);
+const ERROR_CODES = [
+  'bad_request',
+  'unauthorized',
+  'forbidden_host',
+  'forbidden_origin',
+  'not_found',
+  'payload_too_large',
+  'conflict',
+  'internal',
+];
+
+/** Routes of the contract (team brief) that the OpenAPI description must list; fuzzed even when it does not. */
+const CONTRACT_ROUTES: Operation[] = [
+  ['POST', '/api/v1/exports'],
+  ['POST', '/api/v1/records/preview'],
+  ['POST', '/api/v1/uploads'],
+  ['GET', '/api/v1/uploads'],
+  ['GET', '/api/v1/uploads/{id}'],
+  ['GET', '/metrics'],
+  ['GET', '/api/v1/openapi.json'],
+].map(([method, path]) => ({
+  method: method!,
+  path: path!,
+  pathParams: path!.includes('{id}') ? ['id'] : [],
+  query: [],
+  body: null,
+}));
+
+let sc: SidecarProcess;
+const sentinels = new Map<string, unknown>();
+let liveRun = '';
+
+beforeAll(async () => {
+  sc = await startSidecar();
+  // Runs the fuzzer never names: they must come out byte for byte the same.
+  for (let i = 0; i < 3; i++) {
+    const run = await openRun(sc, { typeProcess: i % 2 ? 'inference' : 'training', label: `sentinel ${i}` });
+    await request(sc, 'POST', `/api/v1/runs/${run.id}/epochs`, { body: {} });
+    await request(sc, 'POST', `/api/v1/runs/${run.id}/batches`, { body: { n: 3 } });
+    const closed = await request(sc, 'POST', `/api/v1/runs/${run.id}/close`, { body: { status: 'ok' } });
+    expect(closed.status).toBe(200);
+    sentinels.set(run.id, closed.json.run);
+  }
+  liveRun = (await openRun(sc, { label: 'fuzz target' })).id;
+});
+
+afterAll(async () => {
+  await sc?.stop();
+});
+
+it(`fuzzes every route for ${FUZZ_TIME_MS / 1000} s: no 5xx, clean errors, nothing stored damaged`, async () => {
+  const docReply = await request(sc, 'GET', '/api/v1/openapi.json');
+  expect(docReply.status).toBe(200);
+  const doc = docReply.json;
+  const documented = operations(doc);
+  const missing = CONTRACT_ROUTES.filter(c => !documented.some(o => o.method === c.method && o.path === c.path));
+  if (missing.length) console.warn(`routes of the contract missing from openapi.json: ${missing.map(m => `${m.method} ${m.path}`).join(', ')}`);
+  const ops = operations(doc, CONTRACT_ROUTES);
+
+  // A new run now and then, so path ids hit open runs as well as closed ones.
+  let calls = 0;
+  const pickRun = () => liveRun;
+  const stats = new Map<string, Map<number, number>>();
+  const failures: string[] = [];
+  const arb = fc.constantFrom(...ops).chain(op => caseArb(op, doc, pickRun));
+
+  const check = async (c: FuzzCase) => {
+    calls++;
+    if (calls % 500 === 0) liveRun = (await openRun(sc, { label: `fuzz target ${calls}` })).id;
+    const rawBody = c.body === OVERSIZED_MARKER ? OVERSIZED_BODY : c.body;
+    const r = await request(sc, c.op.method, c.url, { rawBody, headers: c.headers });
+    const key = `${c.op.method} ${c.op.path}`;
+    const byStatus = stats.get(key) ?? new Map<number, number>();
+    byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+    stats.set(key, byStatus);
+    const where = `${c.op.method} ${c.url.slice(0, 200)} [${c.kind}] -> ${r.status} ${r.text.slice(0, 300)}`;
+    if (r.status >= 500) throw new Error(`5xx: ${where}`);
+    if (r.status >= 400) {
+      if (!r.json?.error || !ERROR_CODES.includes(r.json.error.code) || typeof r.json.error.message !== 'string') {
+        throw new Error(`error outside the envelope: ${where}`);
+      }
+    }
+    // 415 first when the content type is refused before the body is read.
+    if (c.kind === 'oversized' && ![413, 415].includes(r.status)) {
+      throw new Error(`oversized body not refused with 413: ${where}`);
+    }
+  };
+
+  const started = Date.now();
+  try {
+    await fc.assert(
+      fc.asyncProperty(arb, c => check(c)),
+      { numRuns: 1_000_000, interruptAfterTimeLimit: FUZZ_TIME_MS, markInterruptAsFailure: false, endOnFailure: true },
+    );
+  } catch (err) {
+    failures.push((err as Error).message.slice(0, 3000));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const table = [...stats].map(([route, byStatus]) => `${route.padEnd(44)} ${[...byStatus].sort().map(([s, n]) => `${s}:${n}`).join(' ')}`);
+  console.log(`fuzz: ${calls} requests in ${seconds.toFixed(1)} s over ${ops.length} routes\n${table.join('\n')}`);
+  expect(failures).toEqual([]);
+  expect(calls).toBeGreaterThan(1000);
+
+  // Still alive, and the sentinels untouched.
+  expect((await request(sc, 'GET', '/healthz')).status).toBe(200);
+  for (const [id, before] of sentinels) expect((await request(sc, 'GET', `/api/v1/runs/${id}`)).json.run).toEqual(before);
+
+  // The store replays: stop (exit 0), start on the same data dir, same sentinels.
+  expect(await sc.stop()).toBe(0);
+  sc = await startSidecar({ dataDir: sc.dataDir });
+  const after = await listRuns(sc);
+  for (const [id, before] of sentinels) expect(after.find(r => r.id === id)).toEqual(before);
+});
