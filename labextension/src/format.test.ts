@@ -29,6 +29,8 @@ describe('formatEmissions', () => {
     expect(formatEmissions(1500)).toBe('1.5 kg CO₂e');
     expect(formatEmissions(1500, 'g')).toBe('1,500 g CO₂e');
     expect(formatEmissions(12, 'kg')).toBe('0.012 kg CO₂e');
+    expect(formatEmissions(12, 'auto', { label: false })).toBe('12 g');
+    expect(formatEmissions(1.5, 'g', { locale: 'de-DE' })).toBe('1,5 g CO₂e');
   });
 });
 

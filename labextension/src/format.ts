@@ -64,11 +64,16 @@ export function pickEmissionsUnit(emissionsG: number): Exclude<EmissionsUnit, 'a
   return Math.abs(emissionsG) < G_PER_KG ? 'g' : 'kg';
 }
 
-/** CO₂-equivalent mass, e.g. `0.0123 g CO₂e`, `1.2 kg CO₂e`. */
-export function formatEmissions(emissionsG: number, unit: EmissionsUnit = 'auto', locale?: string): string {
+/** CO₂-equivalent mass, e.g. `0.0123 g CO₂e`, `1.2 kg CO₂e` (`label: false` drops `CO₂e` where a header says it). */
+export function formatEmissions(
+  emissionsG: number,
+  unit: EmissionsUnit = 'auto',
+  options: { locale?: string; label?: boolean } = {},
+): string {
   const chosen = unit === 'auto' ? pickEmissionsUnit(emissionsG) : unit;
   const value = chosen === 'g' ? emissionsG : emissionsG / G_PER_KG;
-  return `${formatNumber(value, locale)} ${chosen} CO₂e`;
+  const text = `${formatNumber(value, options.locale)} ${chosen}`;
+  return options.label === false ? text : `${text} CO₂e`;
 }
 
 export function formatPower(powerW: number | null, locale?: string): string {

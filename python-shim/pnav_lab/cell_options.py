@@ -42,6 +42,14 @@ def pnav_cell(line, cell):
     """
 
 
+pnav_cell.parser.prog = '%pnav'  # the help formatter adds one more '%': `%%pnav`
+pnav_cell.parser.description = (
+    'Measures the energy and CO2 of this cell as one run. The body runs exactly as without the magic. '
+    'Mark epochs with `for x in pnav_lab.epochs(...)`, `with pnav_lab.epoch():` or a framework callback, '
+    'count batches with `pnav_lab.batch()`.'
+)
+
+
 def usage() -> str:
     return pnav_cell.parser.format_help()
 
@@ -95,9 +103,9 @@ def open_request(args) -> dict:
             body['typeRam'] = validation.type_ram(args.type_ram, '--type-ram')
         if args.components is not None:
             body['components'] = validation.components(args.components, '--components')
-        gpu_ids = validation.gpu_ids(args.gpu_ids, '--gpu-ids') if args.gpu_ids is not None else validation.gpu_ids_from_env()
-        if gpu_ids is not None:
-            body['gpuIds'] = gpu_ids
+        # Without --gpu-ids the sidecar decides from configuration, then the CUDA_VISIBLE_DEVICES we pass in `env`.
+        if args.gpu_ids is not None:
+            body['gpuIds'] = validation.gpu_ids(args.gpu_ids, '--gpu-ids')
         if args.on_csv_write is not None:
             validation.on_csv_write(args.on_csv_write, '--on-csv-write')
         label, labels = validation.labels(args.label, '--label')

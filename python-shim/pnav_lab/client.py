@@ -6,14 +6,13 @@ re-discovers the sidecar (it may have restarted on another port) and retries onc
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 import threading
 import time
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import discovery
+from .http1 import Connection
 from .errors import SidecarRequestError, SidecarUnavailable
 
 DEFAULT_TIMEOUT_S = 2.0
@@ -22,7 +21,7 @@ IDLE_RECONNECT_S = 4.0
 # After a failed start, do not try again on every cell.
 START_RETRY_AFTER_S = 30.0
 
-_CONNECTION_ERRORS = (ConnectionError, http.client.HTTPException, OSError)
+_CONNECTION_ERRORS = (ConnectionError, OSError)
 
 
 def _describe(error: BaseException) -> str:
@@ -37,7 +36,7 @@ class SidecarClient:
         self._endpoint = endpoint
         self._start = start
         self._timeout_s = timeout_s
-        self._connection: http.client.HTTPConnection | None = None
+        self._connection: Connection | None = None
         self._last_used = 0.0
         self._lock = threading.RLock()
         self._start_failed_at = 0.0
@@ -88,24 +87,19 @@ class SidecarClient:
                 self._connection.close()
                 self._connection = None
 
-    def _connect(self, timeout_s: float) -> http.client.HTTPConnection:
+    def _connect(self, timeout_s: float):
         parts = urlsplit(self.endpoint.url)
-        if parts.scheme == 'https':
-            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout_s)
-        return http.client.HTTPConnection(parts.hostname or '127.0.0.1', parts.port, timeout=timeout_s)
+        if parts.scheme != 'http':
+            raise SidecarUnavailable(f'the sidecar URL must be http:// on loopback (got {self.endpoint.url})')
+        return Connection(parts.hostname or '127.0.0.1', parts.port or 80, timeout_s)
 
     def _request_once(self, method: str, path: str, body, timeout_s: float, raw: bool = False):
         endpoint = self.endpoint
         if self._connection is None or time.monotonic() - self._last_used > IDLE_RECONNECT_S:
             self.close()
             self._connection = self._connect(timeout_s)
-            self._connection.connect()
-            # Small request/response pairs: do not let Nagle's algorithm hold a segment back.
-            self._connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = self._connection
-        connection.timeout = timeout_s
-        if connection.sock is not None:
-            connection.sock.settimeout(timeout_s)
+        connection.settimeout(timeout_s)
         headers = {'Authorization': f'Bearer {endpoint.token}', 'Accept': 'application/json'}
         payload = None
         if body is not None:
@@ -113,19 +107,21 @@ class SidecarClient:
             headers['Content-Type'] = 'application/json'
         base_path = urlsplit(endpoint.url).path.rstrip('/')
         try:
-            connection.request(method, base_path + path, body=payload, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
+            response = connection.request(method, base_path + path, headers, payload)
         except BaseException:
             self.close()
             raise
         self._last_used = time.monotonic()
         if response.will_close:
             self.close()
+        data = response.body
         if 200 <= response.status < 300:
             if raw:
-                return data, response.getheader('Content-Type', '')
-            return json.loads(data) if data else {}
+                return data, response.headers.get('content-type', '')
+            try:
+                return json.loads(data) if data else {}
+            except ValueError:
+                raise SidecarRequestError(response.status, 'bad_response', f'not JSON: {data[:100]!r}') from None
         try:
             envelope = json.loads(data)['error']
             raise SidecarRequestError(response.status, envelope.get('code', 'unknown'), envelope.get('message', ''),

@@ -91,7 +91,9 @@ def _accepts_channel(kernel) -> bool:
 
 def pnav_env() -> dict:
     """The PNAV_* configuration variables (never the token or discovery ones), and CUDA_VISIBLE_DEVICES."""
-    env = {k: v[:1000] for k, v in os.environ.items() if _ENV_NAME.match(k) and k not in _ENV_SKIP}
+    # Keys first: decoding every value of os.environ on each cell costs ~0.1 ms.
+    names = [k for k in os.environ if k.startswith('PNAV_') and k not in _ENV_SKIP and _ENV_NAME.match(k)]
+    env = {k: os.environ[k][:1000] for k in names}
     if 'CUDA_VISIBLE_DEVICES' in os.environ:
         env['CUDA_VISIBLE_DEVICES'] = os.environ['CUDA_VISIBLE_DEVICES'][:1000]
     return env

@@ -78,9 +78,9 @@ class TrackerSettings:
             self.request['nEpoch'] = self.n_epoch
         if given(pue) and pue is not None:
             self.request['pue'] = validation.pue(pue)
-        ids = validation.gpu_ids(gpu_ids) if given(gpu_ids) and gpu_ids is not None else validation.gpu_ids_from_env()
-        if ids is not None:
-            self.request['gpuIds'] = ids
+        # Without gpu_ids the sidecar decides from configuration, then CUDA_VISIBLE_DEVICES (sent in `env`).
+        if given(gpu_ids) and gpu_ids is not None:
+            self.request['gpuIds'] = validation.gpu_ids(gpu_ids)
         if given(components) and components is not None:
             self.request['components'] = validation.components(components)
 

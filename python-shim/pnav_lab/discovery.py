@@ -60,7 +60,16 @@ def pid_alive(pid: int) -> bool:
         return True  # alive, owned by someone else
     except OSError:
         return False
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A crashed child not yet reaped by its parent still answers kill(pid, 0)."""
+    try:
+        with open(f'/proc/{pid}/stat', 'rb') as handle:
+            return handle.read().rsplit(b')', 1)[1].split()[0] == b'Z'
+    except (OSError, IndexError):
+        return False
 
 
 def from_env() -> SidecarEndpoint | None:
@@ -174,6 +183,7 @@ def spawn_sidecar(
         existing = read_runtime_file(directory)
         if existing is not None and healthy(existing):
             return existing, None
+        existing_pid = existing.pid if existing is not None else None
         command = sidecar_command() + list(extra_args or [])
         env = dict(os.environ, PNAV_RUNTIME_DIR=str(directory))
         env.pop('PNAV_SIDECAR_URL', None)
@@ -198,7 +208,8 @@ def spawn_sidecar(
             endpoint = read_runtime_file(directory)
             if endpoint is not None and healthy(endpoint):
                 return endpoint, (process if endpoint.pid == process.pid else None)
-            if process.poll() is not None and endpoint is None:
+            # Exited without a live sidecar to defer to: it will not become ready.
+            if process.poll() is not None and (endpoint is None or endpoint.pid == existing_pid):
                 raise SidecarStartFailed(
                     f'The PNAV sidecar exited with status {process.returncode} before it was ready '
                     f'({" ".join(command)}). Log {log_path}: {_log_tail(log_path) or "(empty)"}'

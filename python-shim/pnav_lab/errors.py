@@ -38,3 +38,9 @@ class PnavValidationError(PnavError, ValueError):
 
 class PnavWarning(UserWarning):
     """Measurement trouble that never stops the user's code."""
+
+
+# Each unmeasured cell says so: Python's default filter would show a warning from one place only once.
+import warnings  # noqa: E402
+
+warnings.filterwarnings('always', category=PnavWarning)

@@ -19,7 +19,7 @@ EXPORT_EXTENSIONS = {'csv': 'csv', 'json': 'json', 'boamps': 'boamps.json'}
 
 
 def _parser(command: str, description: str) -> MagicArgumentParser:
-    return MagicArgumentParser(prog=f'%pnav {command}', description=description)
+    return MagicArgumentParser(prog=f'pnav {command}', description=description)
 
 
 def _parsers() -> dict:

@@ -46,7 +46,7 @@ class SidecarManager:
     def _healthy(self, endpoint) -> bool:
         probe = SidecarClient(endpoint, start=False)
         try:
-            return probe.healthz().get('ok') is True
+            return probe.request('GET', '/healthz', retry=False).get('ok') is True
         except Exception:
             return False
         finally:
@@ -59,7 +59,10 @@ class SidecarManager:
                 return self.endpoint
             self.endpoint = None
             try:
-                found = discovery.read_runtime_file()
+                # Whoever started Jupyter may have started the sidecar and exported its address.
+                found = discovery.from_env()
+                if found is None or not self._healthy(found):
+                    found = discovery.read_runtime_file()
                 if found is not None and self._healthy(found):
                     self.endpoint = found
                 elif self.spawn:
@@ -129,16 +132,22 @@ class PnavProxyHandler(APIHandler):
             request_timeout=PROXY_TIMEOUT_S,
             decompress_response=False,
         )
-        return await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        try:
+            return await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        except (OSError, httpclient.HTTPClientError) as error:  # connection refused, reset, timeout
+            self._upstream_error = f'{type(error).__name__}: {error}'
+            return None
 
     async def _proxy(self, *_args):
         endpoint = await self._endpoint(refresh=False)
+        self._upstream_error = None
         response = await self._fetch(endpoint) if endpoint is not None else None
         if response is None or response.code == 599:  # connection error: the sidecar may have restarted
             endpoint = await self._endpoint(refresh=True)
             response = await self._fetch(endpoint) if endpoint is not None else None
         if response is None or response.code == 599:
-            reason = self.manager.error or (str(response.error) if response is not None else 'unreachable')
+            reason = self.manager.error or self._upstream_error or (
+                str(response.error) if response is not None else 'unreachable')
             self.set_status(502)
             self.finish(_error_body('sidecar_unavailable', f'The PNAV sidecar is not reachable: {reason}'))
             return

@@ -97,17 +97,6 @@ def gpu_ids(value, field: str = 'gpu_ids') -> list[int]:
     return ids
 
 
-def gpu_ids_from_env() -> list[int] | None:
-    """CUDA_VISIBLE_DEVICES when it holds indexes (not UUIDs), as calculadorapnav does."""
-    raw = os.environ.get('CUDA_VISIBLE_DEVICES')
-    if not raw:
-        return None
-    try:
-        return gpu_ids(raw)
-    except PnavValidationError:
-        return None
-
-
 def components(value, field: str = 'components') -> list[str]:
     items = value.split(',') if isinstance(value, str) else list(value)
     names = [str(item).strip().lower() for item in items if str(item).strip()]

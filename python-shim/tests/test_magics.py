@@ -115,7 +115,10 @@ def test_invalid_option_is_a_one_line_usage_error_and_the_cell_does_not_run(shel
 
 
 def test_help_documents_every_option(shell):
+    shell.user_ns['ran'] = False
     _, captured = run_cell(shell, '%%pnav --help\nran = True')
+    assert shell.user_ns['ran'] is False
+    assert captured.stdout.startswith('::\n\n  %%pnav [--type training|inference]')
     for option in ('--type', '--epochs', '--batches', '--model', '--model-id', '--country', '--region',
                    '--cloud-provider', '--cloud-region', '--pue', '--type-ram', '--output-dir', '--output-file',
                    '--no-save', '--label', '--gpu-ids', '--quiet', '--components', '--on-csv-write'):

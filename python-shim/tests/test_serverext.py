@@ -18,6 +18,9 @@ from pnav_lab.serverext import SidecarManager
 def jp_server_config(sidecar, monkeypatch):
     for name in [n for n in os.environ if n.startswith('PNAV_')]:
         monkeypatch.delenv(name)
+    for name in ('PNAV_SIDECAR_URL', 'PNAV_SIDECAR_TOKEN'):  # the extension sets them: restore afterwards
+        monkeypatch.setenv(name, '')
+        monkeypatch.delenv(name)
     monkeypatch.setenv('PNAV_RUNTIME_DIR', str(sidecar.runtime_dir))
     monkeypatch.setenv('PNAV_SIDECAR_CMD', 'false')
     return {'ServerApp': {'jpserver_extensions': {'pnav_lab': True}}}
@@ -102,7 +105,8 @@ async def test_websocket_proxy_relays_the_stream(jp_ws_fetch, jp_fetch):
 
 
 def test_manager_starts_a_sidecar_and_stops_only_its_own(tmp_path, monkeypatch):
-    for name in [n for n in os.environ if n.startswith('PNAV_')]:
+    for name in [n for n in os.environ if n.startswith('PNAV_')] + ['PNAV_SIDECAR_URL', 'PNAV_SIDECAR_TOKEN']:
+        monkeypatch.setenv(name, '')
         monkeypatch.delenv(name)
     runtime = tmp_path / 'runtime'
     sysfs = make_fake_sysfs(tmp_path)
@@ -117,9 +121,31 @@ def test_manager_starts_a_sidecar_and_stops_only_its_own(tmp_path, monkeypatch):
     assert os.environ['PNAV_SIDECAR_URL'] == endpoint.url
     # A second server finds the running sidecar and does not own it.
     second = SidecarManager()
-    assert second.ensure() == endpoint and second.process is None
+    assert second.ensure().url == endpoint.url and second.process is None
     second.stop()
     assert discovery.pid_alive(endpoint.pid)
     manager.stop()
     assert manager.process is None
     assert not (runtime / discovery.RUNTIME_FILE_NAME).exists()
+
+
+async def test_proxy_answers_502_when_the_sidecar_is_gone(jp_fetch, jp_serverapp, tmp_path, monkeypatch):
+    manager = jp_serverapp.web_app.settings['pnav_sidecar_manager']
+    monkeypatch.setattr(manager, 'endpoint', discovery.SidecarEndpoint('http://127.0.0.1:9', 'x'))
+    monkeypatch.setattr(manager, 'spawn', False)
+    monkeypatch.setenv('PNAV_RUNTIME_DIR', str(tmp_path))  # no runtime file: nothing to fall back to
+    monkeypatch.setenv('PNAV_SIDECAR_URL', 'http://127.0.0.1:9')
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch('pnav', 'api', 'v1', 'status')
+    assert error.value.code == 502
+    envelope = json.loads(error.value.response.body)['error']
+    assert envelope == {'code': 'sidecar_unavailable', 'message': 'The PNAV sidecar is not reachable: no sidecar is running'}
+
+
+def test_manager_prefers_the_sidecar_exported_in_the_environment(sidecar, tmp_path, monkeypatch):
+    monkeypatch.setenv('PNAV_RUNTIME_DIR', str(tmp_path))  # no runtime file here
+    monkeypatch.setenv('PNAV_SIDECAR_URL', sidecar.url)
+    monkeypatch.setenv('PNAV_SIDECAR_TOKEN', sidecar.token)
+    manager = SidecarManager(spawn=False)
+    assert manager.ensure().url == sidecar.url
+    assert manager.process is None

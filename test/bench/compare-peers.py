@@ -370,6 +370,10 @@ def print_report(res: dict) -> None:
                              e['median_ramJ']])
         print('\nShort CPU-bound cells (medians; reference = TDP x (0.1 + 0.9 u^3) x duration, u measured around the cell)')
         print(table(rows, ['tool', 'variant', 'cell s', 'dur s', 'cpu J', 'cpu W', 'u', 'ref cpu J', 'ram J']))
+        srows = [[tool, s['periodicIntervalS'], *s['periodicSamplesInside'].values(), 'yes' if s['readsAtOpenAndClose'] else 'no']
+                 for tool, s in res['short']['sampling'].items()]
+        print('\nSampling: periodic samples that fall inside each cell (every tool also reads at start and stop)')
+        print(table(srows, ['tool', 'interval s', *[f'in {d} s cell' for d in res['short']['sampling']['pnav-lab']['periodicSamplesInside']], 'reads at start/stop']))
     if 'watch' in res:
         rows = [[k, v['cpuMs'], v['percentOfOneCore'], v['samples'], v['cpuMsPerSample'],
                  res['watch']['ratioPeerOverOurs'].get(k)] for k, v in res['watch']['processes'].items()]

@@ -36,9 +36,13 @@ const sleep = ms => new Promise(r => setTimeout(r, ms));
 
 async function startSidecar(name, args = []) {
   const runtimeDir = path.join(tmp, `rt-${name}`);
-  const child = spawn(process.execPath, [CLI, 'sidecar', '--runtime-dir', runtimeDir, '--data-dir', path.join(tmp, `data-${name}`), ...args], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'sidecar', '--runtime-dir', runtimeDir, '--data-dir', path.join(tmp, `data-${name}`), ...args],
+    {
+      stdio: ['ignore', 'ignore', 'ignore'],
+    },
+  );
   const file = path.join(runtimeDir, 'pnav-sidecar.json');
   for (let i = 0; i < 600 && !fs.existsSync(file); i++) await sleep(50);
   const info = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -52,13 +56,21 @@ async function startSidecar(name, args = []) {
         {
           method,
           agent,
-          headers: { Authorization: `Bearer ${info.token}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+          headers: {
+            Authorization: `Bearer ${info.token}`,
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(data),
+          },
         },
         res => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', d => (text += d));
-          res.on('end', () => (res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${method} ${url}: ${res.statusCode} ${text}`))));
+          res.on('end', () =>
+            res.statusCode < 300
+              ? resolve(JSON.parse(text))
+              : reject(new Error(`${method} ${url}: ${res.statusCode} ${text}`)),
+          );
         },
       );
       req.on('error', reject);
@@ -83,7 +95,12 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 async function roundTrip() {
   const s = await startSidecar('rt');
   const status = await s.call('GET', '/api/v1/status');
-  console.log(`sources: ${status.sources.filter(x => x.available).map(x => `${x.component}=${x.method}`).join(' ')}`);
+  console.log(
+    `sources: ${status.sources
+      .filter(x => x.available)
+      .map(x => `${x.component}=${x.method}`)
+      .join(' ')}`,
+  );
   console.log(`machine: ${status.hardware.cpuModel}, ${status.hardware.cpuCount} CPUs; node ${process.version}`);
   for (let i = 0; i < 50; i++) {
     const { run } = await s.call('POST', '/api/v1/runs', { kind: 'cell' });
@@ -152,7 +169,9 @@ async function simulatedDay() {
     await sidecar.close();
     console.log(JSON.stringify({ points, s }));
   `;
-  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', d => (out += d));
   await new Promise(r => child.once('exit', r));

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -84,20 +84,26 @@ export function fakeRapl(dir, { packageW = 20, dramW = 4 } = {}) {
     writeFileSync(join(zdir, 'max_energy_range_uj'), `${range}\n`);
     writeFileSync(join(zdir, 'energy_uj'), `${z.energyUj}\n`);
   }
+  // Readers keep the file open (as with sysfs) and a sysfs read never sees a half-written value:
+  // overwrite in place with one write, never truncate. Values only grow in length (no wrap here).
+  const fds = zones.map(z => openSync(join(base, z.zone, 'energy_uj'), 'r+'));
   let last = Date.now();
   const timer = setInterval(() => {
     const now = Date.now();
     const dtS = (now - last) / 1000;
     last = now;
-    for (const z of zones) {
-      z.energyUj = (z.energyUj + Math.round(z.watts * dtS * 1e6)) % range;
-      // Atomic, as a sysfs read is: a reader must never see a truncated file.
-      const file = join(base, z.zone, 'energy_uj');
-      writeFileSync(`${file}.tmp`, `${z.energyUj}\n`);
-      renameSync(`${file}.tmp`, file);
-    }
+    zones.forEach((z, i) => {
+      z.energyUj += Math.round(z.watts * dtS * 1e6);
+      writeSync(fds[i], `${z.energyUj}\n`, 0);
+    });
   }, 50);
-  return { sysfsRoot: join(dir, 'sys'), stop: () => clearInterval(timer) };
+  return {
+    sysfsRoot: join(dir, 'sys'),
+    stop: () => {
+      clearInterval(timer);
+      for (const fd of fds) closeSync(fd);
+    },
+  };
 }
 
 function stopProcess(child, graceMs = 5000) {
@@ -131,10 +137,13 @@ export async function startLab({ notebooks = {}, sampleIntervalMs = 250, log = f
     dirs[name] = join(tmp, name);
     mkdirSync(dirs[name], { recursive: true });
   }
-  // No news pop-up over the panel in screenshots.
+  // No news or update pop-up over the panel in screenshots.
   const notification = join(dirs['jupyter-config'], 'lab', 'user-settings', '@jupyterlab', 'apputils-extension');
   mkdirSync(notification, { recursive: true });
-  writeFileSync(join(notification, 'notification.jupyterlab-settings'), JSON.stringify({ fetchNews: 'false' }));
+  writeFileSync(
+    join(notification, 'notification.jupyterlab-settings'),
+    JSON.stringify({ fetchNews: 'false', checkForUpdates: false }),
+  );
   for (const [name, content] of Object.entries(notebooks)) {
     writeFileSync(join(dirs.root, name), JSON.stringify(content, null, 1));
   }

@@ -117,12 +117,13 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
 
   it('lists the run in the panel with energy above zero and its epochs', async () => {
     await page.evaluate(() => (window as unknown as ILabWindow).jupyterapp.commands.execute('pnav-lab:open-panel'));
-    const row = panel().locator('.jp-pnav-RunsTable tbody tr').first();
+    const row = panel().locator('.jp-pnav-RunsTable tbody tr[data-run-id]').first();
     await row.waitFor({ timeout: 30_000 });
-    const cells = await row.locator('td').allInnerTexts();
-    expect(cells[1]).toBe('import time, pnav_lab');
-    expect(cells[3]).toBe('ok');
-    expect(Number.parseFloat(cells[5])).toBeGreaterThan(0);
+    expect(await row.locator('.jp-pnav-RunName').innerText()).toBe('import time, pnav_lab');
+    expect(await row.locator('td').nth(1).locator('.jp-pnav-RunMeta').innerText()).toMatch(/^\[1\] ok · [\d.]+ s$/);
+    const energy = await row.locator('.jp-pnav-Energy').innerText();
+    expect(energy).toMatch(/^[\d.,]+ (J|Wh|kWh)$/);
+    expect(Number.parseFloat(energy)).toBeGreaterThan(0);
     await expect.poll(() => panel().locator('.jp-pnav-Connection-live').count()).toBe(1);
     await row.locator('td').nth(1).click();
     await expect.poll(() => panel().locator('.jp-pnav-Epochs tbody tr').count()).toBe(3);
@@ -169,6 +170,8 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     await expect.poll(() => sent.count(), { timeout: 60_000 }).toBe(1);
     const { received } = (await mock.received()) as { received: unknown[] };
     expect(received).toHaveLength(1);
+    await expect.poll(() => page.locator('.Toastify__toast').count(), { timeout: 15_000 }).toBe(0);
+    await panel().locator('.jp-pnav-Uploads').scrollIntoViewIfNeeded();
     await panel().screenshot({ path: join(SHOTS, 'panel-uploaded.png') });
   });
 
@@ -182,5 +185,27 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     expect(lab.output()).not.toContain(TOKEN);
     const latency = await panel().locator('.jp-pnav-PowerChart').getAttribute('data-last-latency-ms');
     console.log(`e2e: last sample-to-draw latency ${latency} ms`);
+  });
+
+  it('follows the dark theme through JupyterLab variables', async () => {
+    await page.evaluate(() =>
+      (window as unknown as ILabWindow).jupyterapp.commands.execute('apputils:change-theme', {
+        theme: 'JupyterLab Dark',
+      }),
+    );
+    await expect.poll(() => page.evaluate(() => document.body.dataset.jpThemeLight)).toBe('false');
+    const colors = await panel().evaluate(node => {
+      const style = getComputedStyle(node);
+      return { background: style.backgroundColor, text: style.color };
+    });
+    // Dark background, light text: both come from the theme, none is hard-coded.
+    const luminance = (rgb: string) => {
+      const [r, g, b] = rgb.match(/\d+/g)!.map(Number);
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    expect(luminance(colors.background)).toBeLessThan(80);
+    expect(luminance(colors.text)).toBeGreaterThan(150);
+    await panel().locator('.jp-pnav-RunsTable').scrollIntoViewIfNeeded();
+    await panel().screenshot({ path: join(SHOTS, 'panel-dark.png') });
   });
 });

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,7 +100,10 @@ function writeNotebook(name: string, cells: { id: string; source: string }[]): s
   return path;
 }
 
-function measure(args: string[], options: { runtime?: string; onStdout?: (text: string, child: ChildProcess) => void } = {}) {
+function measure(
+  args: string[],
+  options: { runtime?: string; onStdout?: (text: string, child: ChildProcess) => void } = {},
+) {
   const child = spawn(process.execPath, [CLI, 'measure', ...args], {
     cwd: workDir,
     env: testEnv(options.runtime),
@@ -129,7 +133,8 @@ const readJson = (file: string) => JSON.parse(readFileSync(join(workDir, file), 
 
 beforeAll(async () => {
   for (const needed of [CLI, JUPYTER]) {
-    if (!existsSync(needed)) throw new Error(`${needed} is missing: run \`npm run build\` (node test/tools/bootstrap.mjs)`);
+    if (!existsSync(needed))
+      throw new Error(`${needed} is missing: run \`npm run build\` (node test/tools/bootstrap.mjs)`);
   }
   workDir = mkdtempSync(join(tmpdir(), 'pnav-measure-test-'));
   runtimeDir = join(workDir, 'runtime');
@@ -174,7 +179,9 @@ describe('pnav measure on a notebook with a passing cell, a %%pnav cell with epo
   it('stops at the failing cell like Run All, with exit code 1', () => {
     expect(result.code).toBe(1);
     expect(report.exitCode).toBe(1);
-    expect(report.stopReason).toBe("cell 3 (raise ValueError('deliberate failure')) failed: ValueError: deliberate failure");
+    expect(report.stopReason).toBe(
+      "cell 3 (raise ValueError('deliberate failure')) failed: ValueError: deliberate failure",
+    );
     expect(report.cells.map((c: { status: string }) => c.status)).toEqual(['ok', 'ok', 'error', 'not-run']);
     expect(result.stderr).toContain('ValueError: deliberate failure');
   });
@@ -184,7 +191,9 @@ describe('pnav measure on a notebook with a passing cell, a %%pnav cell with epo
     expect(rows.find(row => row.startsWith('1 '))).toMatch(/^1\s+total = sum\(range\(1000\)\)\s+ok\s+/);
     expect(rows.find(row => row.startsWith('2 '))).toMatch(/^2\s+import time\s+ok\s+/);
     expect(rows.find(row => row.startsWith('3 '))).toMatch(/^3\s+raise ValueError\('deliberate failure'\)\s+error\s+/);
-    expect(result.stdout).toMatch(/total: .*Wh · .* CO2eq · .* · 3\/4 code cells measured · figures (measured|estimated|mixed)/);
+    expect(result.stdout).toMatch(
+      /total: .*Wh · .* CO2eq · .* · 3\/4 code cells measured · figures (measured|estimated|mixed)/,
+    );
   });
 
   it('records one run per cell in the sidecar, tagged with the kernel, the cell id and the label', async () => {
@@ -219,7 +228,10 @@ describe('pnav measure on a notebook with a passing cell, a %%pnav cell with epo
       expect(['measured', 'estimated', 'mixed']).toContain(cell.run.quality);
       expect(Object.keys(cell.run.methods).length).toBeGreaterThan(0);
     }
-    const sum = measured.reduce((acc: number, c: { run: { facilityEnergyJ: number } }) => acc + c.run.facilityEnergyJ, 0);
+    const sum = measured.reduce(
+      (acc: number, c: { run: { facilityEnergyJ: number } }) => acc + c.run.facilityEnergyJ,
+      0,
+    );
     expect(report.totals.facilityEnergyJ).toBeCloseTo(sum, 9);
     expect(report.sidecar.location.countryIso3).toBe('ESP');
   });
@@ -348,6 +360,77 @@ describe('pnav measure stopping cleanly', () => {
   });
 });
 
+async function freePort(): Promise<number> {
+  return new Promise(resolve => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('pnav measure --server-url', () => {
+  it("runs on the user's Jupyter server and reads runs through its /pnav/ proxy", async () => {
+    const port = await freePort();
+    const jupyterToken = 'measure-test-jupyter-token';
+    const server = spawn(
+      JUPYTER,
+      [
+        'server',
+        '--ServerApp.ip=127.0.0.1',
+        `--ServerApp.port=${port}`,
+        '--ServerApp.open_browser=False',
+        `--ServerApp.root_dir=${workDir}`,
+        ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
+      ],
+      {
+        env: { ...testEnv(), JUPYTER_TOKEN: jupyterToken, JUPYTER_RUNTIME_DIR: join(workDir, 'jupyter-runtime') },
+        stdio: 'ignore',
+      },
+    );
+    try {
+      const base = `http://127.0.0.1:${port}/`;
+      let proxied = 0;
+      for (let i = 0; i < 120 && proxied !== 200; i++) {
+        await new Promise(r => setTimeout(r, 250));
+        proxied = await fetch(`${base}pnav/healthz`, { headers: { Authorization: `token ${jupyterToken}` } }).then(
+          r => r.status,
+          () => 0,
+        );
+      }
+      expect(proxied).toBe(200);
+      const notebook = writeNotebook('remote.ipynb', [
+        { id: 'r1', source: "print('on the server')" },
+        { id: 'r2', source: '%%pnav --epochs 2\nimport pnav_lab\nfor _ in pnav_lab.epochs(range(2)):\n    pass' },
+      ]);
+      const child = spawn(
+        process.execPath,
+        [CLI, 'measure', notebook, '--server-url', base, '--json', 'out/remote.json'],
+        // The token comes from the environment, as documented, so it never shows in `ps`.
+        {
+          cwd: workDir,
+          env: { ...testEnv(join(workDir, 'no-sidecar-here')), JUPYTER_TOKEN: jupyterToken },
+          stdio: 'ignore',
+        },
+      );
+      expect(await exited(child)).toBe(0);
+      const report = readJson('out/remote.json');
+      expect(report.jupyter).toBe('external');
+      expect(report.sidecar.source).toBe('jupyter-proxy');
+      expect(report.cells.map((c: { status: string }) => c.status)).toEqual(['ok', 'ok']);
+      expect(report.cells[1].run.epochs).toHaveLength(2);
+      const runs = await sidecarRuns(report.kernel.id);
+      expect(runs.map(run => run.cellId).sort()).toEqual(['r1', 'r2']);
+      // Our kernel on their server is shut down at the end.
+      const kernels = await fetch(`${base}api/kernels`, { headers: { Authorization: `token ${jupyterToken}` } });
+      expect(((await kernels.json()) as { id: string }[]).map(k => k.id)).not.toContain(report.kernel.id);
+    } finally {
+      server.kill('SIGTERM');
+      await exited(server);
+    }
+  });
+});
+
 describe('pnav measure setup', () => {
   it('starts a sidecar when none runs, and stops it afterwards', async () => {
     const ownRuntime = join(workDir, 'runtime-own');
@@ -363,9 +446,7 @@ describe('pnav measure setup', () => {
   it('rejects a bad option with exit 2, naming it', async () => {
     const result = await measure([join(workDir, 'budget.ipynb'), '--country', 'spain']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(
-      'pnav measure: --country: must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP\n',
-    );
+    expect(result.stderr).toBe('pnav measure: --country: must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP\n');
   });
 
   it('rejects a notebook that does not exist with exit 2', async () => {

@@ -6,7 +6,7 @@
  * a run's own `job` label lands on the run series; `--metrics-public` opens /metrics only.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +49,7 @@ const started: ChildProcess[] = [];
 
 async function startSidecar(name: string, args: string[]): Promise<Sidecar> {
   const runtime = join(workDir, `${name}-runtime`);
-  const env = { ...process.env, PNAV_DATA_DIR: join(workDir, `${name}-data`) };
+  const env: NodeJS.ProcessEnv = { ...process.env, PNAV_DATA_DIR: join(workDir, `${name}-data`) };
   delete env.PNAV_SIDECAR_URL;
   delete env.PNAV_SIDECAR_TOKEN;
   const child = spawn(process.execPath, [CLI, 'sidecar', '--runtime-dir', runtime, ...args], {
@@ -99,8 +99,7 @@ function monotonicSamples(families: PromFamily[]): Map<string, number> {
   for (const family of families) {
     for (const s of family.samples) {
       const monotonic =
-        family.type === 'counter' ||
-        (family.type === 'histogram' && /_(count|sum|bucket)$/.test(s.name));
+        family.type === 'counter' || (family.type === 'histogram' && /_(count|sum|bucket)$/.test(s.name));
       if (monotonic) out.set(seriesKey(s), s.value);
     }
   }
@@ -117,7 +116,8 @@ const pause = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 beforeAll(() => {
   for (const needed of [CLI, PYTHON]) {
-    if (!existsSync(needed)) throw new Error(`${needed} is missing: run \`npm run build\` (node test/tools/bootstrap.mjs)`);
+    if (!existsSync(needed))
+      throw new Error(`${needed} is missing: run \`npm run build\` (node test/tools/bootstrap.mjs)`);
   }
   const probe = spawnSync(PYTHON, ['-c', 'import prometheus_client.parser'], { encoding: 'utf8' });
   if (probe.status !== 0) throw new Error(`prometheus_client is not installed in ${PYTHON}: ${probe.stderr}`);
@@ -215,6 +215,23 @@ describe('/metrics scraped while runs open and close', () => {
   it('exports the grid intensity of the configured country', () => {
     const [intensity] = find(scrapes[0]!, 'pnav_grid_intensity_grams_per_kwh', { country: 'ESP', source: 'config' });
     expect(intensity!.value).toBeGreaterThan(0);
+  });
+
+  it('has every metric that the Prometheus docs, rules and dashboard name', () => {
+    const docs = join(ROOT, 'sidecar', 'docs', 'prometheus');
+    const exposed = new Set(scrapes[3]!.flatMap(f => [f.name, ...f.samples.map(s => s.name)]));
+    const named = new Set<string>();
+    for (const file of readdirSync(docs)) {
+      const text = readFileSync(join(docs, file), 'utf8');
+      // Metric names, not recording-rule names (a:b:c) nor the package name pnav_lab.
+      for (const m of text.matchAll(
+        /(?<![:\w])pnav_[a-z_]+_(total|watts|joules|runs|kwh|seconds|sum|count|bucket)(?![:\w])/g,
+      )) {
+        named.add(m[0]);
+      }
+    }
+    expect(named.size).toBeGreaterThan(5);
+    for (const name of named) expect(exposed, `${name} is named in the docs`).toContain(name);
   });
 
   it('requires the bearer token for /metrics by default', async () => {

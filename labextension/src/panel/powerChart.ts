@@ -142,7 +142,7 @@ export class PowerChart extends Widget {
         width,
         height: CHART_HEIGHT_PX,
         cursor: { drag: { x: true, y: false } },
-        legend: { show: true, live: true },
+        legend: { show: true, live: false },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
         axes: [axis({}), axis({ label: 'W', size: 48 })],
         series: [
@@ -196,10 +196,12 @@ export class PowerChart extends Widget {
     const newest = xs[xs.length - 1];
     const offsetS = this._paused ? Number(this._slider.value) : 0;
     const max = newest - offsetS;
+    // Until the history fills the window, stretch what there is over the width.
+    const min = Math.max(max - this._windowS, xs[0]);
     this._drawingSampleT = this._paused ? null : this._pendingSampleT;
     plot.batch(() => {
       plot.setData(this._data as uPlot.AlignedData, false);
-      plot.setScale('x', { min: max - this._windowS, max });
+      plot.setScale('x', { min: min < max ? min : max - 1, max });
     });
   }
 

@@ -109,7 +109,7 @@ export class RunDetail extends Widget {
       );
       node.appendChild(box);
     }
-    if (run.epochs.length > 0) node.appendChild(this._epochs(run.epochs));
+    if (run.epochs.length > 0) node.append(this._legend(), this._epochs(run.epochs));
   }
 
   private _components(run: IRun): HTMLTableElement {
@@ -123,8 +123,8 @@ export class RunDetail extends Widget {
       const figure = run.energy[component];
       const row = body.insertRow();
       row.insertCell().textContent = trans.__(COMPONENT_NAMES[component]);
-      if (!figure.included) {
-        row.insertCell().textContent = trans.__('excluded');
+      if (!figure.included || figure.method === 'none') {
+        row.insertCell().textContent = figure.included ? trans.__('not present') : trans.__('excluded');
         row.insertCell();
         row.insertCell();
         continue;
@@ -138,6 +138,23 @@ export class RunDetail extends Widget {
     return table;
   }
 
+  /** Which colour is which component in the epoch bars. */
+  private _legend(): HTMLElement {
+    const legend = el('div', 'jp-pnav-Legend');
+    legend.setAttribute('aria-hidden', 'true');
+    for (const [key, text] of [
+      ['cpu', 'CPU'],
+      ['gpu', 'GPU'],
+      ['ram', 'RAM'],
+      ['duration', 'time'],
+    ]) {
+      const item = el('span', 'jp-pnav-Legend-item');
+      item.append(el('span', `jp-pnav-Legend-swatch jp-pnav-Bar-${key}`), this._trans.__(text));
+      legend.appendChild(item);
+    }
+    return legend;
+  }
+
   /** Epoch rows with a stacked bar (CPU/GPU/RAM) scaled to the largest epoch, and a time bar. */
   private _epochs(epochs: IEpoch[]): HTMLTableElement {
     const trans = this._trans;
@@ -145,8 +162,9 @@ export class RunDetail extends Widget {
     const table = el('table', 'jp-pnav-Epochs');
     table.setAttribute('aria-label', trans.__('Energy and time per epoch'));
     const head = table.createTHead().insertRow();
-    for (const text of ['Epoch', 'Time', 'CPU', 'GPU', 'RAM', 'Energy', 'CO₂e', '']) {
-      head.appendChild(el('th', '', text ? trans.__(text) : ''));
+    // Narrow sidebar: totals per epoch in columns, the split by component in the bar (title and aria-label).
+    for (const text of ['#', 'Time', 'Energy', 'CO₂e', 'Split']) {
+      head.appendChild(el('th', '', trans.__(text)));
     }
     const maxEnergy = Math.max(...epochs.map(e => e.energyJ), Number.MIN_VALUE);
     const maxTime = Math.max(...epochs.map(e => e.durationS), Number.MIN_VALUE);
@@ -157,25 +175,23 @@ export class RunDetail extends Widget {
       if (epoch.status === 'open') row.classList.add('jp-pnav-Epoch-open');
       row.insertCell().textContent = String(epoch.index + 1);
       row.insertCell().textContent = formatDuration(epoch.durationS);
-      for (const component of COMPONENTS) {
-        const figure = epoch.energy[component];
-        row.insertCell().textContent = figure.included ? formatEnergy(figure.energyJ, units.energyUnit) : '–';
-      }
       row.insertCell().textContent = formatEnergy(epoch.facilityEnergyJ, units.energyUnit);
-      row.insertCell().textContent = formatEmissions(epoch.emissionsG, units.emissionsUnit);
+      row.insertCell().textContent = formatEmissions(epoch.emissionsG, units.emissionsUnit, { label: false });
       const barCell = row.insertCell();
       barCell.className = 'jp-pnav-Bars';
       const energyBar = el('div', 'jp-pnav-Bar');
       energyBar.setAttribute('role', 'img');
-      energyBar.setAttribute(
-        'aria-label',
-        trans.__(
-          'Epoch %1: %2 in %3',
-          epoch.index + 1,
-          formatEnergy(epoch.energyJ, units.energyUnit),
-          formatDuration(epoch.durationS),
-        ),
+      const parts = COMPONENTS.filter(c => epoch.energy[c].included).map(
+        c => `${trans.__(COMPONENT_NAMES[c])} ${formatEnergy(epoch.energy[c].energyJ, units.energyUnit)}`,
       );
+      const description = trans.__(
+        'Epoch %1: %2 in %3',
+        epoch.index + 1,
+        parts.join(', '),
+        formatDuration(epoch.durationS),
+      );
+      energyBar.setAttribute('aria-label', description);
+      energyBar.title = description;
       for (const component of COMPONENTS) {
         const figure = epoch.energy[component];
         if (!figure.included || figure.energyJ <= 0) continue;

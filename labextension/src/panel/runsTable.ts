@@ -1,6 +1,8 @@
 /**
- * The notebook's runs as a plain DOM table with keyed rows: a stream update
- * touches one row; a full render of 1,000 runs builds one fragment.
+ * The notebook's runs as a plain DOM table, windowed: only the rows in view
+ * (plus a margin) exist, between two spacer rows that keep the scroll height,
+ * so 1,000 runs cost what 30 do. Rows are keyed by run id: a stream update
+ * touches one row.
  */
 import { type ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -11,6 +13,12 @@ import type { ITrans } from '../trans';
 import type { IRun } from '../types';
 
 type Units = Pick<IPnavSettings, 'energyUnit' | 'emissionsUnit'>;
+
+/** Fixed row height (two text lines), so the window is computed without measuring. */
+export const ROW_HEIGHT_PX = 34;
+const OVERSCAN_ROWS = 10;
+/** Used before the table has a size (hidden panel, jsdom). */
+const FALLBACK_VIEW_PX = 600;
 
 /** The name a run goes by: its label (from `--label` or the cell's first line), else its id. */
 export function runLabel(run: IRun): string {
@@ -29,7 +37,8 @@ export class RunsTable extends Widget {
     const table = document.createElement('table');
     table.setAttribute('aria-label', this._trans.__('Runs of this notebook'));
     const head = table.createTHead().insertRow();
-    const headers = ['', 'Run', '#', 'Status', 'Duration', 'Energy', 'CO₂e'];
+    // Three columns fit a 250 px sidebar: two lines per row, name over count/status/duration, energy over CO₂e.
+    const headers = ['', 'Run', 'Energy / CO₂e'];
     for (const text of headers) {
       const th = document.createElement('th');
       th.scope = 'col';
@@ -41,13 +50,17 @@ export class RunsTable extends Widget {
     this._selectAll.setAttribute('aria-label', this._trans.__('Select all runs'));
     this._selectAll.addEventListener('change', () => this._toggleAll(this._selectAll.checked));
     head.cells[0].appendChild(this._selectAll);
+    this._table = table;
     this._body = table.createTBody();
+    this._topSpacer = this._spacer();
+    this._bottomSpacer = this._spacer();
     this._empty = document.createElement('p');
     this._empty.className = 'jp-pnav-Empty';
     this._empty.textContent = this._trans.__('No measured runs in this notebook yet. Start a cell with %%pnav.');
     this.node.append(table, this._empty);
     this._body.addEventListener('click', event => this._onClick(event));
     this._body.addEventListener('keydown', event => this._onKey(event));
+    this.node.addEventListener('scroll', () => this._scheduleWindow(), { passive: true });
     this._model.changed.connect(this._onModel, this);
     this.renderAll();
   }
@@ -82,20 +95,25 @@ export class RunsTable extends Widget {
     this._rows.get(id ?? '')?.classList.add('jp-mod-active');
   }
 
+  /** Renders the rows in view from scratch (after a reset, a unit change, a scope change). */
   renderAll(): void {
     const started = performance.now();
     this._rows.clear();
-    const fragment = document.createDocumentFragment();
-    for (const run of this._model.runs) {
-      const row = this._createRow(run);
-      this._rows.set(run.id, row);
-      fragment.appendChild(row);
-    }
-    this._body.replaceChildren(fragment);
+    this._body.replaceChildren();
+    this._renderWindow();
     this._empty.hidden = this._model.size > 0;
+    this._table.setAttribute('aria-rowcount', String(this._model.size + 1));
     this._lastRenderMs = performance.now() - started;
     this.node.dataset.renderMs = this._lastRenderMs.toFixed(2);
     this.node.dataset.rows = String(this._model.size);
+  }
+
+  protected onAfterShow(): void {
+    this._renderWindow();
+  }
+
+  protected onResize(): void {
+    this._scheduleWindow();
   }
 
   dispose(): void {
@@ -112,27 +130,83 @@ export class RunsTable extends Widget {
     const run = this._model.get(change.id);
     if (!run) return;
     const existing = this._rows.get(run.id);
-    if (existing) {
+    if (existing && !change.added) {
       this._fillRow(existing, run);
       return;
     }
-    // New runs are the newest almost always: insert at their place without a full render.
-    const index = this._model.runs.indexOf(run);
-    const row = this._createRow(run);
-    this._rows.set(run.id, row);
-    this._body.insertBefore(row, this._body.rows[index] ?? null);
+    // A new run shifts the order: redraw the window (cheap: only the rows in view).
+    this._renderWindow();
     this._empty.hidden = true;
+    this._table.setAttribute('aria-rowcount', String(this._model.size + 1));
+    this.node.dataset.rows = String(this._model.size);
+  }
+
+  /** The range of rows in view, with a margin each side. */
+  private _range(): [number, number] {
+    const count = this._model.size;
+    const view = this.node.clientHeight || FALLBACK_VIEW_PX;
+    const first = Math.max(0, Math.floor(this.node.scrollTop / ROW_HEIGHT_PX) - OVERSCAN_ROWS);
+    const last = Math.min(count, Math.ceil((this.node.scrollTop + view) / ROW_HEIGHT_PX) + OVERSCAN_ROWS);
+    return [first, Math.max(first, last)];
+  }
+
+  private _renderWindow(): void {
+    const runs = this._model.runs;
+    const [first, last] = this._range();
+    const keep = new Map<string, HTMLTableRowElement>();
+    const rows: HTMLTableRowElement[] = [this._topSpacer];
+    for (let i = first; i < last; i++) {
+      const run = runs[i];
+      let row = this._rows.get(run.id);
+      if (row) this._fillRow(row, run);
+      else row = this._createRow(run);
+      row.setAttribute('aria-rowindex', String(i + 2));
+      keep.set(run.id, row);
+      rows.push(row);
+    }
+    rows.push(this._bottomSpacer);
+    this._rows = keep;
+    this._topSpacer.style.height = `${first * ROW_HEIGHT_PX}px`;
+    this._bottomSpacer.style.height = `${(runs.length - last) * ROW_HEIGHT_PX}px`;
+    this._body.replaceChildren(...rows);
+  }
+
+  private _scheduleWindow(): void {
+    if (this._frame !== null) return;
+    this._frame = requestAnimationFrame(() => {
+      this._frame = null;
+      this._renderWindow();
+    });
+  }
+
+  private _spacer(): HTMLTableRowElement {
+    const row = document.createElement('tr');
+    row.className = 'jp-pnav-Spacer';
+    row.setAttribute('aria-hidden', 'true');
+    const cell = row.insertCell();
+    cell.colSpan = 3;
+    return row;
   }
 
   private _createRow(run: IRun): HTMLTableRowElement {
     const row = document.createElement('tr');
     row.dataset.runId = run.id;
     row.tabIndex = 0;
-    for (let i = 0; i < 7; i++) row.insertCell();
+    row.style.height = `${ROW_HEIGHT_PX}px`;
+    for (let i = 0; i < 3; i++) row.insertCell();
     const box = document.createElement('input');
     box.type = 'checkbox';
     box.className = 'jp-pnav-RunSelect';
     row.cells[0].appendChild(box);
+    const name = document.createElement('div');
+    name.className = 'jp-pnav-RunName';
+    const meta = document.createElement('div');
+    meta.className = 'jp-pnav-RunMeta';
+    row.cells[1].append(name, meta);
+    const energy = document.createElement('div');
+    const emissions = document.createElement('div');
+    emissions.className = 'jp-pnav-RunMeta';
+    row.cells[2].append(energy, emissions);
     if (run.id === this._activeId) row.classList.add('jp-mod-active');
     this._fillRow(row, run);
     return row;
@@ -144,16 +218,20 @@ export class RunsTable extends Widget {
     box.checked = this._selected.has(run.id);
     box.setAttribute('aria-label', this._trans.__('Select run %1', label));
     const cells = row.cells;
-    cells[1].textContent = label;
-    cells[1].title = label;
-    cells[2].textContent = run.executionCount === null ? '' : String(run.executionCount);
-    cells[3].textContent = this._trans.__(run.status);
-    cells[3].className = `jp-pnav-Status jp-pnav-Status-${run.status}`;
-    cells[4].textContent = formatDuration(run.durationS);
-    cells[5].textContent = formatEnergy(run.facilityEnergyJ, this._units.energyUnit);
-    cells[5].className = `jp-pnav-Energy jp-pnav-Quality-text-${run.quality}`;
-    cells[5].title = this._trans.__('%1 (× PUE %2)', this._trans.__(run.quality), run.pue);
-    cells[6].textContent = formatEmissions(run.emissionsG, this._units.emissionsUnit);
+    const name = cells[1].firstChild as HTMLElement;
+    const meta = cells[1].lastChild as HTMLElement;
+    name.textContent = label;
+    name.title = label;
+    const count = run.executionCount === null ? '' : `[${run.executionCount}] `;
+    meta.textContent = `${count}${this._trans.__(run.status)} · ${formatDuration(run.durationS)}`;
+    meta.className = `jp-pnav-RunMeta jp-pnav-Status-${run.status}`;
+    const energy = cells[2].firstChild as HTMLElement;
+    energy.textContent = formatEnergy(run.facilityEnergyJ, this._units.energyUnit);
+    energy.className = `jp-pnav-Energy jp-pnav-Quality-text-${run.quality}`;
+    cells[2].title = this._trans.__('%1 (× PUE %2)', this._trans.__(run.quality), run.pue);
+    (cells[2].lastChild as HTMLElement).textContent = formatEmissions(run.emissionsG, this._units.emissionsUnit, {
+      label: false,
+    });
     row.setAttribute('aria-label', this._trans.__('Run %1, %2', label, this._trans.__(run.status)));
   }
 
@@ -173,13 +251,23 @@ export class RunsTable extends Widget {
 
   private _onKey(event: KeyboardEvent): void {
     const row = (event.target as HTMLElement).closest('tr');
-    if (!row?.dataset.runId) return;
+    const id = row?.dataset.runId;
+    if (!id) return;
     if (event.key === 'Enter') {
-      this._activated.emit(row.dataset.runId);
+      this._activated.emit(id);
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-      const next = event.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
-      (next as HTMLElement | null)?.focus();
+      const runs = this._model.runs;
+      const index = runs.findIndex(r => r.id === id) + (event.key === 'ArrowDown' ? 1 : -1);
+      if (index < 0 || index >= runs.length) return;
       event.preventDefault();
+      // Bring the next row into the window before focusing it.
+      const top = index * ROW_HEIGHT_PX;
+      const view = this.node.clientHeight || FALLBACK_VIEW_PX;
+      if (top < this.node.scrollTop) this.node.scrollTop = top;
+      else if (top + ROW_HEIGHT_PX * 2 > this.node.scrollTop + view)
+        this.node.scrollTop = top + ROW_HEIGHT_PX * 2 - view;
+      this._renderWindow();
+      this._rows.get(runs[index].id)?.focus();
     }
   }
 
@@ -189,7 +277,11 @@ export class RunsTable extends Widget {
     this._selectionChanged.emit();
   }
 
+  private _table: HTMLTableElement;
   private _body: HTMLTableSectionElement;
+  private _topSpacer: HTMLTableRowElement;
+  private _bottomSpacer: HTMLTableRowElement;
+  private _frame: number | null = null;
   private _empty: HTMLParagraphElement;
   private _selectAll: HTMLInputElement;
   private _rows = new Map<string, HTMLTableRowElement>();

@@ -48,7 +48,8 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
-describe('pnav config', () => {
+// Each test spawns the CLI several times (about 0.5 s each on a loaded 2-core machine).
+describe('pnav config', { timeout: 60_000 }, () => {
   test('lists every setting with its source; null defaults say what they mean', () => {
     const r = pnav([]);
     expect(r.code).toBe(0);

@@ -53,7 +53,7 @@ export function formatDoctor(result: { sources: SourceInfo[]; measuredAvailable:
   const fixes = result.sources.filter(s => !s.available && s.fix);
   if (fixes.length > 0) {
     out += '\nHow to fix:\n';
-    for (const s of fixes) out += `- ${s.id}: ${s.fix}\n`;
+    for (const s of fixes) out += `- ${s.id}: ${s.fix!.replaceAll('\n', '\n  ')}\n`;
   }
   out += result.measuredAvailable
     ? '\nA measured source is available: figures come from hardware counters.\n'

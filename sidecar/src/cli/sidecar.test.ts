@@ -2,42 +2,17 @@
  * `pnav sidecar` as a real process (the built CLI): discovery, one instance per runtime dir,
  * clean stop, and `kill -9` recovery of the store. Power comes from a fake powercap tree.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../api/schemas.js';
 import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
 import type { RuntimeInfo } from '../runtime/runtime-file.js';
-
-const SIDECAR_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = path.join(SIDECAR_DIR, 'dist', 'cli.js');
+import { CLI, ensureBuilt } from './__fixtures__/built-cli.js';
 
 let fake: FakeRoot;
 const children: ChildProcess[] = [];
-
-/** Builds dist/ when it is missing or older than a source file. */
-function ensureBuilt(): void {
-  const newestSource = (dir: string): number =>
-    Math.max(
-      0,
-      ...fs.readdirSync(dir, { withFileTypes: true }).map(e => {
-        const p = path.join(dir, e.name);
-        return e.isDirectory() ? newestSource(p) : e.name.endsWith('.ts') ? fs.statSync(p).mtimeMs : 0;
-      }),
-    );
-  if (fs.existsSync(CLI) && fs.statSync(CLI).mtimeMs >= newestSource(path.join(SIDECAR_DIR, 'src'))) return;
-  const r = spawnSync(
-    process.execPath,
-    [path.join(SIDECAR_DIR, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'],
-    {
-      cwd: SIDECAR_DIR,
-      encoding: 'utf8',
-    },
-  );
-  if (r.status !== 0) throw new Error(`sidecar build failed:\n${r.stdout}${r.stderr}`);
-}
 
 interface Started {
   child: ChildProcess;

@@ -34,7 +34,10 @@ export function isPnavCell(source: string): boolean {
  * magic line is tokenised, so they are dropped, and long lines are cut.
  */
 export function magicLabel(firstLine: string): string {
-  const plain = firstLine.replace(/["'\\]/g, '').replace(/\s+/g, ' ').trim();
+  const plain = firstLine
+    .replace(/["'\\]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const label = plain.length > MAX_LABEL_CHARS ? `${plain.slice(0, MAX_LABEL_CHARS - 1)}…` : plain;
   return label === '' ? 'cell' : label;
 }

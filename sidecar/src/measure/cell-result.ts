@@ -104,8 +104,7 @@ export function totalsOf(results: CellResult[]): Totals {
     cells: results.length,
     measuredCells: summaries.length,
     ok: results.filter(result => result.status === 'ok').length,
-    failed: results.filter(result => ['error', 'timeout', 'kernel-died', 'interrupted'].includes(result.status))
-      .length,
+    failed: results.filter(result => ['error', 'timeout', 'kernel-died', 'interrupted'].includes(result.status)).length,
     durationS: results.reduce((sum, result) => sum + result.wallS, 0),
     energyJ: summaries.reduce((sum, s) => sum + s.energyJ, 0),
     facilityEnergyJ,

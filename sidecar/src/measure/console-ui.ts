@@ -31,7 +31,10 @@ function truncate(text: string, width: number): string {
 }
 
 function row(cells: string[]): string {
-  return `${cells.map((cell, i) => truncate(cell, COLUMNS[i]!.width).padEnd(COLUMNS[i]!.width)).join(' ').trimEnd()}\n`;
+  return `${cells
+    .map((cell, i) => truncate(cell, COLUMNS[i]!.width).padEnd(COLUMNS[i]!.width))
+    .join(' ')
+    .trimEnd()}\n`;
 }
 
 export function cellRow(result: CellResult): string {

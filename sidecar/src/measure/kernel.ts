@@ -6,10 +6,10 @@
 import {
   type Kernel,
   KernelManager,
+  type KernelMessage,
   ServerConnection,
   type Session,
   SessionManager,
-  type KernelMessage,
 } from '@jupyterlab/services';
 import { WebSocket } from 'ws';
 import type { JupyterConnection } from './jupyter-server.js';

@@ -69,7 +69,9 @@ export async function readNotebook(path: string): Promise<Notebook> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new NotebookError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new NotebookError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   return parseNotebook(text, path);
 }

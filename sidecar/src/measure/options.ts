@@ -19,7 +19,10 @@ export const MeasureOptionsSchema = z
     maxCo2G: z.coerce.number().min(0).optional(),
     country: Iso3Schema.optional(),
     timeoutS: z.coerce.number().positive().optional(),
-    serverUrl: z.string().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+    serverUrl: z
+      .string()
+      .regex(/^https?:\/\//, 'must be an http(s) URL')
+      .optional(),
     serverToken: z.string().min(1).optional(),
   })
   .refine(o => (o.serverUrl === undefined) === (o.serverToken === undefined), {

@@ -58,7 +58,12 @@ export class OutputCollector {
         break;
       case 'execute_result':
         this.push(
-          { output_type: 'execute_result', data, metadata, execution_count: (content.execution_count as number) ?? null },
+          {
+            output_type: 'execute_result',
+            data,
+            metadata,
+            execution_count: (content.execution_count as number) ?? null,
+          },
           displayId,
         );
         break;

@@ -6,16 +6,16 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Run, Status } from '../api/schemas.js';
-import { type Budgets, type BudgetBreach, budgetBreaches } from './budget.js';
+import { type BudgetBreach, type Budgets, budgetBreaches } from './budget.js';
 import { cellCode } from './cell-code.js';
-import { type CellResult, type CellStatus, type Totals, summariseRun, totalsOf } from './cell-result.js';
+import { type CellResult, type CellStatus, summariseRun, type Totals, totalsOf } from './cell-result.js';
 import { EXIT } from './exit-codes.js';
 import { RunFinder } from './find-run.js';
 import { type JupyterConnection, startJupyterServer } from './jupyter-server.js';
 import { type Execution, KernelDriver } from './kernel.js';
 import { type CodeCell, codeCells, type Notebook, notebookKernelName, readNotebook } from './notebook.js';
 import type { MeasureOptions } from './options.js';
-import { SidecarClient, type SidecarAccess } from './sidecar-client.js';
+import { type SidecarAccess, SidecarClient } from './sidecar-client.js';
 import { ensureSidecar, findRunningSidecar, proxiedSidecar } from './sidecar-ensure.js';
 
 export interface MeasureUi {

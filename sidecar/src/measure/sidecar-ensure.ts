@@ -37,7 +37,13 @@ export function findRunningSidecar(env: NodeJS.ProcessEnv = process.env): Ensure
   }
   const live = readLiveRuntime(runtimeDir);
   if (!live) return null;
-  return { access: direct(live.url, live.token, 'runtime-file'), url: live.url, token: live.token, runtimeDir, release };
+  return {
+    access: direct(live.url, live.token, 'runtime-file'),
+    url: live.url,
+    token: live.token,
+    runtimeDir,
+    release,
+  };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -86,7 +92,9 @@ export async function ensureSidecar(env: NodeJS.ProcessEnv = process.env): Promi
     await new Promise(resolve => setTimeout(resolve, 100));
   }
   await stopChild(child);
-  throw new SidecarStartError(`pnav sidecar wrote no runtime file in ${runtimeDir} within ${START_TIMEOUT_MS / 1000} s`);
+  throw new SidecarStartError(
+    `pnav sidecar wrote no runtime file in ${runtimeDir} within ${START_TIMEOUT_MS / 1000} s`,
+  );
 }
 
 /** A sidecar reached through a Jupyter server's `/pnav/` proxy (the server extension), with Jupyter's token. */

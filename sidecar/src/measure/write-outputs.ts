@@ -1,8 +1,8 @@
 /** Writes the reports `pnav measure` was asked for; each file is written whole or not at all. */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { csvReport } from './report-csv.js';
 import { executedNotebook } from './executed-notebook.js';
+import { csvReport } from './report-csv.js';
 import { htmlReport } from './report-html.js';
 import { jsonReport } from './report-json.js';
 import type { MeasureOutcome } from './runner.js';

@@ -110,8 +110,8 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       samples.push(sample);
       metrics.observeSample(sample.powerW, energyDeltaJ);
       if (hub.clientCount === 0) return;
-      hub.broadcast({ type: 'sample', sample });
-      for (const run of ledger.progressRuns(reading)) hub.broadcast({ type: 'run', event: 'progress', run });
+      const progress = ledger.progressRuns(reading).map(run => ({ type: 'run', event: 'progress', run }) as const);
+      hub.broadcastAll([{ type: 'sample', sample }, ...progress]);
     },
     onCheckpoint: reading => {
       void gpuByProcess.refresh(); // runs in gpu_mode by-process learn which GPUs their kernel uses

@@ -20,7 +20,8 @@ export interface StreamHubDeps {
 
 export class StreamHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  private readonly clients = new Set<WebSocket>();
+  /** Each client with the socket under it, corked while a tick's frames are written. */
+  private readonly clients = new Map<WebSocket, Duplex>();
 
   constructor(private readonly deps: StreamHubDeps) {}
 
@@ -42,11 +43,11 @@ export class StreamHub {
       refuse(socket, e);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, ws => this.add(ws));
+    this.wss.handleUpgrade(req, socket, head, ws => this.add(ws, socket));
   }
 
-  private add(ws: WebSocket): void {
-    this.clients.add(ws);
+  private add(ws: WebSocket, socket: Duplex): void {
+    this.clients.set(ws, socket);
     ws.on('close', () => this.clients.delete(ws));
     ws.on('error', () => this.clients.delete(ws));
     ws.on('message', () => {}); // the stream is one-way; client frames are ignored
@@ -58,21 +59,28 @@ export class StreamHub {
   }
 
   broadcast(message: StreamMessage): void {
-    if (this.clients.size === 0) return;
-    const data = JSON.stringify(message);
-    for (const ws of this.clients) {
+    this.broadcastAll([message]);
+  }
+
+  /** Sends several messages; each client gets them in one socket write (one syscall, not one per frame). */
+  broadcastAll(messages: StreamMessage[]): void {
+    if (this.clients.size === 0 || messages.length === 0) return;
+    const data = messages.map(m => JSON.stringify(m));
+    for (const [ws, socket] of this.clients) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         ws.terminate();
         this.clients.delete(ws);
         continue;
       }
-      ws.send(data);
+      socket.cork();
+      for (const d of data) ws.send(d);
+      socket.uncork();
     }
   }
 
   close(): void {
-    for (const ws of this.clients) ws.close(1001, 'sidecar stopping');
+    for (const ws of this.clients.keys()) ws.close(1001, 'sidecar stopping');
     this.clients.clear();
     this.wss.close();
   }

@@ -226,3 +226,11 @@ describe('GPU scope of a run', () => {
     expect(byProcess.gpuIds).toEqual([]); // no nvidia-smi on this fake machine: no GPU is the kernel's
   });
 });
+
+test('the status and every run say which machine scope applied (machine, cgroup or SLURM)', async () => {
+  const status = await api('GET', '/api/v1/status');
+  expect(status.body.scope.kind).toMatch(/^(machine|cgroup|slurm)$/);
+  expect(status.body.scope.detail.length).toBeGreaterThan(0);
+  const run = await measuredRun({ cwd: home }, 1);
+  expect(run.scope).toEqual({ kind: status.body.scope.kind, detail: status.body.scope.detail });
+});
