@@ -98,11 +98,11 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     });
     const line = firstCell().locator('.jp-pnav-CellLine');
     await expect.poll(() => line.getAttribute('data-phase'), { timeout: 60_000 }).toBe('done');
-    const outputs = await firstCell().locator('.jp-OutputArea').innerText();
+    const outputs = (await firstCell().locator('.jp-OutputArea').textContent()) ?? '';
     expect(outputs).not.toContain('UsageError');
     const phases = await page.evaluate(() => (window as unknown as ILabWindow).__pnavPhases);
     expect(phases).toContain('running');
-    const text = await line.locator('.jp-pnav-CellLine-text').innerText();
+    const text = (await line.locator('.jp-pnav-CellLine-text').textContent()) ?? '';
     expect(text).toMatch(/^[\d.,]+ (J|Wh|kWh) · [\d.,]+ (g|kg) CO₂e · [\d.,]+ s · 3\/3 epochs$/);
     expect(Number.parseFloat(text)).toBeGreaterThan(0);
     expect(await line.locator('.jp-pnav-Quality').count()).toBe(1);
@@ -119,9 +119,9 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     await page.evaluate(() => (window as unknown as ILabWindow).jupyterapp.commands.execute('pnav-lab:open-panel'));
     const row = panel().locator('.jp-pnav-RunsTable tbody tr[data-run-id]').first();
     await row.waitFor({ timeout: 30_000 });
-    expect(await row.locator('.jp-pnav-RunName').innerText()).toBe('import time, pnav_lab');
-    expect(await row.locator('td').nth(1).locator('.jp-pnav-RunMeta').innerText()).toMatch(/^\[1\] ok · [\d.]+ s$/);
-    const energy = await row.locator('.jp-pnav-Energy').innerText();
+    expect(await row.locator('.jp-pnav-RunName').textContent()).toBe('import time, pnav_lab');
+    expect(await row.locator('td').nth(1).locator('.jp-pnav-RunMeta').textContent()).toMatch(/^\[1\] ok · [\d.]+ s$/);
+    const energy = (await row.locator('.jp-pnav-Energy').textContent()) ?? '';
     expect(energy).toMatch(/^[\d.,]+ (J|Wh|kWh)$/);
     expect(Number.parseFloat(energy)).toBeGreaterThan(0);
     await expect.poll(() => panel().locator('.jp-pnav-Connection-live').count()).toBe(1);
@@ -156,13 +156,13 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     await form.locator('input[name="endpointUrl"]').fill(`${mock.url}api/v1/emissions`);
     await page.locator('.jp-Dialog .jp-mod-accept').click();
     await expect
-      .poll(() => form.locator('.jp-pnav-FieldError').first().innerText())
+      .poll(() => form.locator('.jp-pnav-FieldError').first().textContent())
       .toBe('The token must be a 64-character hexadecimal string.');
     expect(await form.locator('input[name="token"]').getAttribute('type')).toBe('password');
     await form.locator('input[name="token"]').fill(TOKEN.toUpperCase());
     await form.locator('.jp-pnav-PreviewButton').click();
     await expect
-      .poll(() => form.locator('.jp-pnav-PreviewTable').innerText(), { timeout: 20_000 })
+      .poll(() => form.locator('.jp-pnav-PreviewTable').textContent(), { timeout: 20_000 })
       .toContain('energy_consumed');
     await page.screenshot({ path: join(SHOTS, 'upload-dialog.png') });
     await page.locator('.jp-Dialog .jp-mod-accept').click();
