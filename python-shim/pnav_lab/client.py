@@ -41,6 +41,9 @@ class SidecarClient:
         self._lock = threading.RLock()
         self._start_failed_at = 0.0
         self._start_error: SidecarUnavailable | None = None
+        # Only requests that begin something (opening a run, a status query) may start a sidecar: a call in
+        # the middle of a run must not block the user's loop for a sidecar start it cannot use anyway.
+        self._may_start_now = True
 
     # ------------------------------------------------------------------ discovery
 
@@ -61,13 +64,17 @@ class SidecarClient:
             probe.close()
 
     def _discover(self) -> discovery.SidecarEndpoint:
+        allowed = self._start and self._may_start_now
+        return self._discover_with(allowed)
+
+    def _discover_with(self, may_start: bool) -> discovery.SidecarEndpoint:
         candidate = discovery.from_env()
         if candidate is not None and self._healthy(candidate):
             return candidate
         candidate = discovery.read_runtime_file()
         if candidate is not None and self._healthy(candidate):
             return candidate
-        if not self._start:
+        if not may_start:
             raise SidecarUnavailable('No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL).')
         if self._start_error is not None and time.monotonic() - self._start_failed_at < START_RETRY_AFTER_S:
             raise self._start_error
@@ -130,28 +137,35 @@ class SidecarClient:
             raise SidecarRequestError(response.status, 'unknown', data[:300].decode('utf-8', 'replace')) from None
 
     def request(self, method: str, path: str, body=None, *, timeout_s: float | None = None, raw: bool = False,
-                retry: bool = True):
+                retry: bool = True, may_start: bool = True):
         """One request; on a connection error, re-discover and retry once (the sidecar may have restarted)."""
         timeout_s = timeout_s or self._timeout_s
         with self._lock:
+            self._may_start_now = may_start
+            try:
+                return self._request_with_retry(method, path, body, timeout_s, raw, retry)
+            finally:
+                self._may_start_now = True
+
+    def _request_with_retry(self, method, path, body, timeout_s, raw, retry):
+        try:
+            return self._request_once(method, path, body, timeout_s, raw)
+        except SidecarRequestError:
+            raise
+        except _CONNECTION_ERRORS as first_error:
+            if not retry:
+                raise SidecarUnavailable(f'The PNAV sidecar stopped answering ({_describe(first_error)})') from None
+            self._endpoint = None
             try:
                 return self._request_once(method, path, body, timeout_s, raw)
             except SidecarRequestError:
                 raise
-            except _CONNECTION_ERRORS as first_error:
-                if not retry:
-                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering ({_describe(first_error)})') from None
+            except SidecarUnavailable as error:
+                raise SidecarUnavailable(
+                    f'The PNAV sidecar stopped answering ({_describe(first_error)}); {error}') from None
+            except _CONNECTION_ERRORS as error:
                 self._endpoint = None
-                try:
-                    return self._request_once(method, path, body, timeout_s, raw)
-                except SidecarRequestError:
-                    raise
-                except SidecarUnavailable as error:
-                    raise SidecarUnavailable(
-                        f'The PNAV sidecar stopped answering ({_describe(first_error)}); {error}') from None
-                except _CONNECTION_ERRORS as error:
-                    self._endpoint = None
-                    raise SidecarUnavailable(f'The PNAV sidecar stopped answering ({_describe(error)})') from None
+                raise SidecarUnavailable(f'The PNAV sidecar stopped answering ({_describe(error)})') from None
 
     # ------------------------------------------------------------------ API
 
@@ -173,22 +187,24 @@ class SidecarClient:
         return self.request('GET', f'/api/v1/runs{suffix}')['runs']
 
     def patch_run(self, run_id: str, body: dict) -> dict:
-        return self.request('PATCH', f'/api/v1/runs/{quote(run_id, safe="")}', body)['run']
+        return self.request('PATCH', f'/api/v1/runs/{quote(run_id, safe="")}', body, may_start=False)['run']
 
     def close_run(self, run_id: str, body: dict, *, timeout_s: float | None = None) -> dict:
         # Closing twice is harmless, so a retry after a lost response is safe.
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0)
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0,
+                            may_start=False)
 
     def open_epoch(self, run_id: str, index: int | None = None) -> dict:
         body = {} if index is None else {'index': index}
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs', body)['epoch']
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs', body, may_start=False)['epoch']
 
     def close_epoch(self, run_id: str, index: int, n_batch: int | None = None) -> dict:
         body = {} if n_batch is None else {'nBatch': n_batch}
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body)['epoch']
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body,
+                            may_start=False)['epoch']
 
     def count_batches(self, run_id: str, n: int) -> dict:
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/batches', {'n': n})['run']
+        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)['run']
 
 
 _shared: SidecarClient | None = None

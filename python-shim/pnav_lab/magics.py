@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import warnings
 from contextlib import contextmanager
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from . import cell_options, context, line_commands
@@ -56,6 +58,41 @@ def _traceback_names_cell(shell, number: int):
             del compiler.cache
 
 
+@contextmanager
+def _semicolon_sees_body(shell, cell: str):
+    """`x;` at the end of the body hides the value as it would without the magic: IPython's displayhook
+    looks for the `;` in the last parsed history entry, which is the `%%pnav` call, not the body."""
+    history = getattr(getattr(shell, 'history_manager', None), 'input_hist_parsed', None)
+    lines = [line for line in cell.splitlines() if line.strip()]
+    if not isinstance(history, list) or not lines or ';' not in lines[-1]:
+        yield
+        return
+    history.append(cell)
+    try:
+        yield
+    finally:
+        if history and history[-1] is cell:
+            history.pop()
+
+
+def _refuse_top_level_await(shell, cell: str) -> None:
+    """Inside a running event loop (ipykernel), IPython cannot run an async body from a magic."""
+    if 'await' not in cell and 'async' not in cell:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # plain IPython runs it in a loop of its own
+    try:
+        needs_loop = shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell), preprocessing_exc_tuple=None)
+    except Exception:
+        return
+    if needs_loop:
+        raise UsageError(
+            '%%pnav cannot run a cell with top-level await in this kernel; measure it with '
+            '`with pnav_lab.EmissionsTracker(): ...` in a normal cell instead')
+
+
 @magics_class
 class PnavMagics(Magics):
     def __init__(self, shell, client=None):
@@ -101,6 +138,7 @@ class PnavMagics(Magics):
             print(cell_options.usage())
             return None
         args = cell_options.parse(line)  # UsageError: one line, the cell does not run
+        _refuse_top_level_await(shell, cell)
         cell_options.open_request(args)  # validate before anything runs
         cell_options.check_output_dir(args)
 
@@ -114,7 +152,7 @@ class PnavMagics(Magics):
             run_kwargs['cell_id'] = cell_id
         inner_result = None
         try:
-            with _traceback_names_cell(shell, _execution_count(shell, outer_result)):
+            with _traceback_names_cell(shell, _execution_count(shell, outer_result)), _semicolon_sees_body(shell, cell):
                 inner_result = shell.run_cell(_cell_source(line, cell), **run_kwargs)
         except KeyboardInterrupt as interrupt:  # arrived outside the user's code, between our calls
             if active is not None:

@@ -103,3 +103,17 @@ def test_client_is_thread_safe(client):
         thread.join()
     assert errors == []
     assert client.close_run(run['id'], {})['run']['batchesCounted'] == 80
+
+
+def test_a_call_in_the_middle_of_a_run_never_starts_a_sidecar(tmp_path, monkeypatch):
+    marker = tmp_path / 'started'
+    monkeypatch.delenv('PNAV_SIDECAR_URL', raising=False)
+    monkeypatch.setenv('PNAV_RUNTIME_DIR', str(tmp_path))
+    monkeypatch.setenv('PNAV_SIDECAR_CMD', f'touch {marker}')
+    client = SidecarClient(SidecarEndpoint('http://127.0.0.1:9', 'x'))
+    with pytest.raises(SidecarUnavailable, match='No running PNAV sidecar answers'):
+        client.count_batches('some-run', 1)
+    assert not marker.exists()
+    with pytest.raises(SidecarUnavailable):
+        client.open_run({})  # opening a run may start one (this command exits at once)
+    assert marker.exists()

@@ -171,3 +171,24 @@ def test_importing_pnav_lab_imports_no_framework(kernel):
     _kernel_id, _km, kc, _workdir = kernel
     _, outputs = execute(kc, 'import sys; print(sorted(m for m in ("torch", "tensorflow", "keras", "lightning", "transformers", "sklearn") if m in sys.modules))')
     assert ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream').strip() == '[]'
+
+
+def test_semicolon_hides_the_last_value_as_without_the_magic(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    reply, outputs = execute(kc, '%%pnav --no-save --quiet\n1 + 1;')
+    assert reply['status'] == 'ok'
+    assert [m['msg_type'] for m in outputs] == []
+    reply, outputs = execute(kc, '%%pnav --no-save --quiet\n1 + 1')
+    assert [m['msg_type'] for m in outputs] == ['execute_result']
+
+
+def test_top_level_await_is_refused_with_a_clear_message_and_the_body_does_not_run(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    reply, outputs = execute(kc, '%%pnav --no-save\nimport asyncio\nawait asyncio.sleep(0)\nawaited = True')
+    assert reply['status'] == 'error'
+    assert reply['ename'] == 'UsageError'
+    assert 'pnav_lab.EmissionsTracker()' in reply['evalue']
+    reply, outputs = execute(kc, 'print("awaited" in globals())')
+    assert ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream').strip() == 'False'
+    reply, _ = execute(kc, 'import asyncio, pnav_lab\nwith pnav_lab.EmissionsTracker(type_process="inference") as t:\n    await asyncio.sleep(0.01)\nassert t.response["run"]["status"] == "ok"')
+    assert reply['status'] == 'ok', reply

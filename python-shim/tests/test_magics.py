@@ -221,3 +221,11 @@ def test_sidecar_dying_mid_cell_still_runs_the_cell_with_one_warning(shell, priv
     warned = [str(w.message) for w in caught if issubclass(w.category, PnavWarning)]
     assert len(warned) == 1, warned
     assert 'measurement stopped' in warned[0]
+
+
+def test_semicolon_and_top_level_await_in_plain_ipython(shell):
+    result, captured = run_cell(shell, '%%pnav --no-save --quiet\n1 + 1;')
+    assert result.success and captured.stdout == ''
+    result, captured = run_cell(shell, '%%pnav --no-save --quiet\nimport asyncio\nawait asyncio.sleep(0)\nawaited = 1')
+    assert result.success, captured.stdout  # plain IPython runs the async body in a loop of its own
+    assert shell.user_ns['awaited'] == 1

@@ -105,22 +105,27 @@ def main() -> None:
 
             shell = start_ipython()
             shell.run_line_magic('load_ext', 'pnav_lab')
-            cells = {
-                'plain': 'pass',
-                'pnav --no-save --quiet': '%%pnav --no-save --quiet\npass',
-                'pnav (CSV row + summary line)': '%%pnav\npass',
-            }
-            measure(shell, cells, 20)  # warm-up: imports, connection, JIT of the sidecar's hot paths
-            times = measure(shell, cells, args.cells)
-            plain50 = statistics.median(times['plain'])
+            # Two phases, each interleaved with plain cells: the CSV-writing variant's disk work in the sidecar
+            # would otherwise spill into the next cells' timings.
+            phases = [
+                {'plain': 'pass', 'pnav --no-save --quiet': '%%pnav --no-save --quiet\npass'},
+                {'plain': 'pass', 'pnav (CSV row + summary line)': '%%pnav\npass'},
+            ]
             print(f'%%pnav overhead on an empty cell, {args.cells} cells each, one InteractiveShell, real sidecar '
-                  f'(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs)')
-            for name, values in times.items():
-                p50, p99 = statistics.median(values), percentile(values, 0.99)
-                added = '' if name == 'plain' else f'   added p50 {p50 - plain50:.3f} ms'
-                print(f'  {name:32s} p50 {p50:7.3f} ms   p99 {p99:7.3f} ms{added}')
-            added = statistics.median(times['pnav --no-save --quiet']) - plain50
-            print(f'target: <= 2 ms added at p50 -> {"met" if added <= 2 else "NOT met"} ({added:.3f} ms)')
+                  f'(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average '
+                  f'{os.getloadavg()[0]:.1f})')
+            quiet_added = None
+            for cells in phases:
+                measure(shell, cells, 20)  # warm-up: imports, connection, the sidecar's hot paths
+                times = measure(shell, cells, args.cells)
+                plain50 = statistics.median(times['plain'])
+                for name, values in times.items():
+                    p50, p99 = statistics.median(values), percentile(values, 0.99)
+                    added = '' if name == 'plain' else f'   added p50 {p50 - plain50:.3f} ms'
+                    print(f'  {name:32s} p50 {p50:7.3f} ms   p99 {p99:7.3f} ms{added}')
+                    if name == 'pnav --no-save --quiet':
+                        quiet_added = p50 - plain50
+            print(f'target: <= 2 ms added at p50 -> {"met" if quiet_added <= 2 else "NOT met"} ({quiet_added:.3f} ms)')
             print_round_trips(args.cells)
         finally:
             os.chdir(REPO)

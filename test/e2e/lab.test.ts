@@ -7,9 +7,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error: plain ESM helper shared with the benchmark
 import * as harness from './lab-harness.mjs';
 
 const SHOTS = join(harness.ROOT, 'test', 'artifacts', 'screenshots');
@@ -40,15 +39,9 @@ if (missing) {
 }
 
 describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
-  let lab: {
-    url: string;
-    token: string;
-    dirs: Record<string, string>;
-    output: () => string;
-    stop: () => Promise<void>;
-  };
-  let mock: { url: string; received: () => Promise<unknown>; stop: () => Promise<void> };
-  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let lab: harness.Lab;
+  let mock: harness.MockPnav;
+  let browser: Awaited<ReturnType<typeof harness.launchBrowser>>;
   let page: Page;
   const panel = () => page.locator('#pnav-lab-panel');
   const firstCell = () => page.locator('.jp-NotebookPanel .jp-CodeCell').first();
