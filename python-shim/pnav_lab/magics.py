@@ -116,11 +116,11 @@ class PnavMagics(Magics):
     def _warn(self, message: str) -> None:
         warnings.warn(f'pnav: {message}', PnavWarning, stacklevel=2)
 
-    def _open(self, args, outer_result) -> _run.ActiveRun | None:
+    def _open(self, run_fields: dict, outer_result) -> _run.ActiveRun | None:
         cell_id = getattr(getattr(outer_result, 'info', None), 'cell_id', None)
         body = context.run_origin('cell', shell=self.shell, cell_id=cell_id,
                                   execution_count=_execution_count(self.shell, outer_result))
-        body.update(cell_options.open_request(args))
+        body.update(run_fields)
         try:
             run = self.client.open_run(body)
         except PnavError as error:
@@ -139,10 +139,10 @@ class PnavMagics(Magics):
             return None
         args = cell_options.parse(line)  # UsageError: one line, the cell does not run
         _refuse_top_level_await(shell, cell)
-        cell_options.open_request(args)  # validate before anything runs
+        run_fields = cell_options.open_request(args)  # validated before anything runs
         cell_options.check_output_dir(args)
 
-        active = self._open(args, outer_result)
+        active = self._open(run_fields, outer_result)
         output = cell_options.csv_output(args, active.run.get('outputDir') if active is not None else None)
         if active is not None:
             _run.push(active)

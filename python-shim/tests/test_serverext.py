@@ -115,16 +115,18 @@ def test_manager_starts_a_sidecar_and_stops_only_its_own(tmp_path, monkeypatch):
         'node', str(SIDECAR_CLI), 'sidecar', '--port', '0', '--data-dir', str(tmp_path / 'data'),
         '--sysfs-root', str(sysfs), '--nvidia-smi', str(tmp_path / 'none')]))
     manager = SidecarManager()
-    endpoint = manager.ensure()
-    assert endpoint is not None and manager.process is not None
-    assert endpoint.pid == manager.process.pid
-    assert os.environ['PNAV_SIDECAR_URL'] == endpoint.url
-    # A second server finds the running sidecar and does not own it.
-    second = SidecarManager()
-    assert second.ensure().url == endpoint.url and second.process is None
-    second.stop()
-    assert discovery.pid_alive(endpoint.pid)
-    manager.stop()
+    try:
+        endpoint = manager.ensure()
+        assert endpoint is not None and manager.process is not None
+        assert endpoint.pid == manager.process.pid
+        assert os.environ['PNAV_SIDECAR_URL'] == endpoint.url
+        # A second server finds the running sidecar and does not own it.
+        second = SidecarManager()
+        assert second.ensure().url == endpoint.url and second.process is None
+        second.stop()
+        assert discovery.pid_alive(endpoint.pid)
+    finally:
+        manager.stop()
     assert manager.process is None
     assert not (runtime / discovery.RUNTIME_FILE_NAME).exists()
 

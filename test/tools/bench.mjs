@@ -64,7 +64,12 @@ function readFresh(file, sinceMs) {
 }
 
 function main() {
-  bootstrap();
+  try {
+    bootstrap();
+  } catch (err) {
+    // A half-finished install must not hide the figures of what is built: say so, and go on.
+    process.stdout.write(`\n!!! bootstrap failed: ${err.message}\n!!! benchmarks run against what is already built\n`);
+  }
   mkdirSync(RESULTS, { recursive: true });
   const env = {
     ...process.env,

@@ -1,4 +1,9 @@
-/** The OpenAPI 3.1 description of the API, generated from the same zod schemas that validate requests. */
+/**
+ * The OpenAPI 3.1 description of the API, generated from the same zod schemas that validate requests.
+ * Every route the app serves is listed (openapi.test.ts checks it against express's own table): a
+ * fuzzer generates requests from this document. Loaded on the first GET /openapi.json only, so the
+ * generator and its zod extension cost nothing to a sidecar nobody asks.
+ */
 import { extendZodWithOpenApi, OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import {
@@ -6,6 +11,8 @@ import {
   CloseEpochRequestSchema,
   CloseRunRequestSchema,
   CloseRunResponseSchema,
+  ConfigQuerySchema,
+  ConfigResponseSchema,
   CountBatchesRequestSchema,
   EpochSchema,
   ErrorResponseSchema,
@@ -13,6 +20,8 @@ import {
   OpenEpochRequestSchema,
   OpenRunRequestSchema,
   PatchRunRequestSchema,
+  PutConfigRequestSchema,
+  PutConfigResponseSchema,
   RunSchema,
   SampleSchema,
   SamplesQuerySchema,
@@ -27,9 +36,14 @@ import {
 extendZodWithOpenApi(z);
 const c = <S extends z.ZodType>(schema: S): S => schema.clone() as S;
 
-type Method = 'get' | 'post' | 'patch';
+type Method = 'get' | 'post' | 'patch' | 'put';
 
-export function buildOpenApi(version: string): object {
+export interface OpenApiOptions {
+  /** The PNAV outputs routes (exports, previews, uploads) are served: describe them too. */
+  outputs?: boolean;
+}
+
+export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): Promise<object> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   const Run = registry.register('Run', c(RunSchema));
@@ -47,16 +61,15 @@ export function buildOpenApi(version: string): object {
     400: { description: 'Bad request: the message names the field', ...json(ErrorResponse) },
     401: { description: 'Missing or wrong bearer token', ...json(ErrorResponse) },
     403: { description: 'Host or Origin is not this loopback sidecar', ...json(ErrorResponse) },
-    404: { description: 'Unknown run or route', ...json(ErrorResponse) },
+    404: { description: 'Unknown run, epoch, upload or route', ...json(ErrorResponse) },
+    409: {
+      description: 'Conflict: the run is not open, the epoch exists, or runs are still open',
+      ...json(ErrorResponse),
+    },
     413: { description: 'Body larger than the limit', ...json(ErrorResponse) },
   };
-  const add = (
-    method: Method,
-    path: string,
-    summary: string,
-    ok: { status: number; schema: z.ZodType },
-    request: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject } = {},
-  ) => {
+  const add: AddPath = (method: Method, path: string, summary: string, ok, request = {}) => {
+    const okResponse = 'schema' in ok ? { description: 'OK', ...json(ok.schema) } : ok.response;
     registry.registerPath({
       method,
       path,
@@ -67,11 +80,19 @@ export function buildOpenApi(version: string): object {
         ...(request.query ? { query: request.query } : {}),
         ...(request.params ? { params: request.params } : {}),
       },
-      responses: { [ok.status]: { description: 'OK', ...json(ok.schema) }, ...errors },
+      responses: { [ok.status]: okResponse, ...errors },
     });
   };
 
   add('get', '/healthz', 'Liveness', { status: 200, schema: z.object({ ok: z.literal(true), version: z.string() }) });
+  add('get', '/metrics', 'Prometheus text exposition (the token is not needed with --metrics-public)', {
+    status: 200,
+    response: { description: 'Prometheus metrics', content: { 'text/plain': { schema: z.string() } } },
+  });
+  add('get', `${API_PREFIX}/openapi.json`, 'This description', {
+    status: 200,
+    schema: z.object({ openapi: z.string() }).catchall(z.unknown()),
+  });
   add('get', `${API_PREFIX}/status`, 'Sources, methods, location and hardware', { status: 200, schema: Status });
   add('get', `${API_PREFIX}/doctor`, 'Every power source candidate, with the fix when unavailable', {
     status: 200,
@@ -141,6 +162,22 @@ export function buildOpenApi(version: string): object {
     { query: c(SamplesQuerySchema) },
   );
 
+  add(
+    'get',
+    `${API_PREFIX}/config`,
+    'Every effective setting with its source (for a notebook directory and a client environment)',
+    { status: 200, schema: c(ConfigResponseSchema) },
+    { query: c(ConfigQuerySchema) },
+  );
+  add(
+    'put',
+    `${API_PREFIX}/config`,
+    'Write one setting to the user or project file (null removes it)',
+    { status: 200, schema: c(PutConfigResponseSchema) },
+    { body: c(PutConfigRequestSchema) },
+  );
+  if (opts.outputs) await addOutputs(add);
+
   const generator = new OpenApiGeneratorV31(registry.definitions);
   return generator.generateDocument({
     openapi: '3.1.0',
@@ -151,4 +188,66 @@ export function buildOpenApi(version: string): object {
     },
     servers: [{ url: '/' }],
   });
+}
+
+type AddPath = (
+  method: Method,
+  path: string,
+  summary: string,
+  ok: { status: number; schema: z.ZodType } | { status: number; response: object },
+  request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject },
+) => void;
+
+/** The PNAV outputs routes (src/pnav/router.ts), from that module's own schemas. */
+async function addOutputs(add: AddPath): Promise<void> {
+  const pnav = await import('../pnav/schemas.js');
+  const Upload = c(pnav.UploadSchema);
+  const uploadParams = z.object({ id: z.string() });
+  add(
+    'post',
+    `${API_PREFIX}/exports`,
+    'PNAV CSV, calculadorapnav JSON or a BoAmps report of closed runs, as a file',
+    {
+      status: 200,
+      response: {
+        description:
+          'The file (Content-Disposition: attachment): CSV for csv; a JSON array for json; a JSON object for boamps',
+        content: {
+          'text/csv': { schema: z.string() },
+          'application/json': {
+            schema: z.union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())]),
+          },
+        },
+      },
+    },
+    { body: c(pnav.ExportRequestSchema) },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/records/preview`,
+    'The calculadorapnav record (40 keys, in order) that an upload of these runs would send',
+    { status: 200, schema: z.object({ record: c(pnav.PreviewRecordSchema), runIds: z.array(z.string()) }) },
+    { body: c(pnav.PreviewRequestSchema) },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/uploads`,
+    'Queue a PNAV submission of these runs (durable outbox, retried)',
+    { status: 202, schema: z.object({ uploads: z.array(Upload) }) },
+    { body: c(pnav.UploadRequestSchema) },
+  );
+  add(
+    'get',
+    `${API_PREFIX}/uploads`,
+    'Queued and past submissions, newest first',
+    { status: 200, schema: z.object({ uploads: z.array(Upload) }) },
+    { query: c(pnav.UploadsQuerySchema) },
+  );
+  add(
+    'get',
+    `${API_PREFIX}/uploads/{id}`,
+    'One submission',
+    { status: 200, schema: z.object({ upload: Upload }) },
+    { params: uploadParams },
+  );
 }

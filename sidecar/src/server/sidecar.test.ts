@@ -211,10 +211,13 @@ describe('status, samples, metrics, openapi', () => {
     const res = await api('GET', '/metrics');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
-    expect(res.body).toMatch(/^pnav_power_watts\{component="cpu",method="rapl",measured="true"[,}]/m);
-    expect(res.body).toMatch(/^pnav_energy_joules_total\{component="cpu",method="rapl",measured="true"[,}]/m);
-    expect(res.body).toMatch(/^pnav_open_runs(\{[^}]*\})? \d+$/m);
-    expect(res.body).toMatch(/^pnav_runs_closed_total\{[^}]*kind="cell"[^}]*\} \d+$/m);
+    // Every series carries host and user (one sidecar per user per machine), after its own labels.
+    const hostUser = 'host="[^"]+",user="[^"]+"';
+    const cpuRapl = 'component="cpu",method="rapl",measured="true"';
+    expect(res.body).toMatch(new RegExp(`^pnav_power_watts\\{${cpuRapl},${hostUser}\\} [0-9.e+-]+$`, 'm'));
+    expect(res.body).toMatch(new RegExp(`^pnav_energy_joules_total\\{${cpuRapl},${hostUser}\\} [0-9.e+-]+$`, 'm'));
+    expect(res.body).toMatch(new RegExp(`^pnav_open_runs\\{${hostUser}\\} \\d+$`, 'm'));
+    expect(res.body).toMatch(new RegExp(`^pnav_runs_closed_total\\{kind="cell",status="ok",${hostUser}\\} \\d+$`, 'm'));
   });
 
   it('serves an OpenAPI document generated from the schemas', async () => {
