@@ -22,9 +22,24 @@ from .errors import (
 from .tracking import batch, epoch, epoch_end, epoch_start, epochs
 
 __all__ = [
-    '__version__', 'last_run', 'batch', 'epoch', 'epoch_end', 'epoch_start', 'epochs', 'track_emissions', 'EmissionsTracker',
-    'OfflineEmissionsTracker', 'PnavError', 'PnavValidationError', 'PnavWarning', 'SidecarUnavailable',
-    'SidecarRequestError', 'SidecarStartFailed', 'NodeMissing', 'load_ipython_extension',
+    '__version__',
+    'last_run',
+    'batch',
+    'epoch',
+    'epoch_end',
+    'epoch_start',
+    'epochs',
+    'track_emissions',
+    'EmissionsTracker',
+    'OfflineEmissionsTracker',
+    'PnavError',
+    'PnavValidationError',
+    'PnavWarning',
+    'SidecarUnavailable',
+    'SidecarRequestError',
+    'SidecarStartFailed',
+    'NodeMissing',
+    'load_ipython_extension',
 ]
 
 _LAZY = {

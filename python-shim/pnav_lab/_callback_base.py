@@ -21,7 +21,9 @@ def load_framework(candidates: tuple[str, ...], what: str, install: str):
             return importlib.import_module(name)
         except ImportError as error:
             errors.append(f'{name}: {error}')
-    raise ImportError(f'{what} needs {install}; none of {", ".join(candidates)} could be imported ({"; ".join(errors)})')
+    raise ImportError(
+        f'{what} needs {install}; none of {", ".join(candidates)} could be imported ({"; ".join(errors)})'
+    )
 
 
 class CallbackActions:

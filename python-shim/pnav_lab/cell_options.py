@@ -12,8 +12,12 @@ from .errors import PnavValidationError
 
 
 @magic_arguments()
-@argument('--type', dest='type_process', metavar='training|inference',
-          help="What the cell does: 'training' or 'inference' (calculadorapnav's type_process).")
+@argument(
+    '--type',
+    dest='type_process',
+    metavar='training|inference',
+    help="What the cell does: 'training' or 'inference' (calculadorapnav's type_process).",
+)
 @argument('--epochs', type=int, metavar='N', help='Number of epochs (n_epoch) when they are not marked in code.')
 @argument('--batches', type=int, metavar='N', help='Number of batches (n_batch) when they are not counted in code.')
 @argument('--model', metavar='VAR', help='Variable of the notebook holding the model (PyTorch, Keras, scikit-learn).')
@@ -30,8 +34,12 @@ from .errors import PnavValidationError
 @argument('--output-file', metavar='FILE', help='CSV file name (default: emissions_<type>.csv).')
 @argument('--on-csv-write', metavar='append|update', help="CSV write mode: 'append' (default) or 'update'.")
 @argument('--no-save', action='store_true', help='Do not write the CSV row.')
-@argument('--label', action='append', metavar='TEXT|KEY=VALUE',
-          help='A label for the run (free text), or KEY=VALUE labels; may be repeated.')
+@argument(
+    '--label',
+    action='append',
+    metavar='TEXT|KEY=VALUE',
+    help='A label for the run (free text), or KEY=VALUE labels; may be repeated.',
+)
 @argument('--quiet', action='store_true', help='Do not print the summary line.')
 def pnav_cell(line, cell):
     """%%pnav [options] — measure the energy and CO2 of this cell as one run.

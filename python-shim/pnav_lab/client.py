@@ -12,8 +12,8 @@ import time
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import discovery
-from .http1 import Connection
 from .errors import SidecarRequestError, SidecarUnavailable
+from .http1 import Connection
 
 DEFAULT_TIMEOUT_S = 2.0
 # Node closes idle keep-alive sockets after 5 s; reconnect before reusing one that old.
@@ -31,8 +31,13 @@ def _describe(error: BaseException) -> str:
 class SidecarClient:
     """A client bound to one sidecar endpoint, re-discovered on connection errors."""
 
-    def __init__(self, endpoint: discovery.SidecarEndpoint | None = None, *, start: bool = True,
-                 timeout_s: float = DEFAULT_TIMEOUT_S):
+    def __init__(
+        self,
+        endpoint: discovery.SidecarEndpoint | None = None,
+        *,
+        start: bool = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ):
         self._endpoint = endpoint
         self._start = start
         self._timeout_s = timeout_s
@@ -131,13 +136,23 @@ class SidecarClient:
                 raise SidecarRequestError(response.status, 'bad_response', f'not JSON: {data[:100]!r}') from None
         try:
             envelope = json.loads(data)['error']
-            raise SidecarRequestError(response.status, envelope.get('code', 'unknown'), envelope.get('message', ''),
-                                      envelope.get('issues'))
+            raise SidecarRequestError(
+                response.status, envelope.get('code', 'unknown'), envelope.get('message', ''), envelope.get('issues')
+            )
         except (ValueError, KeyError, TypeError):
             raise SidecarRequestError(response.status, 'unknown', data[:300].decode('utf-8', 'replace')) from None
 
-    def request(self, method: str, path: str, body=None, *, timeout_s: float | None = None, raw: bool = False,
-                retry: bool = True, may_start: bool = True):
+    def request(
+        self,
+        method: str,
+        path: str,
+        body=None,
+        *,
+        timeout_s: float | None = None,
+        raw: bool = False,
+        retry: bool = True,
+        may_start: bool = True,
+    ):
         """One request; on a connection error, re-discover and retry once (the sidecar may have restarted)."""
         timeout_s = timeout_s or self._timeout_s
         with self._lock:
@@ -162,7 +177,8 @@ class SidecarClient:
                 raise
             except SidecarUnavailable as error:
                 raise SidecarUnavailable(
-                    f'The PNAV sidecar stopped answering ({_describe(first_error)}); {error}') from None
+                    f'The PNAV sidecar stopped answering ({_describe(first_error)}); {error}'
+                ) from None
             except _CONNECTION_ERRORS as error:
                 self._endpoint = None
                 raise SidecarUnavailable(f'The PNAV sidecar stopped answering ({_describe(error)})') from None
@@ -191,8 +207,9 @@ class SidecarClient:
 
     def close_run(self, run_id: str, body: dict, *, timeout_s: float | None = None) -> dict:
         # Closing twice is harmless, so a retry after a lost response is safe.
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0,
-                            may_start=False)
+        return self.request(
+            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0, may_start=False
+        )
 
     def open_epoch(self, run_id: str, index: int | None = None) -> dict:
         body = {} if index is None else {'index': index}
@@ -200,8 +217,9 @@ class SidecarClient:
 
     def close_epoch(self, run_id: str, index: int, n_batch: int | None = None) -> dict:
         body = {} if n_batch is None else {'nBatch': n_batch}
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body,
-                            may_start=False)['epoch']
+        return self.request(
+            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body, may_start=False
+        )['epoch']
 
     def count_batches(self, run_id: str, n: int) -> dict:
         return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)['run']

@@ -58,6 +58,7 @@ def notebook_path() -> str | None:
         return path
     try:
         from IPython import get_ipython
+
         shell = get_ipython()
         if shell is not None:
             vsc = shell.user_ns.get('__vsc_ipynb_file__')

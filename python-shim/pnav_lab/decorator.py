@@ -43,12 +43,39 @@ UNSET = _Unset()
 class TrackerSettings:
     """Validated, translated settings of one decorator or tracker."""
 
-    def __init__(self, *, token=UNSET, model_id=UNSET, endpoint_url=UNSET, type_process='', type_ram=UNSET,
-                 n_batch=UNSET, n_epoch=UNSET, output_dir=UNSET, output_file=UNSET, save_to_file=UNSET,
-                 offline=UNSET, gpu_ids=UNSET, on_csv_write=UNSET, pue=UNSET, country_iso_code=UNSET,
-                 region=UNSET, cloud_provider=UNSET, cloud_region=UNSET, components=UNSET, label=UNSET,
-                 n_batches=UNSET, n_epochs=UNSET, emissions_endpoint=UNSET, experiment_id=UNSET,
-                 experiment_name=UNSET, project_name=UNSET, quiet=True, require_location=True, **_ignored):
+    def __init__(
+        self,
+        *,
+        token=UNSET,
+        model_id=UNSET,
+        endpoint_url=UNSET,
+        type_process='',
+        type_ram=UNSET,
+        n_batch=UNSET,
+        n_epoch=UNSET,
+        output_dir=UNSET,
+        output_file=UNSET,
+        save_to_file=UNSET,
+        offline=UNSET,
+        gpu_ids=UNSET,
+        on_csv_write=UNSET,
+        pue=UNSET,
+        country_iso_code=UNSET,
+        region=UNSET,
+        cloud_provider=UNSET,
+        cloud_region=UNSET,
+        components=UNSET,
+        label=UNSET,
+        n_batches=UNSET,
+        n_epochs=UNSET,
+        emissions_endpoint=UNSET,
+        experiment_id=UNSET,
+        experiment_name=UNSET,
+        project_name=UNSET,
+        quiet=True,
+        require_location=True,
+        **_ignored,
+    ):
         def given(value):
             return value is not UNSET
 
@@ -90,7 +117,8 @@ class TrackerSettings:
             raise PnavValidationError(
                 'country_iso_code',
                 "when offline is True, give 'country_iso_code' (3 uppercase letters, e.g. ESP) or both "
-                "'cloud_provider' and 'cloud_region'")
+                "'cloud_provider' and 'cloud_region'",
+            )
         if has_country:
             self.request['country'] = validation.country_iso3(country_iso_code)
         for key, value in (('region', region), ('cloudProvider', cloud_provider), ('cloudRegion', cloud_region)):
@@ -119,7 +147,11 @@ class TrackerSettings:
 
     def check_output_dir(self) -> None:
         """calculadorapnav's check, before the function runs."""
-        if self.save_to_file and self.output_dir is not None and not os.path.isdir(os.path.expanduser(str(self.output_dir))):
+        if (
+            self.save_to_file
+            and self.output_dir is not None
+            and not os.path.isdir(os.path.expanduser(str(self.output_dir)))
+        ):
             raise OSError(f"Folder '{self.output_dir}' doesn't exist !")
 
     def csv_output(self, configured_dir: str | None = None) -> dict | None:
@@ -234,6 +266,7 @@ def _wrap(fn, settings: TrackerSettings):
             tracker.stop('error', f'{type(error).__name__}: {error}')
 
     if inspect.iscoroutinefunction(fn):
+
         @functools.wraps(fn)
         async def async_wrapper(*args, **kwargs):
             tracker = open_tracker()
@@ -244,6 +277,7 @@ def _wrap(fn, settings: TrackerSettings):
                 raise
             finish(tracker, args, kwargs, result, None)
             return result
+
         return async_wrapper
 
     @functools.wraps(fn)
@@ -256,27 +290,78 @@ def _wrap(fn, settings: TrackerSettings):
             raise
         finish(tracker, args, kwargs, result, None)
         return result
+
     return wrapper
 
 
 def track_emissions(
-    fn=None, *, token=UNSET, model_id=UNSET, endpoint_url=UNSET, type_process: str = '', type_ram=UNSET,
-    n_batch=UNSET, n_epoch=UNSET, measure_power_secs=UNSET, output_dir=UNSET, output_file=UNSET,
-    save_to_file=UNSET, save_to_logger=UNSET, logging_logger=UNSET, offline=UNSET, gpu_ids=UNSET,
-    log_level=UNSET, on_csv_write=UNSET, logger_preamble=UNSET, default_cpu_power=UNSET, pue=UNSET,
-    country_iso_code=UNSET, allow_multiple_runs=UNSET, region=UNSET, cloud_provider=UNSET, cloud_region=UNSET,
-    n_epochs=UNSET, n_batches=UNSET, experiment_id=UNSET, experiment_name=UNSET, instance_id=UNSET,
-    emissions_endpoint=UNSET, project_name=UNSET, components=UNSET, label=UNSET, quiet: bool = True,
+    fn=None,
+    *,
+    token=UNSET,
+    model_id=UNSET,
+    endpoint_url=UNSET,
+    type_process: str = '',
+    type_ram=UNSET,
+    n_batch=UNSET,
+    n_epoch=UNSET,
+    measure_power_secs=UNSET,
+    output_dir=UNSET,
+    output_file=UNSET,
+    save_to_file=UNSET,
+    save_to_logger=UNSET,
+    logging_logger=UNSET,
+    offline=UNSET,
+    gpu_ids=UNSET,
+    log_level=UNSET,
+    on_csv_write=UNSET,
+    logger_preamble=UNSET,
+    default_cpu_power=UNSET,
+    pue=UNSET,
+    country_iso_code=UNSET,
+    allow_multiple_runs=UNSET,
+    region=UNSET,
+    cloud_provider=UNSET,
+    cloud_region=UNSET,
+    n_epochs=UNSET,
+    n_batches=UNSET,
+    experiment_id=UNSET,
+    experiment_name=UNSET,
+    instance_id=UNSET,
+    emissions_endpoint=UNSET,
+    project_name=UNSET,
+    components=UNSET,
+    label=UNSET,
+    quiet: bool = True,
 ):
     """calculadorapnav's decorator. Bare `@track_emissions` fails like calculadorapnav's (type_process is '')."""
     settings = TrackerSettings(
-        token=token, model_id=model_id, endpoint_url=endpoint_url, type_process=type_process, type_ram=type_ram,
-        n_batch=n_batch, n_epoch=n_epoch, output_dir=output_dir, output_file=output_file,
-        save_to_file=save_to_file, offline=offline, gpu_ids=gpu_ids, on_csv_write=on_csv_write, pue=pue,
-        country_iso_code=country_iso_code, region=region, cloud_provider=cloud_provider,
-        cloud_region=cloud_region, components=components, label=label, n_batches=n_batches, n_epochs=n_epochs,
-        emissions_endpoint=emissions_endpoint, experiment_id=experiment_id, experiment_name=experiment_name,
-        project_name=project_name, quiet=quiet,
+        token=token,
+        model_id=model_id,
+        endpoint_url=endpoint_url,
+        type_process=type_process,
+        type_ram=type_ram,
+        n_batch=n_batch,
+        n_epoch=n_epoch,
+        output_dir=output_dir,
+        output_file=output_file,
+        save_to_file=save_to_file,
+        offline=offline,
+        gpu_ids=gpu_ids,
+        on_csv_write=on_csv_write,
+        pue=pue,
+        country_iso_code=country_iso_code,
+        region=region,
+        cloud_provider=cloud_provider,
+        cloud_region=cloud_region,
+        components=components,
+        label=label,
+        n_batches=n_batches,
+        n_epochs=n_epochs,
+        emissions_endpoint=emissions_endpoint,
+        experiment_id=experiment_id,
+        experiment_name=experiment_name,
+        project_name=project_name,
+        quiet=quiet,
     )
     if fn is not None:
         return _wrap(fn, settings)

@@ -24,7 +24,7 @@ class SidecarRequestError(PnavError):
         self.status = status
         self.code = code
         self.issues = issues or []
-        detail = '; '.join(f"{i.get('path') or '(body)'}: {i.get('message')}" for i in self.issues)
+        detail = '; '.join(f'{i.get("path") or "(body)"}: {i.get("message")}' for i in self.issues)
         super().__init__(f'{message} ({detail})' if detail else message)
 
 

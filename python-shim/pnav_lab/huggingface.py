@@ -12,8 +12,9 @@ _class = None
 
 
 def _build():
-    transformers = load_framework(('transformers',), 'pnav_lab.huggingface.PnavCallback',
-                                  'Hugging Face transformers (pip install transformers)')
+    transformers = load_framework(
+        ('transformers',), 'pnav_lab.huggingface.PnavCallback', 'Hugging Face transformers (pip install transformers)'
+    )
 
     class PnavCallback(transformers.TrainerCallback, CallbackActions):
         """Marks each epoch, counts micro-batches, records the model's facts."""

@@ -11,10 +11,16 @@ _class = None
 
 
 def _build():
-    keras = load_framework(('keras', 'tensorflow.keras', 'tf_keras'), 'pnav_lab.keras.PnavCallback',
-                           'Keras (pip install keras, or tensorflow)')
-    callbacks = keras.callbacks if hasattr(keras, 'callbacks') else load_framework(
-        (f'{keras.__name__}.callbacks',), 'pnav_lab.keras.PnavCallback', 'Keras')
+    keras = load_framework(
+        ('keras', 'tensorflow.keras', 'tf_keras'),
+        'pnav_lab.keras.PnavCallback',
+        'Keras (pip install keras, or tensorflow)',
+    )
+    callbacks = (
+        keras.callbacks
+        if hasattr(keras, 'callbacks')
+        else load_framework((f'{keras.__name__}.callbacks',), 'pnav_lab.keras.PnavCallback', 'Keras')
+    )
 
     class PnavCallback(callbacks.Callback, CallbackActions):
         """Marks each epoch, counts training and prediction batches, records the model's facts."""

@@ -11,8 +11,11 @@ _class = None
 
 
 def _build():
-    pl = load_framework(('lightning.pytorch', 'pytorch_lightning'), 'pnav_lab.lightning.PnavCallback',
-                        'PyTorch Lightning (pip install lightning)')
+    pl = load_framework(
+        ('lightning.pytorch', 'pytorch_lightning'),
+        'pnav_lab.lightning.PnavCallback',
+        'PyTorch Lightning (pip install lightning)',
+    )
 
     class PnavCallback(pl.Callback, CallbackActions):
         """Marks each training epoch, counts training and prediction batches, records the module's facts."""

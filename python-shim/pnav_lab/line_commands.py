@@ -32,8 +32,9 @@ def _parsers() -> dict:
 
     export = _parser('export', "Writes this notebook's runs (or --runs) as PNAV CSV, PNAV JSON or a BoAmps report.")
     export.add_argument('--format', choices=('csv', 'json', 'boamps'), default='csv')
-    export.add_argument('--type', dest='type_process', choices=validation.TYPE_PROCESSES,
-                        help='Only runs of this type_process.')
+    export.add_argument(
+        '--type', dest='type_process', choices=validation.TYPE_PROCESSES, help='Only runs of this type_process.'
+    )
     export.add_argument('--runs', metavar='ID,ID', help='Run ids instead of the whole notebook.')
     export.add_argument('path', nargs='?', help='Output file (default: pnav_export.<format> in the working directory).')
     parsers['export'] = export
@@ -49,7 +50,9 @@ def _parsers() -> dict:
 
     config = _parser('config', 'Shows every setting and where it comes from; KEY=VALUE pairs write settings.')
     config.add_argument('--user', action='store_true', help='Write to the per-user file (default).')
-    config.add_argument('--project', action='store_true', help='Write to the project file found from the working directory.')
+    config.add_argument(
+        '--project', action='store_true', help='Write to the project file found from the working directory.'
+    )
     config.add_argument('pairs', nargs='*', metavar='KEY=VALUE')
     parsers['config'] = config
     return parsers
@@ -73,7 +76,7 @@ def dispatch(magics, line: str):
     command, rest = tokens[0], line.split(None, 1)[1] if len(tokens) > 1 else ''
     parsers = _parsers()
     if command not in parsers:
-        raise UsageError(f"%pnav: unknown command {command!r}; one of {', '.join(COMMANDS)}")
+        raise UsageError(f'%pnav: unknown command {command!r}; one of {", ".join(COMMANDS)}')
     parser = parsers[command]
     if any(t in ('-h', '--help') for t in rest.split()):
         print(parser.format_help())
@@ -100,18 +103,22 @@ def _selection(args) -> dict:
 def _status(client, args):
     status = client.status()
     location = status['location']
-    print(f"PNAV sidecar {status['version']} (pid {status['pid']}) on {status['host']}, scope "
-          f"{status['scope']['kind']}: {status['scope']['detail']}")
-    print(f"country {location['countryIso3']} {location['countryName']} ({location['countrySource']}), "
-          f"intensity {location['intensityGPerKWh']:.1f} g/kWh ({location['intensitySource']}), PUE {status['pue']}")
+    print(
+        f'PNAV sidecar {status["version"]} (pid {status["pid"]}) on {status["host"]}, scope '
+        f'{status["scope"]["kind"]}: {status["scope"]["detail"]}'
+    )
+    print(
+        f'country {location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}), '
+        f'intensity {location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}), PUE {status["pue"]}'
+    )
     for source in status['sources']:
-        state = 'in use' if source['available'] else f"unavailable: {source.get('reason') or 'unknown'}"
+        state = 'in use' if source['available'] else f'unavailable: {source.get("reason") or "unknown"}'
         kind = 'measured' if source['measured'] else 'estimated'
         if source['method'] == 'none':
             kind, state = '-', 'not present'
-        print(f"  {source['component']:4s} {source['method']:11s} {kind:9s} {state}")
+        print(f'  {source["component"]:4s} {source["method"]:11s} {kind:9s} {state}')
         if not source['available'] and source.get('fix'):
-            print(f"       fix: {source['fix']}")
+            print(f'       fix: {source["fix"]}')
     return None
 
 
@@ -126,13 +133,17 @@ def _runs(client, args):
     if not runs:
         print('no runs yet')
         return None
-    header = f"{'run':12s} {'cell':>5s} {'type':9s} {'status':11s} {'duration':>10s} {'energy':>10s} {'CO2':>14s} quality"
+    header = (
+        f'{"run":12s} {"cell":>5s} {"type":9s} {"status":11s} {"duration":>10s} {"energy":>10s} {"CO2":>14s} quality'
+    )
     print(header)
     for run in runs:
         count = '' if run.get('executionCount') is None else str(run['executionCount'])
-        print(f"{run['id'][:12]:12s} {count:>5s} {run['typeProcess']:9s} {run['status']:11s} "
-              f"{format_duration(run['durationS']):>10s} {format_energy(run['facilityEnergyJ']):>10s} "
-              f"{format_emissions(run['emissionsG']):>14s} {run['quality']}")
+        print(
+            f'{run["id"][:12]:12s} {count:>5s} {run["typeProcess"]:9s} {run["status"]:11s} '
+            f'{format_duration(run["durationS"]):>10s} {format_energy(run["facilityEnergyJ"]):>10s} '
+            f'{format_emissions(run["emissionsG"]):>14s} {run["quality"]}'
+        )
     return None
 
 
@@ -169,8 +180,8 @@ def _upload(client, args):
         if not uploads:
             print('no uploads')
         for upload in uploads:
-            extra = f" — {upload['lastError']}" if upload.get('lastError') else ''
-            print(f"{upload['id'][:12]:12s} {upload['status']:9s} attempts {upload.get('attempts', 0)}{extra}")
+            extra = f' — {upload["lastError"]}' if upload.get('lastError') else ''
+            print(f'{upload["id"][:12]:12s} {upload["status"]:9s} attempts {upload.get("attempts", 0)}{extra}')
         return None
     selection = {**_selection(args), 'typeProcess': args.type_process}
     if args.preview:
@@ -188,7 +199,7 @@ def _upload(client, args):
     except SidecarRequestError as error:
         raise UsageError(f'%pnav upload: {error}') from None
     for upload in uploads:
-        print(f"upload {upload['id']} {upload['status']} (see `%pnav upload --status`)")
+        print(f'upload {upload["id"]} {upload["status"]} (see `%pnav upload --status`)')
     return None
 
 
@@ -217,10 +228,10 @@ def _config(client, args):
             raise UsageError(f'%pnav config {key}: {error}') from None
         written = answer.get('written', {}) if isinstance(answer, dict) else {}
         setting = answer.get('setting', {}) if isinstance(answer, dict) else {}
-        where = f" in {written.get('path')}" if written.get('path') else ''
+        where = f' in {written.get("path")}' if written.get('path') else ''
         effective = ''
         if setting and setting.get('source', '').split(':')[0] not in (scope, ''):
-            effective = f" (effective value {json.dumps(setting.get('value'))} from {setting.get('source')})"
+            effective = f' (effective value {json.dumps(setting.get("value"))} from {setting.get("source")})'
         print(f'{key} = {value} ({scope}{where}){effective}')
     return None
 
@@ -240,4 +251,4 @@ def _print_settings(settings) -> None:
     for key, value, source in rows:
         print(f'{key:20s} {json.dumps(value):30s} {source}')
     for warning in settings.get('warnings', []) if isinstance(settings, dict) else []:
-        print(f"warning: {warning.get('source')}: {warning.get('key')}: {warning.get('message')}")
+        print(f'warning: {warning.get("source")}: {warning.get("key")}: {warning.get("message")}')

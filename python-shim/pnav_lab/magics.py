@@ -84,13 +84,16 @@ def _refuse_top_level_await(shell, cell: str) -> None:
     except RuntimeError:
         return  # plain IPython runs it in a loop of its own
     try:
-        needs_loop = shell.should_run_async(cell, transformed_cell=shell.transform_cell(cell), preprocessing_exc_tuple=None)
+        needs_loop = shell.should_run_async(
+            cell, transformed_cell=shell.transform_cell(cell), preprocessing_exc_tuple=None
+        )
     except Exception:
         return
     if needs_loop:
         raise UsageError(
             '%%pnav cannot run a cell with top-level await in this kernel; measure it with '
-            '`with pnav_lab.EmissionsTracker(): ...` in a normal cell instead')
+            '`with pnav_lab.EmissionsTracker(): ...` in a normal cell instead'
+        )
 
 
 @magics_class
@@ -118,8 +121,9 @@ class PnavMagics(Magics):
 
     def _open(self, run_fields: dict, outer_result) -> _run.ActiveRun | None:
         cell_id = getattr(getattr(outer_result, 'info', None), 'cell_id', None)
-        body = context.run_origin('cell', shell=self.shell, cell_id=cell_id,
-                                  execution_count=_execution_count(self.shell, outer_result))
+        body = context.run_origin(
+            'cell', shell=self.shell, cell_id=cell_id, execution_count=_execution_count(self.shell, outer_result)
+        )
         body.update(run_fields)
         try:
             run = self.client.open_run(body)
@@ -141,6 +145,12 @@ class PnavMagics(Magics):
         _refuse_top_level_await(shell, cell)
         run_fields = cell_options.open_request(args)  # validated before anything runs
         cell_options.check_output_dir(args)
+        if 'label' not in run_fields:
+            # Without --label the run is named by its first line, so the CSV, the panel and
+            # `pnav measure` all show the same thing.
+            first = next((ln.strip() for ln in cell.splitlines() if ln.strip()), '')
+            if first:
+                run_fields['label'] = first[:80]
 
         active = self._open(run_fields, outer_result)
         output = cell_options.csv_output(args, active.run.get('outputDir') if active is not None else None)
@@ -164,7 +174,9 @@ class PnavMagics(Magics):
                 _run.pop(active)
             shell.displayhook.exec_result = outer_result
 
-        error = inner_result.error_before_exec if inner_result.error_before_exec is not None else inner_result.error_in_exec
+        error = (
+            inner_result.error_before_exec if inner_result.error_before_exec is not None else inner_result.error_in_exec
+        )
         if active is not None:
             self._close(active, args, output, error)
         if error is not None and outer_result is not None:
@@ -178,7 +190,11 @@ class PnavMagics(Magics):
             value = self.shell.user_ns.get(args.model)
             facts = model_facts(value)
             if facts is None:
-                what = 'is not defined' if args.model not in self.shell.user_ns else f'is a {type(value).__name__}, not a model pnav recognises'
+                what = (
+                    'is not defined'
+                    if args.model not in self.shell.user_ns
+                    else f'is a {type(value).__name__}, not a model pnav recognises'
+                )
                 active.warn(f'--model {args.model} {what}; model facts left empty.')
             active.set_model(facts)
         if error is None:

@@ -19,9 +19,13 @@ from __future__ import annotations
 import sys
 
 _TORCH_FEATURE_ATTRS = (
-    ('Conv1d', 'in_channels'), ('Conv2d', 'in_channels'), ('Conv3d', 'in_channels'),
+    ('Conv1d', 'in_channels'),
+    ('Conv2d', 'in_channels'),
+    ('Conv3d', 'in_channels'),
     ('Linear', 'in_features'),
-    ('LSTM', 'input_size'), ('GRU', 'input_size'), ('RNN', 'input_size'),
+    ('LSTM', 'input_size'),
+    ('GRU', 'input_size'),
+    ('RNN', 'input_size'),
 )
 
 
@@ -50,8 +54,7 @@ def _torch_facts(model) -> dict:
                 break
         if n_features:
             break
-    return {'framework': 'torch', 'nParameters': n_parameters, 'nFeatures': n_features,
-            'name': type(model).__name__}
+    return {'framework': 'torch', 'nParameters': n_parameters, 'nFeatures': n_features, 'name': type(model).__name__}
 
 
 def _shape_list(shape) -> list:
@@ -72,8 +75,12 @@ def _keras_facts(model) -> dict:
             n_features = _shape_list(shape)
     except Exception:
         n_features = 0
-    return {'framework': 'tensorflow', 'nParameters': n_parameters, 'nFeatures': n_features,
-            'name': type(model).__name__}
+    return {
+        'framework': 'tensorflow',
+        'nParameters': n_parameters,
+        'nFeatures': n_features,
+        'name': type(model).__name__,
+    }
 
 
 def _size(array) -> int:
@@ -96,12 +103,19 @@ def _sklearn_parameters(estimator) -> int:
     if isinstance(coefs, list):
         return sum(_size(c) for c in coefs) + sum(_size(i) for i in getattr(estimator, 'intercepts_', []))
     if hasattr(estimator, 'support_vectors_'):
-        return _size(estimator.support_vectors_) + _size(getattr(estimator, 'dual_coef_', None)) + _size(
-            getattr(estimator, 'intercept_', None))
+        return (
+            _size(estimator.support_vectors_)
+            + _size(getattr(estimator, 'dual_coef_', None))
+            + _size(getattr(estimator, 'intercept_', None))
+        )
     total = 0
     for attr in ('coef_', 'intercept_'):
         value = getattr(estimator, attr, None)
-        total += _size(value) if value is not None and not isinstance(value, (int, float)) else (1 if value is not None else 0)
+        total += (
+            _size(value)
+            if value is not None and not isinstance(value, (int, float))
+            else (1 if value is not None else 0)
+        )
     return total
 
 
@@ -111,8 +125,12 @@ def _sklearn_facts(estimator) -> dict:
         n_parameters = _sklearn_parameters(estimator)
     except Exception:
         n_parameters = 0
-    return {'framework': 'sklearn', 'nParameters': int(n_parameters), 'nFeatures': int(n_features or 0),
-            'name': type(estimator).__name__}
+    return {
+        'framework': 'sklearn',
+        'nParameters': int(n_parameters),
+        'nFeatures': int(n_features or 0),
+        'name': type(estimator).__name__,
+    }
 
 
 def model_facts(obj) -> dict | None:

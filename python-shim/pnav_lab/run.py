@@ -108,8 +108,9 @@ class ActiveRun:
 
     # ------------------------------------------------------------------ close
 
-    def close(self, status: str = 'ok', *, error: str | None = None, output: dict | None = None,
-              submit: dict | None = None) -> dict | None:
+    def close(
+        self, status: str = 'ok', *, error: str | None = None, output: dict | None = None, submit: dict | None = None
+    ) -> dict | None:
         """Closes the run; returns the CloseRunResponse, or None when the sidecar could not be reached."""
         with self._lock:
             if status == 'ok' and self._open_epoch is not None:

@@ -106,7 +106,7 @@ class PnavProxyHandler(APIHandler):
 
     def _upstream_target(self) -> str:
         prefix = url_path_join(self.base_url, PROXY_PREFIX) + '/'
-        path = self.request.path[len(prefix):] if self.request.path.startswith(prefix) else ''
+        path = self.request.path[len(prefix) :] if self.request.path.startswith(prefix) else ''
         return path + (f'?{self.request.query}' if self.request.query else '')
 
     async def _endpoint(self, refresh: bool):
@@ -115,7 +115,9 @@ class PnavProxyHandler(APIHandler):
         return self.manager.endpoint
 
     async def _fetch(self, endpoint):
-        headers = {name: self.request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in self.request.headers}
+        headers = {
+            name: self.request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in self.request.headers
+        }
         headers['Authorization'] = f'Bearer {endpoint.token}'
         body = self.request.body
         if self.request.method in ('POST', 'PUT', 'PATCH'):
@@ -146,8 +148,11 @@ class PnavProxyHandler(APIHandler):
             endpoint = await self._endpoint(refresh=True)
             response = await self._fetch(endpoint) if endpoint is not None else None
         if response is None or response.code == 599:
-            reason = self.manager.error or self._upstream_error or (
-                str(response.error) if response is not None else 'unreachable')
+            reason = (
+                self.manager.error
+                or self._upstream_error
+                or (str(response.error) if response is not None else 'unreachable')
+            )
             self.set_status(502)
             self.finish(_error_body('sidecar_unavailable', f'The PNAV sidecar is not reachable: {reason}'))
             return
@@ -223,8 +228,9 @@ def _load_jupyter_server_extension(serverapp) -> None:
     manager = SidecarManager(log=serverapp.log, spawn=os.environ.get('PNAV_NO_SIDECAR_START') != '1')
     manager.ensure()
     if manager.endpoint is not None:
-        serverapp.log.info('PNAV Lab: sidecar at %s, proxied at %spnav/', manager.endpoint.url,
-                           serverapp.web_app.settings['base_url'])
+        serverapp.log.info(
+            'PNAV Lab: sidecar at %s, proxied at %spnav/', manager.endpoint.url, serverapp.web_app.settings['base_url']
+        )
     serverapp.web_app.add_handlers('.*$', handlers(serverapp.web_app.settings['base_url'], manager))
     serverapp.web_app.settings['pnav_sidecar_manager'] = manager
     atexit.register(manager.stop)

@@ -52,6 +52,6 @@ def summary_line(run: dict) -> str:
     breakdown = run.get('energy') or {}
     components = ', '.join(_component(n, breakdown[n]) for n in ('cpu', 'gpu', 'ram') if n in breakdown)
     location = run.get('location') or {}
-    where = f" @ {location.get('countryIso3')} {location.get('intensityGPerKWh', 0):.0f} g/kWh" if location else ''
-    status = '' if run.get('status') in (None, 'ok') else f" [{run['status']}]"
-    return f"pnav: {' · '.join(parts)}{status} — {components}{where}"
+    where = f' @ {location.get("countryIso3")} {location.get("intensityGPerKWh", 0):.0f} g/kWh' if location else ''
+    status = '' if run.get('status') in (None, 'ok') else f' [{run["status"]}]'
+    return f'pnav: {" · ".join(parts)}{status} — {components}{where}'

@@ -6,7 +6,6 @@ Every error is a PnavValidationError whose message starts with the field's name.
 from __future__ import annotations
 
 import math
-import os
 import re
 
 from .errors import PnavValidationError
@@ -68,8 +67,10 @@ def token(value, field: str = 'token') -> str:
     normalised = normalise_token(value)
     if normalised is None or not _HEX64.match(normalised):
         raise PnavValidationError(
-            field, 'must be the 64-character hexadecimal PNAV token (pass token=..., or set PNAV_TOKEN; '
-            'offline=True needs none)')
+            field,
+            'must be the 64-character hexadecimal PNAV token (pass token=..., or set PNAV_TOKEN; '
+            'offline=True needs none)',
+        )
     return normalised
 
 
@@ -91,7 +92,9 @@ def gpu_ids(value, field: str = 'gpu_ids') -> list[int]:
     try:
         ids = [int(str(item).strip()) for item in items if str(item).strip() != '']
     except (TypeError, ValueError):
-        raise PnavValidationError(field, f'must be a list of GPU indexes or a string like "0,1" (got {value!r})') from None
+        raise PnavValidationError(
+            field, f'must be a list of GPU indexes or a string like "0,1" (got {value!r})'
+        ) from None
     if any(i < 0 for i in ids):
         raise PnavValidationError(field, 'GPU indexes must be >= 0')
     return ids
@@ -110,11 +113,15 @@ def labels(values, field: str = 'label') -> tuple[str | None, dict]:
     """`--label text` sets the run's label; `--label key=value` adds a label pair."""
     text, pairs = [], {}
     for value in values or []:
-        key, sep, rest = str(value).partition('=')
+        value = str(value)
+        # IPython's argument splitting keeps the quotes of `--label "train MLP"`.
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in '"\'':
+            value = value[1:-1]
+        key, sep, rest = value.partition('=')
         if sep and _LABEL_NAME.match(key):
             pairs[key] = rest[:200]
         else:
-            text.append(str(value))
+            text.append(value)
     if len(pairs) > 16:
         raise PnavValidationError(field, 'at most 16 key=value labels')
     label = ' '.join(text)[:500] or None

@@ -63,10 +63,30 @@ def start_sidecar(root: Path, *extra: str) -> Sidecar:
     sysfs = root / 'sys' if (root / 'sys').exists() else make_fake_sysfs(root)
     env = {k: v for k, v in os.environ.items() if not k.startswith('PNAV_')}
     process = subprocess.Popen(
-        ['node', str(SIDECAR_CLI), 'sidecar', '--port', '0', '--runtime-dir', str(runtime_dir), '--data-dir',
-         str(data_dir), '--sysfs-root', str(sysfs), '--nvidia-smi', str(root / 'no-nvidia-smi'), '--country', 'ESP',
-         '--sample-interval', '200', *extra],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(root / 'sidecar.log', 'ab'), env=env,
+        [
+            'node',
+            str(SIDECAR_CLI),
+            'sidecar',
+            '--port',
+            '0',
+            '--runtime-dir',
+            str(runtime_dir),
+            '--data-dir',
+            str(data_dir),
+            '--sysfs-root',
+            str(sysfs),
+            '--nvidia-smi',
+            str(root / 'no-nvidia-smi'),
+            '--country',
+            'ESP',
+            '--sample-interval',
+            '200',
+            *extra,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=open(root / 'sidecar.log', 'ab'),
+        env=env,
     )
     deadline = time.monotonic() + 30
     runtime_file = runtime_dir / 'pnav-sidecar.json'

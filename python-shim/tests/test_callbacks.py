@@ -6,9 +6,8 @@ import importlib
 import importlib.util
 import sys
 
-import pytest
-
 import pnav_lab
+import pytest
 
 FRAMEWORKS = {
     'keras': ('keras', 'Keras'),
@@ -21,7 +20,9 @@ FRAMEWORKS = {
 def test_importing_the_module_imports_no_framework(module):
     before = set(sys.modules)
     importlib.import_module(f'pnav_lab.{module}')
-    assert not {'torch', 'tensorflow', 'keras', 'lightning', 'pytorch_lightning', 'transformers'} & (set(sys.modules) - before)
+    assert not {'torch', 'tensorflow', 'keras', 'lightning', 'pytorch_lightning', 'transformers'} & (
+        set(sys.modules) - before
+    )
 
 
 @pytest.mark.parametrize('module', sorted(FRAMEWORKS))
@@ -38,7 +39,6 @@ def test_using_the_class_without_the_framework_says_what_to_install(module, monk
 def test_keras_callback_marks_epochs_and_batches(sidecar_env):
     keras = pytest.importorskip('keras', reason='Keras not installed: Keras callback test SKIPPED')
     import numpy as np
-
     from pnav_lab import EmissionsTracker
     from pnav_lab.keras import PnavCallback
 

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from conftest import start_sidecar
-
 from pnav_lab.client import SidecarClient
 from pnav_lab.discovery import SidecarEndpoint
 from pnav_lab.errors import SidecarRequestError, SidecarUnavailable

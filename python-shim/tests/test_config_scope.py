@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 
+import pnav_lab
 import pytest
 from conftest import _reset_client, start_sidecar
 from IPython.utils.capture import capture_output
-
-import pnav_lab
 
 
 @pytest.fixture
@@ -112,10 +111,14 @@ def test_components_cpu_shows_gpu_and_ram_excluded(config_shell, config_sidecar)
 
     assert everything['energy']['ram']['included'] is True
     assert everything['energy']['ram']['energyJ'] > 0  # the RAM model counts when RAM is included
-    assert everything['energyJ'] == pytest.approx(20 + everything['energy']['ram']['energyJ'] + everything['energy']['gpu']['energyJ'])
+    assert everything['energyJ'] == pytest.approx(
+        20 + everything['energy']['ram']['energyJ'] + everything['energy']['gpu']['energyJ']
+    )
 
 
-def test_gpu_ids_from_configuration_beat_the_kernels_cuda_visible_devices(config_shell, config_sidecar, tmp_path, monkeypatch):
+def test_gpu_ids_from_configuration_beat_the_kernels_cuda_visible_devices(
+    config_shell, config_sidecar, tmp_path, monkeypatch
+):
     """calculadorapnav: CUDA_VISIBLE_DEVICES is used only when gpu_ids is not configured; the sidecar decides."""
     config_shell.user_ns['SIDECAR'] = config_sidecar
     monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '2,3')

@@ -8,10 +8,9 @@ import csv
 import re
 import sys
 
+import pnav_lab
 import pytest
 from conftest import csv_unavailable
-
-import pnav_lab
 from pnav_lab import EmissionsTracker, track_emissions
 from pnav_lab.errors import PnavValidationError
 
@@ -115,8 +114,9 @@ def test_case_10_no_token_fails_fast_without_prompting(monkeypatch):
 
 
 def test_online_run_queues_the_submission(in_tmp):
-    result = track_emissions(type_process='inference', model_id=MODEL_ID, endpoint_url='http://127.0.0.1:9/pnav',
-                             token=TOKEN)(lambda: 'ok')()
+    result = track_emissions(
+        type_process='inference', model_id=MODEL_ID, endpoint_url='http://127.0.0.1:9/pnav', token=TOKEN
+    )(lambda: 'ok')()
     assert result == 'ok'
     response = pnav_lab.last_run()
     if csv_unavailable(response):
@@ -148,8 +148,10 @@ def test_case_15_per_epoch_by_type(in_tmp):
 
 
 # Case 16: size buckets (model facts sent on close; the bucket is the sidecar's)
-@pytest.mark.parametrize('n_parameters,bucket', [
-    (99_999_999, 'small'), (100_000_000, 'medium'), (999_999_999, 'medium'), (1_000_000_000, 'large'), (0, 'small')])
+@pytest.mark.parametrize(
+    'n_parameters,bucket',
+    [(99_999_999, 'small'), (100_000_000, 'medium'), (999_999_999, 'medium'), (1_000_000_000, 'large'), (0, 'small')],
+)
 def test_case_16_size_buckets(n_parameters, bucket):
     with EmissionsTracker(type_process='training') as tracker:
         tracker.active.set_model({'framework': 'torch', 'nParameters': n_parameters, 'nFeatures': 10})
@@ -225,9 +227,20 @@ def test_cases_22_23_private_infra_and_timestamp(in_tmp):
 
 # Case 25: the manual's spellings are accepted; unknown keywords are still a TypeError
 def test_case_25_manual_aliases():
-    offline(type_process='training', n_epochs=3, n_batches=7, instance_id='i-123', experiment_id='exp-1',
-            experiment_name='baseline', measure_power_secs=15, allow_multiple_runs=False, log_level='error',
-            save_to_logger=False, logger_preamble='x', default_cpu_power=65)(lambda: None)()
+    offline(
+        type_process='training',
+        n_epochs=3,
+        n_batches=7,
+        instance_id='i-123',
+        experiment_id='exp-1',
+        experiment_name='baseline',
+        measure_power_secs=15,
+        allow_multiple_runs=False,
+        log_level='error',
+        save_to_logger=False,
+        logger_preamble='x',
+        default_cpu_power=65,
+    )(lambda: None)()
     run = pnav_lab.last_run()['run']
     assert (run['nEpoch'], run['nBatch'], run['label'], run['labels']) == (3, 7, 'baseline', {'experiment_id': 'exp-1'})
     with pytest.raises(TypeError):

@@ -10,7 +10,6 @@ import sys
 
 import pytest
 from conftest import SIDECAR_CLI, make_fake_sysfs
-
 from pnav_lab import discovery
 from pnav_lab.errors import NodeMissing, SidecarStartFailed
 
@@ -65,7 +64,9 @@ def test_old_node_is_rejected(clean_env, monkeypatch):
 
 
 def test_a_sidecar_that_exits_reports_its_log(clean_env, monkeypatch):
-    monkeypatch.setenv('PNAV_SIDECAR_CMD', f'{sys.executable} -c "import sys; sys.stderr.write(\'port in use\'); sys.exit(3)"')
+    monkeypatch.setenv(
+        'PNAV_SIDECAR_CMD', f'{sys.executable} -c "import sys; sys.stderr.write(\'port in use\'); sys.exit(3)"'
+    )
     with pytest.raises(SidecarStartFailed) as error:
         discovery.spawn_sidecar(clean_env / 'rt')
     assert 'exited with status 3' in str(error.value)
@@ -75,12 +76,26 @@ def test_a_sidecar_that_exits_reports_its_log(clean_env, monkeypatch):
 def test_many_kernels_starting_at_once_start_one_sidecar(clean_env, monkeypatch):
     sysfs = make_fake_sysfs(clean_env)
     runtime = clean_env / 'runtime'
-    command = shlex.join(['node', str(SIDECAR_CLI), 'sidecar', '--port', '0', '--data-dir', str(clean_env / 'data'),
-                          '--sysfs-root', str(sysfs), '--nvidia-smi', str(clean_env / 'none')])
+    command = shlex.join(
+        [
+            'node',
+            str(SIDECAR_CLI),
+            'sidecar',
+            '--port',
+            '0',
+            '--data-dir',
+            str(clean_env / 'data'),
+            '--sysfs-root',
+            str(sysfs),
+            '--nvidia-smi',
+            str(clean_env / 'none'),
+        ]
+    )
     env = dict(os.environ, PNAV_RUNTIME_DIR=str(runtime), PNAV_SIDECAR_CMD=command)
     code = 'from pnav_lab.client import SidecarClient; print(SidecarClient().endpoint.pid)'
-    kernels = [subprocess.Popen([sys.executable, '-c', code], env=env, stdout=subprocess.PIPE, text=True)
-               for _ in range(4)]
+    kernels = [
+        subprocess.Popen([sys.executable, '-c', code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     pids = {k.communicate(timeout=60)[0].strip() for k in kernels}
     try:
         assert len(pids) == 1 and pids != {''}

@@ -7,7 +7,6 @@ import socket
 import threading
 
 import pytest
-
 from pnav_lab.http1 import Connection, ProtocolError
 
 

@@ -17,8 +17,13 @@ NOTEBOOK = 'notebooks/demo.ipynb'
 def kernel(sidecar, tmp_path_factory):
     workdir = tmp_path_factory.mktemp('kernel-cwd')
     env = {k: v for k, v in os.environ.items() if not k.startswith('PNAV_')}
-    env.update(PNAV_SIDECAR_URL=sidecar.url, PNAV_SIDECAR_TOKEN=sidecar.token, PNAV_SIDECAR_CMD='false',
-               PNAV_RUNTIME_DIR=str(sidecar.runtime_dir), JPY_SESSION_NAME=NOTEBOOK)
+    env.update(
+        PNAV_SIDECAR_URL=sidecar.url,
+        PNAV_SIDECAR_TOKEN=sidecar.token,
+        PNAV_SIDECAR_CMD='false',
+        PNAV_RUNTIME_DIR=str(sidecar.runtime_dir),
+        JPY_SESSION_NAME=NOTEBOOK,
+    )
     manager = MultiKernelManager()
     kernel_id = manager.start_kernel(kernel_name='python3', env=env, cwd=str(workdir))
     km = manager.get_kernel(kernel_id)
@@ -32,8 +37,14 @@ def kernel(sidecar, tmp_path_factory):
 
 
 def send(kc, code: str, cell_id: str | None = None) -> str:
-    content = {'code': code, 'silent': False, 'store_history': True, 'user_expressions': {},
-               'allow_stdin': False, 'stop_on_error': True}
+    content = {
+        'code': code,
+        'silent': False,
+        'store_history': True,
+        'user_expressions': {},
+        'allow_stdin': False,
+        'stop_on_error': True,
+    }
     msg = kc.session.msg('execute_request', content, metadata={'cellId': cell_id} if cell_id else {})
     kc.shell_channel.send(msg)
     return msg['header']['msg_id']
@@ -82,7 +93,9 @@ def test_outputs_display_and_last_expression_come_through_and_the_run_knows_its_
     assert result['content']['execution_count'] == reply['execution_count']
     display = next(m for m in outputs if m['msg_type'] == 'display_data')
     assert display['content']['data']['text/html'] == '<b>x</b>'
-    stdout = ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream' and m['content']['name'] == 'stdout')
+    stdout = ''.join(
+        m['content']['text'] for m in outputs if m['msg_type'] == 'stream' and m['content']['name'] == 'stdout'
+    )
     assert stdout.startswith('hi\n')
     assert stdout.count('pnav: ') == 1
     run = last_run(kc)
@@ -117,7 +130,10 @@ def test_exception_makes_the_reply_an_error_with_the_users_traceback_and_stops_r
 
 def test_kernel_interrupt_closes_the_run_as_interrupted(kernel):
     _kernel_id, km, kc, _workdir = kernel
-    msg_id = send(kc, '%%pnav --no-save --quiet\nimport time, pnav_lab\nfor _ in pnav_lab.epochs(range(100)):\n    time.sleep(0.1)')
+    msg_id = send(
+        kc,
+        '%%pnav --no-save --quiet\nimport time, pnav_lab\nfor _ in pnav_lab.epochs(range(100)):\n    time.sleep(0.1)',
+    )
     time.sleep(1.5)
     km.interrupt_kernel()
     reply, outputs = collect(kc, msg_id)
@@ -131,7 +147,9 @@ def test_kernel_interrupt_closes_the_run_as_interrupted(kernel):
 
 def test_epochs_are_recorded_per_epoch(kernel):
     _kernel_id, _km, kc, _workdir = kernel
-    reply, _ = execute(kc, '%%pnav --no-save --quiet\nimport pnav_lab\nfor _ in pnav_lab.epochs(range(4)):\n    pnav_lab.batch(3)')
+    reply, _ = execute(
+        kc, '%%pnav --no-save --quiet\nimport pnav_lab\nfor _ in pnav_lab.epochs(range(4)):\n    pnav_lab.batch(3)'
+    )
     assert reply['status'] == 'ok'
     run = last_run(kc)
     assert [e['status'] for e in run['epochs']] == ['ok'] * 4
@@ -140,20 +158,28 @@ def test_epochs_are_recorded_per_epoch(kernel):
 
 def test_sidecar_down_the_cell_runs_and_warns_once(kernel):
     _kernel_id, _km, kc, _workdir = kernel
-    setup, _ = execute(kc, 'import os, pnav_lab.client as c\nsaved = os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_RUNTIME_DIR"]\n'
-                          'os.environ["PNAV_SIDECAR_URL"] = "http://127.0.0.1:9"\nos.environ["PNAV_RUNTIME_DIR"] = "/nonexistent"\n'
-                          'c._shared.close(); c._shared = None')
+    setup, _ = execute(
+        kc,
+        'import os, pnav_lab.client as c\nsaved = os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_RUNTIME_DIR"]\n'
+        'os.environ["PNAV_SIDECAR_URL"] = "http://127.0.0.1:9"\nos.environ["PNAV_RUNTIME_DIR"] = "/nonexistent"\n'
+        'c._shared.close(); c._shared = None',
+    )
     assert setup['status'] == 'ok', setup
     try:
         reply, outputs = execute(kc, '%%pnav\nanswer = 6 * 7\nanswer')
         assert reply['status'] == 'ok'
         result = next(m for m in outputs if m['msg_type'] == 'execute_result')
         assert result['content']['data']['text/plain'] == '42'
-        stderr = ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream' and m['content']['name'] == 'stderr')
+        stderr = ''.join(
+            m['content']['text'] for m in outputs if m['msg_type'] == 'stream' and m['content']['name'] == 'stderr'
+        )
         assert stderr.count('PnavWarning') == 1
         assert 'this cell is not measured' in stderr
     finally:
-        execute(kc, 'os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_RUNTIME_DIR"] = saved\nc._shared.close(); c._shared = None')
+        execute(
+            kc,
+            'os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_RUNTIME_DIR"] = saved\nc._shared.close(); c._shared = None',
+        )
 
 
 def test_csv_row_in_the_kernels_working_directory(kernel):
@@ -169,7 +195,10 @@ def test_csv_row_in_the_kernels_working_directory(kernel):
 
 def test_importing_pnav_lab_imports_no_framework(kernel):
     _kernel_id, _km, kc, _workdir = kernel
-    _, outputs = execute(kc, 'import sys; print(sorted(m for m in ("torch", "tensorflow", "keras", "lightning", "transformers", "sklearn") if m in sys.modules))')
+    _, outputs = execute(
+        kc,
+        'import sys; print(sorted(m for m in ("torch", "tensorflow", "keras", "lightning", "transformers", "sklearn") if m in sys.modules))',
+    )
     assert ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream').strip() == '[]'
 
 
@@ -190,5 +219,8 @@ def test_top_level_await_is_refused_with_a_clear_message_and_the_body_does_not_r
     assert 'pnav_lab.EmissionsTracker()' in reply['evalue']
     reply, outputs = execute(kc, 'print("awaited" in globals())')
     assert ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream').strip() == 'False'
-    reply, _ = execute(kc, 'import asyncio, pnav_lab\nwith pnav_lab.EmissionsTracker(type_process="inference") as t:\n    await asyncio.sleep(0.01)\nassert t.response["run"]["status"] == "ok"')
+    reply, _ = execute(
+        kc,
+        'import asyncio, pnav_lab\nwith pnav_lab.EmissionsTracker(type_process="inference") as t:\n    await asyncio.sleep(0.01)\nassert t.response["run"]["status"] == "ok"',
+    )
     assert reply['status'] == 'ok', reply

@@ -32,7 +32,10 @@ def test_every_command_has_help(notebook_shell):
 def test_unknown_command_is_a_usage_error(notebook_shell):
     result, captured = run(notebook_shell, '%pnav frobnicate')
     assert not result.success
-    assert captured.stderr.strip() == "UsageError: %pnav: unknown command 'frobnicate'; one of status, runs, export, upload, config"
+    assert (
+        captured.stderr.strip()
+        == "UsageError: %pnav: unknown command 'frobnicate'; one of status, runs, export, upload, config"
+    )
 
 
 def test_status_lists_sources_with_methods(notebook_shell):
@@ -66,7 +69,10 @@ def test_upload_validates_before_sending(notebook_shell, monkeypatch):
     monkeypatch.delenv('PNAV_ENDPOINT_URL', raising=False)
     result, captured = run(notebook_shell, f'%pnav upload --endpoint-url ftp://x --model-id {"a" * 64}')
     assert not result.success
-    assert captured.stderr.strip() == "UsageError: %pnav upload: --endpoint-url: must be a URL starting with 'http://' or 'https://' (got 'ftp://x')"
+    assert (
+        captured.stderr.strip()
+        == "UsageError: %pnav upload: --endpoint-url: must be a URL starting with 'http://' or 'https://' (got 'ftp://x')"
+    )
     monkeypatch.setenv('PNAV_TOKEN', 'not-a-token')
     result, captured = run(notebook_shell, f'%pnav upload --endpoint-url http://127.0.0.1:9 --model-id {"a" * 64}')
     assert captured.stderr.strip().startswith('UsageError: %pnav upload: token: must be the 64-character')
@@ -84,7 +90,9 @@ def test_upload_status_lists_uploads(notebook_shell):
 def test_config_without_arguments_shows_settings_with_sources(notebook_shell):
     result, captured = run(notebook_shell, '%pnav config')
     assert result.success, captured.stderr
-    assert any(line.startswith('country ') and 'sidecar:--country' in line for line in captured.stdout.splitlines()), captured.stdout
+    assert any(line.startswith('country ') and 'sidecar:--country' in line for line in captured.stdout.splitlines()), (
+        captured.stdout
+    )
 
 
 def test_config_rejects_a_bad_pair(notebook_shell):

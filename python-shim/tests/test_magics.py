@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import warnings
 
+import pnav_lab
 import pytest
 from conftest import csv_unavailable
 from IPython.utils.capture import capture_output
-
-import pnav_lab
 from pnav_lab.errors import PnavWarning
 
 CSV_HEADER = (
@@ -38,7 +37,9 @@ def test_body_runs_in_the_user_namespace_and_displays_the_last_expression(shell)
 
 
 def test_display_calls_reach_the_frontend(shell):
-    result, captured = run_cell(shell, '%%pnav --no-save --quiet\nfrom IPython.display import display\ndisplay({"a": 1})\nprint("hello")')
+    result, captured = run_cell(
+        shell, '%%pnav --no-save --quiet\nfrom IPython.display import display\ndisplay({"a": 1})\nprint("hello")'
+    )
     assert result.success
     assert 'hello' in captured.stdout
     assert [o.data['text/plain'] for o in captured.outputs] == ["{'a': 1}"]
@@ -119,9 +120,27 @@ def test_help_documents_every_option(shell):
     _, captured = run_cell(shell, '%%pnav --help\nran = True')
     assert shell.user_ns['ran'] is False
     assert captured.stdout.startswith('::\n\n  %%pnav [--type training|inference]')
-    for option in ('--type', '--epochs', '--batches', '--model', '--model-id', '--country', '--region',
-                   '--cloud-provider', '--cloud-region', '--pue', '--type-ram', '--output-dir', '--output-file',
-                   '--no-save', '--label', '--gpu-ids', '--quiet', '--components', '--on-csv-write'):
+    for option in (
+        '--type',
+        '--epochs',
+        '--batches',
+        '--model',
+        '--model-id',
+        '--country',
+        '--region',
+        '--cloud-provider',
+        '--cloud-region',
+        '--pue',
+        '--type-ram',
+        '--output-dir',
+        '--output-file',
+        '--no-save',
+        '--label',
+        '--gpu-ids',
+        '--quiet',
+        '--components',
+        '--on-csv-write',
+    ):
         assert option in captured.stdout
     _, line_help = run_cell(shell, '%pnav --help')
     assert '--on-csv-write' in line_help.stdout and 'status' in line_help.stdout

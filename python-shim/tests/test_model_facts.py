@@ -7,7 +7,6 @@ import sys
 import warnings
 
 import pytest
-
 from pnav_lab.model_facts import find_model, model_facts
 
 
@@ -26,8 +25,10 @@ def test_array_like_return_value_is_never_tested_for_truthiness():
 
 
 def test_looking_for_a_model_imports_no_framework():
-    code = ('import sys; from pnav_lab.model_facts import find_model; find_model((object(),), {"m": 1}, [2]); '
-            'print(sorted(m for m in ("torch","tensorflow","keras","sklearn") if m in sys.modules))')
+    code = (
+        'import sys; from pnav_lab.model_facts import find_model; find_model((object(),), {"m": 1}, [2]); '
+        'print(sorted(m for m in ("torch","tensorflow","keras","sklearn") if m in sys.modules))'
+    )
     assert subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout.strip() == '[]'
 
 
@@ -43,7 +44,12 @@ def test_sklearn_models():
 
     x, y = np.random.rand(40, 6), np.arange(40) % 2
     logistic = LogisticRegression().fit(x, y)
-    assert model_facts(logistic) == {'framework': 'sklearn', 'nParameters': 7, 'nFeatures': 6, 'name': 'LogisticRegression'}
+    assert model_facts(logistic) == {
+        'framework': 'sklearn',
+        'nParameters': 7,
+        'nFeatures': 6,
+        'name': 'LogisticRegression',
+    }
     tree = DecisionTreeRegressor(max_depth=2).fit(x, y)
     assert model_facts(tree)['nParameters'] == tree.tree_.node_count
     forest = RandomForestClassifier(n_estimators=3, max_depth=2).fit(x, y)

@@ -8,10 +8,9 @@ import shlex
 
 import pytest
 from conftest import SIDECAR_CLI, make_fake_sysfs
-from tornado.httpclient import HTTPClientError
-
 from pnav_lab import discovery
 from pnav_lab.serverext import SidecarManager
+from tornado.httpclient import HTTPClientError
 
 
 @pytest.fixture
@@ -37,9 +36,15 @@ async def test_http_proxy_adds_the_token_and_keeps_status_body_and_type(jp_fetch
     assert health.code == 200
     assert json.loads(health.body)['ok'] is True
 
-    created = await jp_fetch('pnav', 'api', 'v1', 'runs', method='POST',
-                             body=json.dumps({'kind': 'manual', 'label': 'via-proxy'}),
-                             headers={'Content-Type': 'application/json'})
+    created = await jp_fetch(
+        'pnav',
+        'api',
+        'v1',
+        'runs',
+        method='POST',
+        body=json.dumps({'kind': 'manual', 'label': 'via-proxy'}),
+        headers={'Content-Type': 'application/json'},
+    )
     assert created.code == 201
     run = json.loads(created.body)['run']
     assert run['label'] == 'via-proxy'
@@ -47,12 +52,29 @@ async def test_http_proxy_adds_the_token_and_keeps_status_body_and_type(jp_fetch
     listed = await jp_fetch('pnav', 'api', 'v1', 'runs', params={'status': 'open', 'limit': '5'})
     assert run['id'] in [r['id'] for r in json.loads(listed.body)['runs']]
 
-    patched = await jp_fetch('pnav', 'api', 'v1', 'runs', run['id'], method='PATCH',
-                             body=json.dumps({'label': 'renamed'}), headers={'Content-Type': 'application/json'})
+    patched = await jp_fetch(
+        'pnav',
+        'api',
+        'v1',
+        'runs',
+        run['id'],
+        method='PATCH',
+        body=json.dumps({'label': 'renamed'}),
+        headers={'Content-Type': 'application/json'},
+    )
     assert json.loads(patched.body)['run']['label'] == 'renamed'
 
-    closed = await jp_fetch('pnav', 'api', 'v1', 'runs', run['id'], 'close', method='POST', body='{}',
-                            headers={'Content-Type': 'application/json'})
+    closed = await jp_fetch(
+        'pnav',
+        'api',
+        'v1',
+        'runs',
+        run['id'],
+        'close',
+        method='POST',
+        body='{}',
+        headers={'Content-Type': 'application/json'},
+    )
     assert json.loads(closed.body)['run']['status'] == 'ok'
 
     metrics = await jp_fetch('pnav', 'metrics')
@@ -61,8 +83,15 @@ async def test_http_proxy_adds_the_token_and_keeps_status_body_and_type(jp_fetch
 
 async def test_http_proxy_passes_client_errors_through(jp_fetch):
     with pytest.raises(HTTPClientError) as error:
-        await jp_fetch('pnav', 'api', 'v1', 'runs', method='POST', body=json.dumps({'pue': 9}),
-                       headers={'Content-Type': 'application/json'})
+        await jp_fetch(
+            'pnav',
+            'api',
+            'v1',
+            'runs',
+            method='POST',
+            body=json.dumps({'pue': 9}),
+            headers={'Content-Type': 'application/json'},
+        )
     assert error.value.code == 400
     envelope = json.loads(error.value.response.body)['error']
     assert envelope['code'] == 'bad_request'
@@ -77,8 +106,15 @@ async def test_proxy_requires_jupyter_auth(jp_fetch):
         await jp_fetch('pnav', 'healthz', headers={'Authorization': 'token not-the-token'})
     assert error.value.code == 403
     with pytest.raises(HTTPClientError) as post:
-        await jp_fetch('pnav', 'api', 'v1', 'runs', method='POST', body='{}',
-                       headers={'Authorization': 'token not-the-token', 'Content-Type': 'application/json'})
+        await jp_fetch(
+            'pnav',
+            'api',
+            'v1',
+            'runs',
+            method='POST',
+            body='{}',
+            headers={'Authorization': 'token not-the-token', 'Content-Type': 'application/json'},
+        )
     assert post.value.code == 403
 
 
@@ -88,8 +124,15 @@ async def test_websocket_proxy_relays_the_stream(jp_ws_fetch, jp_fetch):
         hello = json.loads(await ws.read_message())
         assert hello['type'] == 'hello'
         assert 'sources' in hello['status']
-        created = await jp_fetch('pnav', 'api', 'v1', 'runs', method='POST', body=json.dumps({'label': 'ws'}),
-                                 headers={'Content-Type': 'application/json'})
+        created = await jp_fetch(
+            'pnav',
+            'api',
+            'v1',
+            'runs',
+            method='POST',
+            body=json.dumps({'label': 'ws'}),
+            headers={'Content-Type': 'application/json'},
+        )
         run_id = json.loads(created.body)['run']['id']
         for _ in range(50):
             message = json.loads(await ws.read_message())
@@ -98,8 +141,17 @@ async def test_websocket_proxy_relays_the_stream(jp_ws_fetch, jp_fetch):
                 break
         else:
             pytest.fail('no run event for the new run on the proxied stream')
-        await jp_fetch('pnav', 'api', 'v1', 'runs', run_id, 'close', method='POST', body='{}',
-                       headers={'Content-Type': 'application/json'})
+        await jp_fetch(
+            'pnav',
+            'api',
+            'v1',
+            'runs',
+            run_id,
+            'close',
+            method='POST',
+            body='{}',
+            headers={'Content-Type': 'application/json'},
+        )
     finally:
         ws.close()
 
@@ -111,9 +163,24 @@ def test_manager_starts_a_sidecar_and_stops_only_its_own(tmp_path, monkeypatch):
     runtime = tmp_path / 'runtime'
     sysfs = make_fake_sysfs(tmp_path)
     monkeypatch.setenv('PNAV_RUNTIME_DIR', str(runtime))
-    monkeypatch.setenv('PNAV_SIDECAR_CMD', shlex.join([
-        'node', str(SIDECAR_CLI), 'sidecar', '--port', '0', '--data-dir', str(tmp_path / 'data'),
-        '--sysfs-root', str(sysfs), '--nvidia-smi', str(tmp_path / 'none')]))
+    monkeypatch.setenv(
+        'PNAV_SIDECAR_CMD',
+        shlex.join(
+            [
+                'node',
+                str(SIDECAR_CLI),
+                'sidecar',
+                '--port',
+                '0',
+                '--data-dir',
+                str(tmp_path / 'data'),
+                '--sysfs-root',
+                str(sysfs),
+                '--nvidia-smi',
+                str(tmp_path / 'none'),
+            ]
+        ),
+    )
     manager = SidecarManager()
     try:
         endpoint = manager.ensure()
@@ -141,7 +208,10 @@ async def test_proxy_answers_502_when_the_sidecar_is_gone(jp_fetch, jp_serverapp
         await jp_fetch('pnav', 'api', 'v1', 'status')
     assert error.value.code == 502
     envelope = json.loads(error.value.response.body)['error']
-    assert envelope == {'code': 'sidecar_unavailable', 'message': 'The PNAV sidecar is not reachable: no sidecar is running'}
+    assert envelope == {
+        'code': 'sidecar_unavailable',
+        'message': 'The PNAV sidecar is not reachable: no sidecar is running',
+    }
 
 
 def test_manager_prefers_the_sidecar_exported_in_the_environment(sidecar, tmp_path, monkeypatch):

@@ -17,10 +17,17 @@ def test_units_scale():
 
 def test_line_says_how_each_figure_was_obtained():
     run = {
-        'status': 'error', 'facilityEnergyJ': 3600.0, 'emissionsG': 0.174, 'durationS': 12.0,
-        'energy': {'cpu': figure(3000, 'rapl', True), 'gpu': figure(0, 'none', False),
-                   'ram': figure(600, 'ram-model', False, included=False)},
+        'status': 'error',
+        'facilityEnergyJ': 3600.0,
+        'emissionsG': 0.174,
+        'durationS': 12.0,
+        'energy': {
+            'cpu': figure(3000, 'rapl', True),
+            'gpu': figure(0, 'none', False),
+            'ram': figure(600, 'ram-model', False, included=False),
+        },
         'location': {'countryIso3': 'ESP', 'intensityGPerKWh': 174.05},
     }
-    assert summary_line(run) == ('pnav: 1 Wh · 174 mg CO2e · 12 s [error] — cpu 3 kJ measured (rapl), gpu n/a, '
-                                 'ram excluded @ ESP 174 g/kWh')
+    assert summary_line(run) == (
+        'pnav: 1 Wh · 174 mg CO2e · 12 s [error] — cpu 3 kJ measured (rapl), gpu n/a, ram excluded @ ESP 174 g/kWh'
+    )

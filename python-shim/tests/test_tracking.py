@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-import pytest
-
 import pnav_lab
+import pytest
 from pnav_lab import EmissionsTracker, tracking
 from pnav_lab.errors import PnavWarning
 
@@ -22,7 +21,9 @@ def test_outside_a_run_they_do_nothing_and_say_so_once(monkeypatch):
         pnav_lab.batch(3)
         pnav_lab.epoch_end()
     messages = [str(w.message) for w in caught if issubclass(w.category, PnavWarning)]
-    assert messages == ['pnav: no measurement run is open (use %%pnav or @track_emissions); epoch and batch marks are ignored.']
+    assert messages == [
+        'pnav: no measurement run is open (use %%pnav or @track_emissions); epoch and batch marks are ignored.'
+    ]
 
 
 def test_epochs_keeps_len_for_progress_bars():
@@ -58,7 +59,9 @@ def test_batches_are_buffered_not_sent_one_by_one(sidecar_env, monkeypatch):
     with EmissionsTracker(type_process='training') as tracker:
         sent = []
         original = tracker.active.client.count_batches
-        monkeypatch.setattr(tracker.active.client, 'count_batches', lambda run_id, n: sent.append(n) or original(run_id, n))
+        monkeypatch.setattr(
+            tracker.active.client, 'count_batches', lambda run_id, n: sent.append(n) or original(run_id, n)
+        )
         for _ in range(1000):
             pnav_lab.batch()
     assert sent == [1000]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pnav_lab import validation
 from pnav_lab.errors import PnavValidationError
 
@@ -28,7 +27,9 @@ def test_gpu_ids_rejects_garbage():
 
 def test_components_and_labels():
     assert validation.components('CPU, ram,cpu') == ['cpu', 'ram']
-    with pytest.raises(PnavValidationError, match="^--components: must be a comma-separated subset of cpu,gpu,ram \\(got 'disk'\\)$"):
+    with pytest.raises(
+        PnavValidationError, match="^--components: must be a comma-separated subset of cpu,gpu,ram \\(got 'disk'\\)$"
+    ):
         validation.components('disk', '--components')
     assert validation.labels(['baseline', 'lr=0.1', 'v2']) == ('baseline v2', {'lr': '0.1'})
 

@@ -1,5 +1,23 @@
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, defaultDataDir, defaultRuntimeDir, parseConfig } from './config.js';
+
+const homes: string[] = [];
+/** A fresh home directory with the given files (path relative to it → text). */
+function home(files: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pnav-config-home-'));
+  homes.push(dir);
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  }
+  return dir;
+}
+afterEach(() => {
+  for (const dir of homes.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 
 describe('parseConfig', () => {
   it('applies defaults from the environment', () => {
@@ -57,5 +75,36 @@ describe('parseConfig', () => {
     expect(bad({ sampleInterval: '1' })).toThrow(/^--sample-interval: /);
     expect(bad({ label: ['novalue'] })).toThrow("--label: expected k=v, got 'novalue'");
     expect(bad({ country: 'Spain' })).toThrow(/^--country: must be an ISO 3166-1 alpha-3 code/);
+  });
+
+  describe('sample interval from the settings', () => {
+    it('takes sample_interval_ms from the user file', () => {
+      const HOME = home({ '.config/pnav-lab/config.toml': 'sample_interval_ms = 250\n' });
+      expect(parseConfig({}, { HOME }).sampleIntervalMs).toBe(250);
+    });
+
+    it('honours XDG_CONFIG_HOME for the user file', () => {
+      const HOME = home({ 'xdg/pnav-lab/config.toml': 'sample_interval_ms = 400\n' });
+      expect(parseConfig({}, { HOME, XDG_CONFIG_HOME: path.join(HOME, 'xdg') }).sampleIntervalMs).toBe(400);
+    });
+
+    it("takes calculadorapnav's measure_power_secs (seconds) from ~/.calculadorapnav.config", () => {
+      const HOME = home({ '.calculadorapnav.config': '[calculadorapnav]\nmeasure_power_secs = 2\n' });
+      expect(parseConfig({}, { HOME }).sampleIntervalMs).toBe(2000);
+    });
+
+    it('lets PNAV_SAMPLE_INTERVAL_MS win over the files, and --sample-interval over both', () => {
+      const HOME = home({ '.config/pnav-lab/config.toml': 'sample_interval_ms = 250\n' });
+      expect(parseConfig({}, { HOME, PNAV_SAMPLE_INTERVAL_MS: '300' }).sampleIntervalMs).toBe(300);
+      expect(parseConfig({ sampleInterval: '100' }, { HOME, PNAV_SAMPLE_INTERVAL_MS: '300' }).sampleIntervalMs).toBe(
+        100,
+      );
+    });
+
+    it('skips a bad configured value (the default applies) but refuses a bad option', () => {
+      const HOME = home({ '.config/pnav-lab/config.toml': 'sample_interval_ms = 5\n' });
+      expect(parseConfig({}, { HOME, PNAV_SAMPLE_INTERVAL_MS: 'fast' }).sampleIntervalMs).toBe(1000);
+      expect(() => parseConfig({ sampleInterval: '5' }, { HOME })).toThrow(/^--sample-interval: /);
+    });
   });
 });

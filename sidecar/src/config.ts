@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { LabelsSchema, PueSchema } from './api/schemas.js';
+import { settingsPaths } from './settings/files.js';
+import { resolveSettings } from './settings/resolve.js';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
@@ -99,7 +101,7 @@ export function parseConfig(raw: RawSidecarOptions, env: Env = process.env): Sid
     port: raw.port,
     dataDir: raw.dataDir ?? defaultDataDir(env),
     runtimeDir: raw.runtimeDir ?? defaultRuntimeDir(env),
-    sampleIntervalMs: raw.sampleInterval,
+    sampleIntervalMs: raw.sampleInterval ?? configuredSampleIntervalMs(env),
     checkpointIntervalMs: raw.checkpointInterval,
     sysfsRoot: raw.sysfsRoot,
     procRoot: raw.procRoot,
@@ -117,6 +119,19 @@ export function parseConfig(raw: RawSidecarOptions, env: Env = process.env): Sid
     throw new ConfigError(`${OPTION_NAMES[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/**
+ * `sample_interval_ms` from the settings layers the sidecar can see without a notebook: PNAV_SAMPLE_INTERVAL_MS,
+ * the user file, and calculadorapnav's `measure_power_secs` in ~/.calculadorapnav.config (settings/README.md).
+ * Files are found from `env` (HOME, XDG_CONFIG_HOME). A bad value there is skipped: the default applies.
+ */
+function configuredSampleIntervalMs(env: Env): number | undefined {
+  try {
+    return resolveSettings({ env, paths: settingsPaths(env) }).values.sample_interval_ms;
+  } catch {
+    return undefined; // configuration must never stop the sidecar from starting
+  }
 }
 
 const OPTION_NAMES: Record<string, string> = {

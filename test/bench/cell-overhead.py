@@ -32,10 +32,27 @@ def start_sidecar(root: Path) -> tuple[subprocess.Popen, dict]:
     (zone / 'max_energy_range_uj').write_text('262143328850\n')
     runtime = root / 'runtime'
     process = subprocess.Popen(
-        ['node', str(REPO / 'sidecar' / 'dist' / 'cli.js'), 'sidecar', '--port', '0', '--runtime-dir', str(runtime),
-         '--data-dir', str(root / 'data'), '--sysfs-root', str(root / 'sys'), '--nvidia-smi', str(root / 'none'),
-         '--country', 'ESP'],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            'node',
+            str(REPO / 'sidecar' / 'dist' / 'cli.js'),
+            'sidecar',
+            '--port',
+            '0',
+            '--runtime-dir',
+            str(runtime),
+            '--data-dir',
+            str(root / 'data'),
+            '--sysfs-root',
+            str(root / 'sys'),
+            '--nvidia-smi',
+            str(root / 'none'),
+            '--country',
+            'ESP',
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -85,8 +102,11 @@ def print_round_trips(n: int) -> None:
         client.close_run(run['id'], {'status': 'ok'})
         closes.append((time.perf_counter() - started) * 1000)
     print('sidecar round trips from the kernel (kept-alive loopback HTTP):')
-    for name, values in (('GET /healthz (floor)', floor), ('POST /api/v1/runs', opens),
-                         ('POST /api/v1/runs/:id/close', closes)):
+    for name, values in (
+        ('GET /healthz (floor)', floor),
+        ('POST /api/v1/runs', opens),
+        ('POST /api/v1/runs/:id/close', closes),
+    ):
         print(f'  {name:32s} p50 {statistics.median(values):7.3f} ms   p99 {percentile(values, 0.99):7.3f} ms')
 
 
@@ -98,8 +118,12 @@ def main() -> None:
         root = Path(tmp)
         process, info = start_sidecar(root)
         try:
-            os.environ.update(PNAV_SIDECAR_URL=info['url'], PNAV_SIDECAR_TOKEN=info['token'],
-                              PNAV_RUNTIME_DIR=str(root / 'runtime'), PNAV_SIDECAR_CMD='false')
+            os.environ.update(
+                PNAV_SIDECAR_URL=info['url'],
+                PNAV_SIDECAR_TOKEN=info['token'],
+                PNAV_RUNTIME_DIR=str(root / 'runtime'),
+                PNAV_SIDECAR_CMD='false',
+            )
             os.chdir(root)
             from IPython.testing.globalipapp import start_ipython
 
@@ -108,12 +132,17 @@ def main() -> None:
             # Two phases, each interleaved with plain cells: the CSV-writing variant's disk work in the sidecar
             # would otherwise spill into the next cells' timings.
             phases = [
-                {'plain': 'pass', 'pnav --no-save --quiet': '%%pnav --no-save --quiet\npass'},
+                {
+                    'plain': 'pass',
+                    'pnav --no-save --quiet': '%%pnav --no-save --quiet\npass',
+                },
                 {'plain': 'pass', 'pnav (CSV row + summary line)': '%%pnav\npass'},
             ]
-            print(f'%%pnav overhead on an empty cell, {args.cells} cells each, one InteractiveShell, real sidecar '
-                  f'(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average '
-                  f'{os.getloadavg()[0]:.1f})')
+            print(
+                f'%%pnav overhead on an empty cell, {args.cells} cells each, one InteractiveShell, real sidecar '
+                f'(Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average '
+                f'{os.getloadavg()[0]:.1f})'
+            )
             quiet_added = None
             for cells in phases:
                 measure(shell, cells, 20)  # warm-up: imports, connection, the sidecar's hot paths

@@ -13,7 +13,7 @@
  * figures as JSON to test/bench/results/<name>.json (picked up here when written by this run).
  * Benchmarks print figures; they never fail on a timing (see the team brief).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +63,22 @@ function readFresh(file, sinceMs) {
   }
 }
 
-function main() {
+/** Runs a bench with its output shown live and kept. */
+function runTee(cmd, args, env) {
+  return new Promise(resolve => {
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['inherit', 'pipe', 'pipe'] });
+    let output = '';
+    const tee = stream => chunk => {
+      output += chunk;
+      stream.write(chunk);
+    };
+    child.stdout.on('data', tee(process.stdout));
+    child.stderr.on('data', tee(process.stderr));
+    child.on('close', (code, signal) => resolve({ code: code ?? signal, output }));
+  });
+}
+
+async function main() {
   try {
     bootstrap();
   } catch (err) {
@@ -93,16 +108,18 @@ function main() {
     const [cmd, args] = commandFor(name, found);
     process.stdout.write(`\n=== ${name}: ${[cmd, ...args].join(' ').replaceAll(ROOT, '.')}\n`);
     const started = Date.now();
-    const r = spawnSync(cmd, args, { cwd: ROOT, env, stdio: 'inherit' });
+    const r = await runTee(cmd, args, env);
     const durationS = (Date.now() - started) / 1000;
     const figures = readFresh(join(RESULTS, `${name}.json`), started);
     report.benches.push({
       name,
       command: [cmd, ...args].join(' ').replaceAll(ROOT, '.'),
-      status: r.status === 0 ? 'ok' : 'failed',
-      exitCode: r.status ?? r.signal,
+      status: r.code === 0 ? 'ok' : 'failed',
+      exitCode: r.code,
       durationS,
       figures,
+      // What it printed (its table), kept for benches that write no JSON.
+      outputTail: r.output.slice(-6000),
     });
   }
   const tmp = join(RESULTS, 'latest.json.tmp');
@@ -120,4 +137,4 @@ function main() {
   process.exit(failed === 0 ? 0 : 1);
 }
 
-main();
+await main();

@@ -105,7 +105,7 @@ export function bootstrap() {
     run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '--upgrade', 'pip']);
   }
   step('pip', ['python-shim/pyproject.toml'], () => {
-    run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '-e', `${join(ROOT, 'python-shim')}[test,demo]`]);
+    run(VENV_PYTHON, ['-m', 'pip', 'install', '--quiet', '-e', `${join(ROOT, 'python-shim')}[test]`]);
   });
   step(
     'sidecar-build',

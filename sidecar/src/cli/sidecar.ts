@@ -27,7 +27,10 @@ export function register(program: Command): void {
       '--runtime-dir <dir>',
       "where pnav-sidecar.json is written (env PNAV_RUNTIME_DIR; default Jupyter's runtime dir)",
     )
-    .option('--sample-interval <ms>', 'sampling period in milliseconds', '1000')
+    .option(
+      '--sample-interval <ms>',
+      'sampling period in milliseconds (default: the sample_interval_ms setting, else 1000; see pnav config)',
+    )
     .option('--checkpoint-interval <ms>', 'how often open runs are saved, in milliseconds', '5000')
     .option('--sysfs-root <dir>', 'root of sysfs (containers may mount the host one elsewhere)', '/sys')
     .option('--proc-root <dir>', 'root of procfs', '/proc')

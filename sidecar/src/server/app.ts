@@ -10,7 +10,6 @@ import type { SampleBuffer } from '../sampler/sample-buffer.js';
 import { type ConfigRouterOptions, createConfigRouter } from '../settings/router.js';
 import { HttpError } from './errors.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
-import { buildOpenApi } from './openapi.js';
 import type { PnavOutputs } from './outputs-port.js';
 import { runsRouter } from './runs-routes.js';
 import { parseOr400 } from './validate.js';
@@ -57,10 +56,18 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  let openapi: object | null = null;
-  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {
-    openapi ??= buildOpenApi(deps.version);
-    res.json(openapi);
+  // The generator (and its zod extension) is loaded on the first request only: most sidecars never get one.
+  let openapi: Promise<string> | null = null;
+  app.get(`${API_PREFIX}/openapi.json`, async (_req, res) => {
+    openapi ??= import('./openapi.js')
+      .then(m => m.buildOpenApi(deps.version, { outputs: Boolean(deps.outputs) }))
+      .then(doc => JSON.stringify(doc));
+    try {
+      res.type('application/json').send(await openapi);
+    } catch (err) {
+      openapi = null; // a later request tries again
+      throw err;
+    }
   });
   app.get(`${API_PREFIX}/status`, (_req, res) => {
     res.json(deps.status());

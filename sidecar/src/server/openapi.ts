@@ -62,11 +62,13 @@ export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): 
     401: { description: 'Missing or wrong bearer token', ...json(ErrorResponse) },
     403: { description: 'Host or Origin is not this loopback sidecar', ...json(ErrorResponse) },
     404: { description: 'Unknown run, epoch, upload or route', ...json(ErrorResponse) },
+    413: { description: 'Body larger than the limit', ...json(ErrorResponse) },
+  };
+  const conflict = {
     409: {
       description: 'Conflict: the run is not open, the epoch exists, or runs are still open',
       ...json(ErrorResponse),
     },
-    413: { description: 'Body larger than the limit', ...json(ErrorResponse) },
   };
   const add: AddPath = (method: Method, path: string, summary: string, ok, request = {}) => {
     const okResponse = 'schema' in ok ? { description: 'OK', ...json(ok.schema) } : ok.response;
@@ -80,7 +82,7 @@ export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): 
         ...(request.query ? { query: request.query } : {}),
         ...(request.params ? { params: request.params } : {}),
       },
-      responses: { [ok.status]: okResponse, ...errors },
+      responses: { [ok.status]: okResponse, ...errors, ...(request.conflict ? conflict : {}) },
     });
   };
 
@@ -138,7 +140,7 @@ export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): 
     `${API_PREFIX}/runs/{id}/epochs`,
     'Open an epoch',
     { status: 201, schema: z.object({ epoch: Epoch }) },
-    { params: runParams, body: c(OpenEpochRequestSchema) },
+    { params: runParams, body: c(OpenEpochRequestSchema), conflict: true },
   );
   add(
     'post',
@@ -152,7 +154,7 @@ export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): 
     `${API_PREFIX}/runs/{id}/batches`,
     'Count batches',
     { status: 200, schema: z.object({ run: Run }) },
-    { params: runParams, body: c(CountBatchesRequestSchema) },
+    { params: runParams, body: c(CountBatchesRequestSchema), conflict: true },
   );
   add(
     'get',
@@ -195,7 +197,8 @@ type AddPath = (
   path: string,
   summary: string,
   ok: { status: number; schema: z.ZodType } | { status: number; response: object },
-  request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject },
+  /** `conflict`: the route answers 409 (see `conflict` above). */
+  request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject; conflict?: boolean },
 ) => void;
 
 /** The PNAV outputs routes (src/pnav/router.ts), from that module's own schemas. */
@@ -220,21 +223,21 @@ async function addOutputs(add: AddPath): Promise<void> {
         },
       },
     },
-    { body: c(pnav.ExportRequestSchema) },
+    { body: c(pnav.ExportRequestSchema), conflict: true },
   );
   add(
     'post',
     `${API_PREFIX}/records/preview`,
     'The calculadorapnav record (40 keys, in order) that an upload of these runs would send',
     { status: 200, schema: z.object({ record: c(pnav.PreviewRecordSchema), runIds: z.array(z.string()) }) },
-    { body: c(pnav.PreviewRequestSchema) },
+    { body: c(pnav.PreviewRequestSchema), conflict: true },
   );
   add(
     'post',
     `${API_PREFIX}/uploads`,
     'Queue a PNAV submission of these runs (durable outbox, retried)',
     { status: 202, schema: z.object({ uploads: z.array(Upload) }) },
-    { body: c(pnav.UploadRequestSchema) },
+    { body: c(pnav.UploadRequestSchema), conflict: true },
   );
   add(
     'get',

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { Express } from 'express';
 import type { Location, SourceInfo, Status } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
 import type { SidecarConfig } from '../config.js';
@@ -30,6 +31,8 @@ export interface RunningSidecar {
   ledger: Ledger;
   /** The periodic sampler; benchmarks drive `tick()` directly to simulate long runs fast. */
   sampler: Sampler;
+  /** The express app (its routing table is checked against the OpenAPI description). */
+  app: Express;
   close(): Promise<void>;
 }
 
@@ -144,6 +147,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     token,
     ledger,
     sampler,
+    app,
     close: () => {
       closing ??= (async () => {
         sampler.stop();

@@ -22,7 +22,7 @@ import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 warnings.filterwarnings('ignore')
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
@@ -47,7 +47,7 @@ def last_row(args, output_file: str) -> dict:
     with open(os.path.join(args.out, output_file), newline='') as f:
         rows = list(csv.DictReader(f))
     row = rows[-1]
-    kwh = lambda key: float(row[key] or 0) * common.J_PER_KWH  # noqa: E731
+    kwh = lambda key: float(row[key] or 0) * common.J_PER_KWH
     return {
         'durationS': float(row['duration']),
         'cpuJ': kwh('cpu_energy'),
@@ -98,8 +98,14 @@ def cmd_window(args) -> None:
     common.say('READY')
     common.wait_for('go')
     tracked()  # says STARTED once its tracker has started
-    common.result({'tool': 'calculadorapnav', 'version': version(), 'window': last_row(args, 'window.csv'),
-                   'measurePowerSecs': 15})
+    common.result(
+        {
+            'tool': 'calculadorapnav',
+            'version': version(),
+            'window': last_row(args, 'window.csv'),
+            'measurePowerSecs': 15,
+        }
+    )
 
 
 def version() -> str:

@@ -15,11 +15,10 @@ import logging
 import os
 import statistics
 import sys
-import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 warnings.filterwarnings('ignore')
 
@@ -119,8 +118,14 @@ def cmd_window(args) -> None:
     common.say('STARTED')
     common.wait_for('stop')
     tracker.stop()
-    common.result({'tool': 'codecarbon', 'version': version(), 'window': energy_fields(tracker.final_emissions_data),
-                   'measurePowerSecs': tracker._measure_power_secs})
+    common.result(
+        {
+            'tool': 'codecarbon',
+            'version': version(),
+            'window': energy_fields(tracker.final_emissions_data),
+            'measurePowerSecs': tracker._measure_power_secs,
+        }
+    )
 
 
 def version() -> str:

@@ -21,13 +21,13 @@ import urllib.request
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
 def api(path: str) -> dict:
     req = urllib.request.Request(
         os.environ['PNAV_SIDECAR_URL'].rstrip('/') + path,
-        headers={'Authorization': f"Bearer {os.environ['PNAV_SIDECAR_TOKEN']}"},
+        headers={'Authorization': f'Bearer {os.environ["PNAV_SIDECAR_TOKEN"]}'},
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.load(resp)
