@@ -16,7 +16,7 @@ import {
   spawnCli,
   startSidecar,
   tmpDir,
-} from './lib/sidecar-process.js';
+} from './support/sidecar-process.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {

@@ -14,7 +14,7 @@ import {
   startSidecar,
   tmpDir,
   waitFor,
-} from './lib/sidecar-process.js';
+} from './support/sidecar-process.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {

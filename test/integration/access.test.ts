@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { request, type SidecarProcess, startSidecar } from '../faults/lib/sidecar-process.js';
+import { request, type SidecarProcess, startSidecar } from '../faults/support/sidecar-process.js';
 
 let a: SidecarProcess;
 let b: SidecarProcess;

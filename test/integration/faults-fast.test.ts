@@ -22,7 +22,7 @@ import {
   startSidecar,
   tmpDir,
   waitFor,
-} from '../faults/lib/sidecar-process.js';
+} from '../faults/support/sidecar-process.js';
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
@@ -116,7 +116,7 @@ describe('the sidecar restarted while a notebook is open', () => {
 });
 
 describe('wall-clock jumps', () => {
-  const preload = pathToFileURL(path.join(ROOT, 'test', 'faults', 'lib', 'clock-jump.mjs')).href;
+  const preload = pathToFileURL(path.join(ROOT, 'test', 'faults', 'support', 'clock-jump.mjs')).href;
 
   it.each([
     ['back one hour', -3_600_000],

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { listRuns, openRun, request, type SidecarProcess, startSidecar } from '../faults/lib/sidecar-process.js';
+import { listRuns, openRun, request, type SidecarProcess, startSidecar } from '../faults/support/sidecar-process.js';
 import {
   caseArb,
   type FuzzCase,
@@ -48,11 +48,18 @@ const CONTRACT_ROUTES: Operation[] = [
 }));
 
 let sc: SidecarProcess;
+/**
+ * Where the fuzzed sidecar may write: its working directory, HOME and XDG_CONFIG_HOME, and every
+ * `dir` / `cwd` a generated body names (CSV output, project configuration) is moved in here, so
+ * schema-valid bodies never write CSV or .pnav.toml files into the repository or the real home.
+ */
+const sandbox = tmpDir('fuzz-sandbox');
+const sandboxEnv = { HOME: sandbox, XDG_CONFIG_HOME: path.join(sandbox, 'config') };
 const sentinels = new Map<string, unknown>();
 let liveRun = '';
 
 beforeAll(async () => {
-  sc = await startSidecar();
+  sc = await startSidecar({ env: sandboxEnv, cwd: sandbox });
   // Runs the fuzzer never names: they must come out byte for byte the same.
   for (let i = 0; i < 3; i++) {
     const run = await openRun(sc, { typeProcess: i % 2 ? 'inference' : 'training', label: `sentinel ${i}` });
@@ -68,6 +75,31 @@ beforeAll(async () => {
 afterAll(async () => {
   await sc?.stop();
 });
+
+/** Moves every `dir` / `cwd` string of a JSON body inside the sandbox (no '..' escapes); other bodies pass as sent. */
+function confine(body: string | undefined): string | undefined {
+  if (body === undefined || !/"(dir|cwd)"/.test(body)) return body;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return body; // not JSON: nothing the sidecar could write with
+  }
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') {
+      // fromEntries keeps a '__proto__' key as an own property, as JSON.parse made it.
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => [
+          k,
+          (k === 'dir' || k === 'cwd') && typeof x === 'string' ? path.join(sandbox, x.replaceAll('..', '_')) : walk(x),
+        ]),
+      );
+    }
+    return v;
+  };
+  return JSON.stringify(walk(parsed));
+}
 
 it(`fuzzes every route for ${FUZZ_TIME_MS / 1000} s: no 5xx, clean errors, nothing stored damaged`, async () => {
   const docReply = await request(sc, 'GET', '/api/v1/openapi.json');
@@ -92,7 +124,7 @@ it(`fuzzes every route for ${FUZZ_TIME_MS / 1000} s: no 5xx, clean errors, nothi
   const check = async (c: FuzzCase) => {
     calls++;
     if (calls % 500 === 0) liveRun = (await openRun(sc, { label: `fuzz target ${calls}` })).id;
-    const rawBody = c.body === OVERSIZED_MARKER ? OVERSIZED_BODY : c.body;
+    const rawBody = c.body === OVERSIZED_MARKER ? OVERSIZED_BODY : confine(c.body);
     const r = await request(sc, c.op.method, c.url, { rawBody, headers: c.headers });
     const key = `${c.op.method} ${c.op.path}`;
     const byStatus = stats.get(key) ?? new Map<number, number>();
@@ -139,7 +171,7 @@ it(`fuzzes every route for ${FUZZ_TIME_MS / 1000} s: no 5xx, clean errors, nothi
 
   // The store replays: stop (exit 0), start on the same data dir, same sentinels.
   expect(await sc.stop()).toBe(0);
-  sc = await startSidecar({ dataDir: sc.dataDir });
+  sc = await startSidecar({ dataDir: sc.dataDir, env: sandboxEnv, cwd: sandbox });
   const after = await listRuns(sc);
   for (const [id, before] of sentinels) expect(after.find(r => r.id === id)).toEqual(before);
 });

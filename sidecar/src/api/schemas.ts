@@ -268,7 +268,13 @@ export const CloseRunResponseSchema = z.object({
     .object({ path: z.string().nullable(), epochsPath: z.string().nullable(), error: z.string().nullable() })
     .nullable(),
   upload: z.object({ id: z.string(), status: z.string() }).nullable(),
+  /**
+   * Why the submission asked for (`submit`) could not be queued (a bad endpoint URL, token or model id,
+   * naming the field; never the token), else null. Optional: sidecars before it did not send it.
+   */
+  uploadError: z.string().nullable().optional(),
 });
+export type CloseRunResponse = z.infer<typeof CloseRunResponseSchema>;
 
 export const SourceInfoSchema = z.object({
   id: z.string(),

@@ -154,12 +154,16 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
     res.status(202).json({ uploads: [upload] });
   });
 
-  router.get('/uploads', (req, res) => {
+  // The outbox reads its entries from disk once, asynchronously, at start: wait for that, or an upload
+  // queued before a restart answers 404 (and is missing from lists) for the first moments after it.
+  router.get('/uploads', async (req, res) => {
     const query = parseOr400(UploadsQuerySchema, req.query, 'query');
+    await deps.outbox.load();
     res.json({ uploads: deps.outbox.list(query) });
   });
 
-  router.get('/uploads/:id', (req, res) => {
+  router.get('/uploads/:id', async (req, res) => {
+    await deps.outbox.load();
     const upload = deps.outbox.get(req.params.id);
     if (!upload) throw new HttpError(404, 'not_found', `upload ${req.params.id} not found`);
     res.json({ upload });

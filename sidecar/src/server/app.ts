@@ -32,9 +32,11 @@ export interface AppDeps {
   log?: (msg: string) => void;
 }
 
+export const DEFAULT_BODY_LIMIT = '1mb';
+
 export function createApp(deps: AppDeps): express.Express {
   const log = deps.log ?? (() => {});
-  const bodyLimit = deps.bodyLimit ?? '1mb';
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -46,8 +48,7 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   };
   app.use(guard);
-  // Every body is JSON whatever its Content-Type says: a wrong one gets a clear 400, not a silent {}.
-  app.use(express.json({ limit: bodyLimit, type: () => true }));
+  app.use(jsonBodyParser(bodyLimit));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, version: deps.version });
@@ -90,6 +91,12 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
+/** The app's body parser (hot-routes.ts uses the same, so both answer a bad body alike). */
+export function jsonBodyParser(bodyLimit: string): RequestHandler {
+  // Every body is JSON whatever its Content-Type says: a wrong one gets a clear 400, not a silent {}.
+  return express.json({ limit: bodyLimit, type: () => true });
+}
+
 /** Maps every error to the envelope; a client's mistake is always a 4xx, internals never leak. */
 function errorHandler(bodyLimit: string, log: (msg: string) => void): ErrorRequestHandler {
   return (err, req, res, next) => {
@@ -103,7 +110,7 @@ function errorHandler(bodyLimit: string, log: (msg: string) => void): ErrorReque
   };
 }
 
-function toHttpError(err: unknown, bodyLimit: string): HttpError {
+export function toHttpError(err: unknown, bodyLimit: string): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof LedgerError) return new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string };

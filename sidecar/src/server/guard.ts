@@ -49,8 +49,18 @@ export function tokenMatches(authorization: string | undefined, token: string): 
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!m) return false;
   const given = createHash('sha256').update(m[1]!).digest();
-  const expected = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, expected);
+  return timingSafeEqual(given, digestOf(token));
+}
+
+// The sidecar has one token: its digest is computed once, not on every request.
+let lastToken: string | null = null;
+let lastDigest: Buffer | null = null;
+function digestOf(token: string): Buffer {
+  if (token !== lastToken || !lastDigest) {
+    lastDigest = createHash('sha256').update(token).digest();
+    lastToken = token;
+  }
+  return lastDigest;
 }
 
 /** Throws 401 unauthorized when the token is missing or wrong. */

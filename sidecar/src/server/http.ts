@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type express from 'express';
+import type { HotRoutes } from './hot-routes.js';
 import type { StreamHub } from './stream.js';
 
 export interface RunningServer {
@@ -12,8 +13,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function listen(app: express.Express, hub: StreamHub, host: string, port: number): Promise<RunningServer> {
-  const server = http.createServer(app);
+/** `hot`: requests it takes (open and close a run) skip express's router (hot-routes.ts). */
+export function listen(
+  app: express.Express,
+  hub: StreamHub,
+  host: string,
+  port: number,
+  hot?: HotRoutes,
+): Promise<RunningServer> {
+  const server = http.createServer(hot ? (req, res) => hot(req, res) || app(req, res) : app);
   server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
   // Loopback clients are trusted to be quick; these keep a stuck one from pinning a socket forever.
   server.headersTimeout = 10_000;

@@ -4,11 +4,13 @@ import { z } from 'zod';
 import {
   CloseEpochRequestSchema,
   CloseRunRequestSchema,
+  type CloseRunResponse,
   CountBatchesRequestSchema,
   ListRunsQuerySchema,
   OpenEpochRequestSchema,
   OpenRunRequestSchema,
   PatchRunRequestSchema,
+  type Run,
 } from '../api/schemas.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { HttpError } from './errors.js';
@@ -27,8 +29,7 @@ export function runsRouter({ ledger, outputs, log }: RunsRoutesDeps): Router {
   const router = Router();
 
   router.post('/runs', (req, res) => {
-    const body = parseOr400(OpenRunRequestSchema, req.body);
-    res.status(201).json({ run: ledger.openRun(body, new Set(Object.keys(req.body ?? {}))) });
+    res.status(201).json(openRunAction(ledger, req.body));
   });
 
   router.get('/runs', (req, res) => {
@@ -48,33 +49,7 @@ export function runsRouter({ ledger, outputs, log }: RunsRoutesDeps): Router {
   });
 
   router.post('/runs/:id/close', async (req, res) => {
-    const body = parseOr400(CloseRunRequestSchema, req.body);
-    const { run, alreadyClosed } = await ledger.closeRun(req.params.id, body);
-    let csv: { path: string | null; epochsPath: string | null; error: string | null } | null = null;
-    let upload: { id: string; status: string } | null = null;
-    // Outputs of a run are produced once, by the close that closed it.
-    if (!alreadyClosed && body.output) {
-      if (!outputs) csv = { path: null, epochsPath: null, error: 'CSV output is not available in this sidecar build' };
-      else {
-        try {
-          const written = await outputs.writeCsv(run, body.output);
-          csv = { path: written.path, epochsPath: written.epochsPath, error: null };
-        } catch (err) {
-          csv = { path: null, epochsPath: null, error: (err as Error).message };
-        }
-      }
-    }
-    if (!alreadyClosed && body.submit) {
-      if (!outputs) log(`run ${run.id}: submission requested but PNAV outputs are not available in this build`);
-      else {
-        try {
-          upload = await outputs.enqueue(run, body.submit);
-        } catch (err) {
-          log(`run ${run.id}: could not queue the PNAV submission: ${(err as Error).message}`);
-        }
-      }
-    }
-    res.json({ run, csv, upload });
+    res.json(await closeRunAction({ ledger, outputs, log }, req.params.id, req.body));
   });
 
   router.post('/runs/:id/epochs', (req, res) => {
@@ -94,4 +69,48 @@ export function runsRouter({ ledger, outputs, log }: RunsRoutesDeps): Router {
   });
 
   return router;
+}
+
+/** POST /runs: the parsed JSON body (undefined when none) → the 201 body. Shared with hot-routes.ts. */
+export function openRunAction(ledger: Ledger, rawBody: unknown): { run: Run } {
+  const body = parseOr400(OpenRunRequestSchema, rawBody);
+  const explicit = new Set(rawBody && typeof rawBody === 'object' ? Object.keys(rawBody) : []);
+  return { run: ledger.openRun(body, explicit) };
+}
+
+/**
+ * POST /runs/:id/close: closes the run, then writes its CSV and queues its submission when asked.
+ * Outputs of a run are produced once, by the close that closed it. Shared with hot-routes.ts.
+ */
+export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: unknown): Promise<CloseRunResponse> {
+  const { ledger, outputs, log } = deps;
+  const body = parseOr400(CloseRunRequestSchema, rawBody);
+  const { run, alreadyClosed } = await ledger.closeRun(id, body);
+  let csv: CloseRunResponse['csv'] = null;
+  let upload: CloseRunResponse['upload'] = null;
+  let uploadError: string | null = null;
+  if (!alreadyClosed && body.output) {
+    if (!outputs) csv = { path: null, epochsPath: null, error: 'CSV output is not available in this sidecar build' };
+    else {
+      try {
+        const written = await outputs.writeCsv(run, body.output);
+        csv = { path: written.path, epochsPath: written.epochsPath, error: null };
+      } catch (err) {
+        csv = { path: null, epochsPath: null, error: (err as Error).message };
+      }
+    }
+  }
+  if (!alreadyClosed && body.submit) {
+    if (!outputs) uploadError = 'PNAV submission is not available in this sidecar build';
+    else {
+      try {
+        upload = await outputs.enqueue(run, body.submit);
+      } catch (err) {
+        // The message names the field (parseSubmitTarget) and never carries the token.
+        uploadError = `could not queue the PNAV submission: ${(err as Error).message}`;
+      }
+    }
+    if (uploadError) log(`run ${run.id}: ${uploadError}`);
+  }
+  return { run, csv, upload, uploadError };
 }

@@ -19,7 +19,8 @@ import { Sampler } from '../sampler/sampler.js';
 import { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import { settingsFromSidecarConfig } from '../settings/sidecar-flags.js';
 import { RunStore } from '../store/run-store.js';
-import { createApp } from './app.js';
+import { createApp, DEFAULT_BODY_LIMIT } from './app.js';
+import { createHotRoutes } from './hot-routes.js';
 import { listen } from './http.js';
 import type { PnavOutputs } from './outputs-port.js';
 import { StreamHub } from './stream.js';
@@ -136,7 +137,8 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     settings: { sidecar: sidecarSettings },
     log,
   });
-  const server = await listen(app, hub, config.host, config.port);
+  const hot = createHotRoutes({ token, bodyLimit: DEFAULT_BODY_LIMIT, ledger, outputs, log });
+  const server = await listen(app, hub, config.host, config.port, hot);
   sampler.start();
   outputs?.start();
 

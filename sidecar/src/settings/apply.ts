@@ -118,6 +118,9 @@ export function applySettingsToOpenRequest(
   return out;
 }
 
+/** How long a run reuses the settings-file lookup of its cwd (files changed outside the sidecar show within this). */
+export const RUN_FILE_LOOKUP_MAX_AGE_MS = 1000;
+
 /** Resolves the settings for this request (its cwd, its client env, its explicit fields) and applies them. */
 export function settingsForOpenRun(
   req: OpenRunRequest,
@@ -125,7 +128,7 @@ export function settingsForOpenRun(
 ): { applied: AppliedOpenRequest; resolved: ResolvedSettings } {
   let resolved: ResolvedSettings;
   try {
-    resolved = resolveSettings({ ...opts, cwd: req.cwd, env: req.env });
+    resolved = resolveSettings({ fileLookupMaxAgeMs: RUN_FILE_LOOKUP_MAX_AGE_MS, ...opts, cwd: req.cwd, env: req.env });
   } catch (err) {
     // A run must open whatever state the configuration is in: fall back to the built-in defaults.
     resolved = {

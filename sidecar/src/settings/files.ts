@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parse as parseIni } from 'ini';
 import { parse as parseToml } from 'smol-toml';
 import type { SettingKey } from './definitions.js';
@@ -81,7 +82,8 @@ export function findUpward(cwd: string, homeDir: string, name: string): string |
 
 function isFile(p: string): boolean {
   try {
-    return fs.statSync(p).isFile();
+    // throwIfNoEntry: a missing file (the usual case going upward) costs no exception.
+    return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
   } catch {
     return false;
   }
@@ -96,13 +98,13 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 
 function cached(file: string, source: string, read: (text: string) => FileLayer['entries']): FileLayer | null {
-  let st: fs.Stats;
+  let st: fs.Stats | undefined;
   try {
-    st = fs.statSync(file);
+    st = fs.statSync(file, { throwIfNoEntry: false });
   } catch {
     return null;
   }
-  if (!st.isFile()) return null;
+  if (!st?.isFile()) return null;
   const hit = cache.get(file);
   if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size && hit.layer.source === source) return hit.layer;
   let layer: FileLayer;
@@ -149,4 +151,41 @@ export function legacyFileName(tool: LegacyTool): string {
 /** Drops the cached parse of a file we just wrote (its mtime may not have moved within one tick). */
 export function forgetFile(file: string): void {
   cache.delete(file);
+  forgetLookups(); // a file we created must be seen by the next run at once
+}
+
+// ------------------------------------------------------------ the lookup of a cwd, reused briefly
+
+interface Lookup {
+  atMs: number;
+  layers: FileLayer[];
+}
+/** Notebook directories seen recently; bounded, oldest dropped first. */
+const lookups = new Map<string, Lookup>();
+const MAX_LOOKUPS = 256;
+
+/**
+ * The file layers of `cwd`, looked up (a stat per candidate directory and file) at most once per
+ * `maxAgeMs`: opening a run must not walk the filesystem each time. A file created or changed
+ * outside this process is seen within `maxAgeMs`; one written through `writeSetting` at once.
+ */
+export function recentFileLayers(
+  cwd: string | undefined,
+  paths: SettingsPaths,
+  maxAgeMs: number,
+  lookUp: (cwd: string | undefined, paths: SettingsPaths) => FileLayer[],
+): FileLayer[] {
+  const key = `${cwd ?? ''}\0${paths.homeDir}\0${paths.userFile}`;
+  const now = performance.now();
+  const hit = lookups.get(key);
+  if (hit && now - hit.atMs < maxAgeMs) return hit.layers;
+  const layers = lookUp(cwd, paths);
+  lookups.delete(key); // re-inserted last: the map's order is the age order
+  lookups.set(key, { atMs: now, layers });
+  if (lookups.size > MAX_LOOKUPS) lookups.delete(lookups.keys().next().value!);
+  return layers;
+}
+
+export function forgetLookups(): void {
+  lookups.clear();
 }

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { TOKEN_REFUSAL } from './definitions.js';
 import type { SettingsPaths } from './files.js';
 import { resolveSettings, settingsList } from './resolve.js';
+import { writeSetting } from './write.js';
 
 let root: string;
 let home: string;
@@ -236,4 +237,44 @@ test('settingsList: every key once, in order, with value, source and description
   expect(list.find(s => s.key === 'country')!.description).toMatch(
     /\(unset: guessed from the time zone, else the world average\)$/,
   );
+});
+
+describe('file lookup reused for fileLookupMaxAgeMs (opening runs)', () => {
+  const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+  test('a file created outside the sidecar shows once the lookup is older than maxAge', async () => {
+    const opts = { cwd, paths, fileLookupMaxAgeMs: 200 };
+    expect(resolveSettings(opts).sources.pue).toBe('default');
+    const project = write(path.join(cwd, '.pnav.toml'), 'pue = 1.4\n');
+    // Within maxAge the lookup is reused: no stat walk, the new file is not seen yet.
+    expect(resolveSettings(opts).sources.pue).toBe('default');
+    // Without the option (GET /config, `pnav config`) every call looks now.
+    expect(resolveSettings({ cwd, paths }).sources.pue).toBe(`project:${project}`);
+    await sleep(250);
+    expect([resolveSettings(opts).values.pue, resolveSettings(opts).sources.pue]).toEqual([1.4, `project:${project}`]);
+  });
+
+  test('a changed or removed file shows after maxAge too; other directories are looked up apart', async () => {
+    const project = write(path.join(cwd, '.pnav.toml'), 'pue = 1.4\n');
+    const opts = { cwd, paths, fileLookupMaxAgeMs: 200 };
+    expect(resolveSettings(opts).values.pue).toBe(1.4);
+    const other = path.join(home, 'elsewhere');
+    fs.mkdirSync(other);
+    expect(resolveSettings({ ...opts, cwd: other }).sources.pue).toBe('default');
+    fs.rmSync(project);
+    await sleep(250);
+    expect(resolveSettings(opts).sources.pue).toBe('default');
+    write(project, 'pue = 1.5\n');
+    await sleep(250);
+    expect(resolveSettings(opts).values.pue).toBe(1.5);
+  });
+
+  test('writeSetting (PUT /api/v1/config, %pnav config) is seen by the next run at once', async () => {
+    const opts = { cwd, paths, fileLookupMaxAgeMs: 60_000 };
+    expect(resolveSettings(opts).sources.pue).toBe('default');
+    const written = await writeSetting({ key: 'pue', value: '1.3', scope: 'project', cwd, paths });
+    expect(resolveSettings(opts).sources.pue).toBe(`project:${written.path}`);
+    await writeSetting({ key: 'pue', value: '1.6', scope: 'project', cwd, paths });
+    expect(resolveSettings(opts).values.pue).toBe(1.6);
+  });
 });

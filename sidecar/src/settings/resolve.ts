@@ -25,6 +25,7 @@ import {
   PROJECT_FILE,
   readLegacyLayer,
   readTomlLayer,
+  recentFileLayers,
   type SettingsPaths,
   settingsPaths,
 } from './files.js';
@@ -54,6 +55,11 @@ export interface ResolveOptions {
   /** Values given to `pnav sidecar` on its command line (--country, --pue, --gpu-ids, --sample-interval). */
   sidecar?: Partial<Record<SettingKey, unknown>>;
   paths?: SettingsPaths;
+  /**
+   * Reuse the file lookup of the same cwd for this many ms (0: look now). Opening a run passes 1000:
+   * a profile showed the per-open stat walk as most of the open→close round trip.
+   */
+  fileLookupMaxAgeMs?: number;
 }
 
 const SIDECAR_FLAGS: Partial<Record<SettingKey, string>> = {
@@ -79,7 +85,10 @@ export function resolveSettings(opts: ResolveOptions = {}): ResolvedSettings {
     set(key, parseSettingValue(key, value), `sidecar:${SIDECAR_FLAGS[key] ?? key}`);
   }
 
-  for (const layer of fileLayers(opts.cwd, paths)) {
+  const layers = opts.fileLookupMaxAgeMs
+    ? recentFileLayers(opts.cwd, paths, opts.fileLookupMaxAgeMs, fileLayers)
+    : fileLayers(opts.cwd, paths);
+  for (const layer of layers) {
     files.push(layer.path);
     if (layer.error) {
       warnings.push({ source: layer.source, key: '*', message: layer.error });

@@ -4,8 +4,9 @@
  * Durability model (see the sidecar README, "Store"):
  * - every put is written with write(2) before the caller replies: the data sits in the
  *   kernel's page cache, so it survives `kill -9` of the sidecar;
- * - fdatasync is group-committed at most every `syncIntervalMs` (default 100 ms), and at once
- *   when a caller asks for a durable put (a run closing): that survives power loss;
+ * - fdatasync is group-committed at most every `syncIntervalMs` (default 100 ms), and within
+ *   `durableSyncDelayMs` (default 10 ms) when a caller asks for a durable put (a run closing):
+ *   closes arriving together share one fdatasync, and then survive power loss;
  * - when the journal grows past `compactBytes`, the live records are written to a snapshot
  *   (tmp + fsync + rename + fsync dir) and the journal is truncated;
  * - on replay a torn last line (a crash mid-write) is ignored.
@@ -19,6 +20,8 @@ export interface JournalOptions {
   /** Base name: files are <name>.journal and <name>.snapshot.json. */
   name: string;
   syncIntervalMs?: number;
+  /** Group-commit window of durable puts (0: fdatasync at once). */
+  durableSyncDelayMs?: number;
   compactBytes?: number;
   log?: (msg: string) => void;
 }
@@ -38,6 +41,9 @@ export class Journal<T> {
   private readonly journalPath: string;
   private readonly snapshotPath: string;
   private readonly syncIntervalMs: number;
+  private readonly durableSyncDelayMs: number;
+  /** When the pending timer fires (performance.now()), so a durable put can bring it forward. */
+  private syncDueMs = 0;
   private readonly compactBytes: number;
   private readonly log: (msg: string) => void;
   private fd: number | null = null;
@@ -53,6 +59,7 @@ export class Journal<T> {
     this.journalPath = path.join(opts.dir, `${opts.name}.journal`);
     this.snapshotPath = path.join(opts.dir, `${opts.name}.snapshot.json`);
     this.syncIntervalMs = opts.syncIntervalMs ?? 100;
+    this.durableSyncDelayMs = opts.durableSyncDelayMs ?? 10;
     this.compactBytes = opts.compactBytes ?? 8 * 1024 * 1024;
     this.log = opts.log ?? (() => {});
     ensurePrivateDir(opts.dir);
@@ -104,23 +111,60 @@ export class Journal<T> {
   }
 
   /**
-   * Writes the record to the journal now (write(2), synchronous). `durable` also starts an
-   * fdatasync at once and the promise waits for it; otherwise the group commit syncs within
-   * syncIntervalMs and the promise is already resolved.
+   * Writes the record to the journal now (write(2), synchronous). `durable` also has an fdatasync
+   * start within durableSyncDelayMs and the promise waits for it; otherwise the group commit syncs
+   * within syncIntervalMs and the promise is already resolved.
    */
   put(id: string, value: T, opts: { durable?: boolean } = {}): Promise<void> {
     if (this.fd === null) throw new Error('journal is not open');
     const line = `${JSON.stringify({ seq: ++this.seq, id, value } satisfies JournalLine<T>)}\n`;
-    const buf = Buffer.from(line, 'utf8');
-    let written = 0;
-    while (written < buf.length) written += fs.writeSync(this.fd, buf, written);
-    this.journalBytes += buf.length;
+    this.writeLine(line);
     this.records.set(id, value);
     this.dirty = true;
     if (this.journalBytes > this.compactBytes) this.compact();
-    if (opts.durable) return this.sync();
+    if (opts.durable) {
+      if (this.durableSyncDelayMs <= 0) return this.sync();
+      return this.syncWithin(this.durableSyncDelayMs).then(() => this.sync());
+    }
     this.scheduleSync();
     return Promise.resolve();
+  }
+
+  /** One write(2) of the whole line in the common case; the loop covers a short write. */
+  private writeLine(line: string): void {
+    const bytes = Buffer.byteLength(line);
+    let written = fs.writeSync(this.fd!, line);
+    if (written < bytes) {
+      const buf = Buffer.from(line, 'utf8');
+      while (written < buf.length) written += fs.writeSync(this.fd!, buf, written);
+    }
+    this.journalBytes += bytes;
+  }
+
+  /**
+   * Resolves once a sync that covers every write so far has started: the pending group commit,
+   * brought forward to `delayMs` from now when it was due later.
+   */
+  private syncWithin(delayMs: number): Promise<void> {
+    this.waiters ??= [];
+    const waiting = new Promise<void>(resolve => this.waiters!.push(resolve));
+    const due = performance.now() + delayMs;
+    if (this.syncTimer && this.syncDueMs <= due) return waiting;
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    this.syncDueMs = due;
+    this.syncTimer = setTimeout(() => this.fireSync(), delayMs);
+    this.syncTimer.unref();
+    return waiting;
+  }
+
+  private waiters: (() => void)[] | null = null;
+
+  private fireSync(): void {
+    this.syncTimer = null;
+    const waiters = this.waiters ?? [];
+    this.waiters = null;
+    const done = this.sync();
+    for (const w of waiters) void done.then(w);
   }
 
   /** fdatasync now; concurrent callers share one call (group commit). */
@@ -151,10 +195,8 @@ export class Journal<T> {
 
   private scheduleSync(): void {
     if (this.syncTimer || this.syncing) return;
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = null;
-      void this.sync();
-    }, this.syncIntervalMs);
+    this.syncDueMs = performance.now() + this.syncIntervalMs;
+    this.syncTimer = setTimeout(() => this.fireSync(), this.syncIntervalMs);
     this.syncTimer.unref();
   }
 
