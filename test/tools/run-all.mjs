@@ -74,6 +74,17 @@ function pytest(dir, extra = []) {
 const suites = [
   { name: 'lint (biome)', run: () => check(join(ROOT, 'node_modules', '.bin', 'biome'), ['check', '.']) },
   {
+    // Biome has no Python support: ruff is the Python side's formatter and linter (config in python-shim/pyproject.toml).
+    name: 'lint python (ruff)',
+    run: () => {
+      const ruff = join(VENV_BIN, 'ruff');
+      const cfg = ['--config', 'python-shim/pyproject.toml'];
+      const a = check(ruff, ['check', ...cfg, 'python-shim', 'test']);
+      const b = check(ruff, ['format', '--check', ...cfg, 'python-shim', 'test']);
+      return { passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: 0 };
+    },
+  },
+  {
     name: 'typecheck sidecar',
     run: () => check(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'sidecar/tsconfig.json', '--noEmit']),
   },
