@@ -38,11 +38,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / 'peers'))
+import common  # the workers' shared helpers (standard library only)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PEERS = HERE / 'peers'
-sys.path.insert(0, str(PEERS))
-import common
 
 OUR_PYTHON = ROOT / '.venv' / 'bin' / 'python'
 SIDECAR_CLI = ROOT / 'sidecar' / 'dist' / 'cli.js'
@@ -324,7 +325,7 @@ def phase_short(tools: dict, sidecar: Sidecar, args, work: Path) -> dict:
         },
         'calculadorapnav': {'periodicIntervalS': 15, 'readsAtOpenAndClose': True},
     }
-    for tool, s in sampling.items():
+    for s in sampling.values():
         s['periodicSamplesInside'] = {d: int(float(d) // s['periodicIntervalS']) for d in args.durations.split(',')}
     return {'tools': out, 'sampling': sampling}
 

@@ -5,10 +5,18 @@
  * with a known code, oversized bodies 413, the process alive, and the runs stored before the
  * fuzzing unchanged, also after a restart (replay of the store).
  */
+import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { listRuns, openRun, request, type SidecarProcess, startSidecar } from '../faults/support/sidecar-process.js';
+import {
+  listRuns,
+  openRun,
+  request,
+  type SidecarProcess,
+  startSidecar,
+  tmpDir,
+} from '../faults/support/sidecar-process.js';
 import {
   caseArb,
   type FuzzCase,

@@ -69,8 +69,31 @@ const SIDECAR_FLAGS: Partial<Record<SettingKey, string>> = {
   sample_interval_ms: '--sample-interval',
 };
 
+/**
+ * Resolutions reused while their file lookup is (fileLookupMaxAgeMs): same files, same client env,
+ * same sidecar flags → same result. Keyed by the lookup's layers array, so they go with it.
+ */
+const recentResolutions = new WeakMap<FileLayer[], Map<string, ResolvedSettings>>();
+
 export function resolveSettings(opts: ResolveOptions = {}): ResolvedSettings {
   const paths = opts.paths ?? settingsPaths();
+  if (opts.fileLookupMaxAgeMs && !opts.args) {
+    // Read-only for callers: shared by every run opened with these inputs within the window.
+    const layers = recentFileLayers(opts.cwd, paths, opts.fileLookupMaxAgeMs, fileLayers);
+    let byInputs = recentResolutions.get(layers);
+    if (!byInputs) recentResolutions.set(layers, (byInputs = new Map()));
+    const key = JSON.stringify([opts.cwd ?? null, opts.env ?? null, opts.sidecar ?? null]);
+    let resolved = byInputs.get(key);
+    if (!resolved) {
+      resolved = resolveFrom(layers, opts, paths);
+      if (byInputs.size < 64) byInputs.set(key, resolved);
+    }
+    return resolved;
+  }
+  return resolveFrom(fileLayers(opts.cwd, paths), opts, paths);
+}
+
+function resolveFrom(layers: FileLayer[], opts: ResolveOptions, paths: SettingsPaths): ResolvedSettings {
   const values = defaultValues() as unknown as Record<SettingKey, unknown>;
   const sources = Object.fromEntries(SETTING_KEYS.map(k => [k, 'default'])) as Record<SettingKey, string>;
   const warnings: SettingsWarning[] = [];
@@ -85,9 +108,6 @@ export function resolveSettings(opts: ResolveOptions = {}): ResolvedSettings {
     set(key, parseSettingValue(key, value), `sidecar:${SIDECAR_FLAGS[key] ?? key}`);
   }
 
-  const layers = opts.fileLookupMaxAgeMs
-    ? recentFileLayers(opts.cwd, paths, opts.fileLookupMaxAgeMs, fileLayers)
-    : fileLayers(opts.cwd, paths);
   for (const layer of layers) {
     files.push(layer.path);
     if (layer.error) {

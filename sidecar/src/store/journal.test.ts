@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Journal, writeFileAtomic } from './journal.js';
 
 let dir: string;
@@ -102,6 +102,39 @@ describe('Journal', () => {
     const done = await Promise.all([1, 2, 3].map(n => j.put(`r${n}`, { n }, { durable: true }).then(() => n)));
     expect(done).toEqual([1, 2, 3]);
     j.close();
+  });
+
+  it('durable puts close together share one fdatasync, and each resolves only after it', async () => {
+    const calls = vi.spyOn(fs, 'fdatasync');
+    const j = new Journal<{ n: number }>({ dir, name: 'runs', syncIntervalMs: 60_000, durableSyncDelayMs: 30 });
+    j.open();
+    let resolved = 0;
+    const puts = [1, 2, 3].map(n => j.put(`r${n}`, { n }, { durable: true }).then(() => resolved++));
+    expect([calls.mock.calls.length, resolved]).toEqual([0, 0]);
+    await Promise.all(puts);
+    expect([calls.mock.calls.length, resolved]).toEqual([1, 3]);
+    calls.mockRestore();
+    j.close();
+  });
+
+  it('a durable put brings the pending group commit forward', async () => {
+    const j = new Journal<{ n: number }>({ dir, name: 'runs', syncIntervalMs: 600_000, durableSyncDelayMs: 5 });
+    j.open();
+    void j.put('a', { n: 1 }); // its sync is due in 10 minutes
+    await j.put('b', { n: 2 }, { durable: true }); // would time the test out if it waited for that
+    expect(j.get('b')).toEqual({ n: 2 });
+    j.close();
+  });
+
+  it('close() syncs and releases durable puts still waiting', async () => {
+    const j = new Journal<{ n: number }>({ dir, name: 'runs', durableSyncDelayMs: 600_000 });
+    j.open();
+    const put = j.put('a', { n: 1 }, { durable: true });
+    j.close();
+    await put;
+    const again = new Journal<{ n: number }>({ dir, name: 'runs' });
+    expect(Object.fromEntries(again.open())).toEqual({ a: { n: 1 } });
+    again.close();
   });
 
   it('refuses puts before open', () => {

@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 export interface JournalOptions {
   dir: string;
@@ -44,6 +45,8 @@ export class Journal<T> {
   private readonly durableSyncDelayMs: number;
   /** When the pending timer fires (performance.now()), so a durable put can bring it forward. */
   private syncDueMs = 0;
+  /** Durable puts waiting for the group commit's fdatasync. */
+  private waiters: (() => void)[] | null = null;
   private readonly compactBytes: number;
   private readonly log: (msg: string) => void;
   private fd: number | null = null;
@@ -122,10 +125,7 @@ export class Journal<T> {
     this.records.set(id, value);
     this.dirty = true;
     if (this.journalBytes > this.compactBytes) this.compact();
-    if (opts.durable) {
-      if (this.durableSyncDelayMs <= 0) return this.sync();
-      return this.syncWithin(this.durableSyncDelayMs).then(() => this.sync());
-    }
+    if (opts.durable) return this.durableSyncDelayMs > 0 ? this.syncWithin(this.durableSyncDelayMs) : this.sync();
     this.scheduleSync();
     return Promise.resolve();
   }
@@ -142,40 +142,40 @@ export class Journal<T> {
   }
 
   /**
-   * Resolves once a sync that covers every write so far has started: the pending group commit,
-   * brought forward to `delayMs` from now when it was due later.
+   * Resolves once an fdatasync covering every write so far has finished: the pending group
+   * commit, brought forward to `delayMs` from now when it was due later.
    */
   private syncWithin(delayMs: number): Promise<void> {
-    this.waiters ??= [];
-    const waiting = new Promise<void>(resolve => this.waiters!.push(resolve));
+    const waiting = new Promise<void>(resolve => {
+      this.waiters ??= [];
+      this.waiters.push(resolve);
+    });
     const due = performance.now() + delayMs;
     if (this.syncTimer && this.syncDueMs <= due) return waiting;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     this.syncDueMs = due;
-    this.syncTimer = setTimeout(() => this.fireSync(), delayMs);
+    this.syncTimer = setTimeout(() => void this.sync(), delayMs);
     this.syncTimer.unref();
     return waiting;
   }
 
-  private waiters: (() => void)[] | null = null;
-
-  private fireSync(): void {
-    this.syncTimer = null;
-    const waiters = this.waiters ?? [];
-    this.waiters = null;
-    const done = this.sync();
-    for (const w of waiters) void done.then(w);
-  }
-
   /** fdatasync now; concurrent callers share one call (group commit). */
   sync(): Promise<void> {
-    if (this.syncing) {
-      this.syncAgain = true;
-      return this.syncing;
-    }
     if (this.syncTimer) {
       clearTimeout(this.syncTimer);
       this.syncTimer = null;
+    }
+    const done = this.startSync();
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters) void done.then(() => waiters.forEach(resolve => resolve()));
+    return done;
+  }
+
+  private startSync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
     }
     if (!this.dirty || this.fd === null) return Promise.resolve();
     this.dirty = false;
@@ -186,7 +186,7 @@ export class Journal<T> {
         this.syncing = null;
         if (this.syncAgain) {
           this.syncAgain = false;
-          void this.sync().then(resolve);
+          void this.startSync().then(resolve);
         } else resolve();
       });
     });
@@ -196,7 +196,7 @@ export class Journal<T> {
   private scheduleSync(): void {
     if (this.syncTimer || this.syncing) return;
     this.syncDueMs = performance.now() + this.syncIntervalMs;
-    this.syncTimer = setTimeout(() => this.fireSync(), this.syncIntervalMs);
+    this.syncTimer = setTimeout(() => void this.sync(), this.syncIntervalMs);
     this.syncTimer.unref();
   }
 
@@ -218,8 +218,12 @@ export class Journal<T> {
     this.syncTimer = null;
     if (this.fd === null) return;
     if (this.dirty) fs.fdatasyncSync(this.fd);
+    this.dirty = false;
     fs.closeSync(this.fd);
     this.fd = null;
+    const waiters = this.waiters;
+    this.waiters = null;
+    for (const resolve of waiters ?? []) resolve();
   }
 
   /** Size of the journal file in bytes (for tests and status). */

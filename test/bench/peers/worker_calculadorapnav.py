@@ -47,7 +47,10 @@ def last_row(args, output_file: str) -> dict:
     with open(os.path.join(args.out, output_file), newline='') as f:
         rows = list(csv.DictReader(f))
     row = rows[-1]
-    kwh = lambda key: float(row[key] or 0) * common.J_PER_KWH
+
+    def kwh(key: str) -> float:
+        return float(row[key] or 0) * common.J_PER_KWH
+
     return {
         'durationS': float(row['duration']),
         'cpuJ': kwh('cpu_energy'),
