@@ -3,6 +3,7 @@
  * The `pnav` command. Each subcommand lives in src/cli/<name>.ts and exports `register(program)`:
  * adding one is one file and one line below.
  */
+import './cli-preamble.js'; // first: settles the sidecar's heap before the other modules load
 import { Command } from 'commander';
 import { register as registerConfig } from './cli/config.js';
 import { register as registerDoctor } from './cli/doctor.js';

@@ -4,6 +4,7 @@ export { ConfigError, defaultDataDir, defaultRuntimeDir, parseConfig, type Sidec
 export { Ledger, LedgerError, type ListFilter, type RunEvent } from './ledger/ledger.js';
 export { Meter, type MeterReading } from './ledger/meter.js';
 export { createMetrics, type SidecarMetrics } from './metrics/metrics.js';
+export { tuneHeapForSidecar } from './runtime/heap.js';
 export {
   claimRuntimeDir,
   type RuntimeInfo,

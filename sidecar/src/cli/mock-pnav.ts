@@ -1,7 +1,6 @@
 /** `pnav mock-pnav`: a local PNAV endpoint for tests and demos (see pnav/mock-server.ts). */
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
-import { createMockPnavApp } from '../pnav/mock-server.js';
 
 interface MockOptions {
   port: string;
@@ -16,7 +15,8 @@ export function register(program: Command): void {
     .option('--port <n>', 'port to listen on (0 = any free port)', '0')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--token <hex>', 'accept only this token (default: any 64-hex token)')
-    .action((opts: MockOptions) => {
+    .action(async (opts: MockOptions) => {
+      const { createMockPnavApp } = await import('../pnav/mock-server.js'); // not loaded by other subcommands
       const server = createMockPnavApp({ token: opts.token }).listen(Number(opts.port), opts.host, () => {
         const { port } = server.address() as AddressInfo;
         const base = `http://${opts.host}:${port}`;

@@ -22,6 +22,8 @@ export interface SidecarMetrics {
   observeRunClosed(run: Run): void;
   /** The grid's carbon intensity for a location (the configured one at start, each run's at close). */
   setGridIntensity(location: Location): void;
+  /** Cumulative energy per series (`component|method|measured` → J), restored ones included: what is persisted. */
+  energyTotals(): Record<string, number>;
 }
 
 export interface MetricsContext {
@@ -30,6 +32,18 @@ export interface MetricsContext {
   /** The configured location, so the grid intensity is exported before the first run closes. */
   location?: Location;
   startedAtS?: number;
+  /** Energy totals persisted by an earlier sidecar on this data dir: the counters continue from them. */
+  energyTotalsJ?: Record<string, number>;
+  /**
+   * Persists the totals about to be exported (called on each scrape, before the values are shown),
+   * so a restart, even after kill -9, restores at least what a scraper has seen: never a decrease.
+   */
+  persistEnergy?: (totalsJ: Record<string, number>) => Promise<void>;
+}
+
+/** The key of one energy series in the persisted totals. */
+export function energySeriesKey(component: Component, method: string, measured: boolean): string {
+  return `${component}|${method}|${measured}`;
 }
 
 /** The `job` of a run: its own label wins over the sidecar's. */
@@ -53,17 +67,41 @@ export function createMetrics(
   const methodOf = new Map<Component, PowerSource>();
   for (const s of sources) if (!methodOf.has(s.component)) methodOf.set(s.component, s);
 
-  const power = new Gauge({
+  // Each tick only updates these numbers; prom-client sees them when scraped (collect), so sampling
+  // at 10 Hz costs no label hashing or metric bookkeeping per tick.
+  const series = [...methodOf].map(([component, source]) => ({
+    component,
+    labels: { component, method: source.method, measured: String(source.measured) },
+    key: energySeriesKey(component, source.method, source.measured),
+    powerW: 0,
+  }));
+  const totalsJ: Record<string, number> = { ...context.energyTotalsJ };
+  for (const s of series) totalsJ[s.key] = validTotal(totalsJ[s.key]);
+  const exportedJ = new Map<string, number>();
+
+  new Gauge({
     name: 'pnav_power_watts',
     help: 'Power of each component at the last sample (machine-wide), with how it was obtained.',
     labelNames: ['component', 'method', 'measured'] as const,
     registers: [registry],
+    collect() {
+      for (const s of series) this.set(s.labels, s.powerW);
+    },
   });
-  const energy = new Counter({
+  new Counter({
     name: 'pnav_energy_joules_total',
-    help: 'Energy of each component since the sidecar started (machine-wide, before PUE). Never resets while running.',
+    help: 'Energy of each component (machine-wide, before PUE). Persisted in the data dir: continues across sidecar restarts, never resets.',
     labelNames: ['component', 'method', 'measured'] as const,
     registers: [registry],
+    async collect() {
+      const shown = Object.fromEntries(series.map(s => [s.key, totalsJ[s.key]!]));
+      await context.persistEnergy?.({ ...totalsJ });
+      for (const s of series) {
+        const delta = shown[s.key]! - (exportedJ.get(s.key) ?? 0);
+        this.inc(s.labels, delta > 0 ? delta : 0);
+        if (delta > 0) exportedJ.set(s.key, shown[s.key]!);
+      }
+    },
   });
   const openRuns = new Gauge({
     name: 'pnav_open_runs',
@@ -103,17 +141,11 @@ export function createMetrics(
   });
   const startTime = new Gauge({
     name: 'pnav_sidecar_start_time_seconds',
-    help: 'When this sidecar started (Unix time): counters restart from zero when it changes.',
+    help: 'When this sidecar started (Unix time): run counters restart from zero when it changes (energy counters do not).',
     registers: [registry],
   });
   startTime.set(context.startedAtS ?? Math.floor(Date.now() / 1000));
 
-  // Present every component from the start so series exist before the first tick.
-  for (const [component, source] of methodOf) {
-    const l = { component, method: source.method, measured: String(source.measured) };
-    power.set(l, 0);
-    energy.inc(l, 0);
-  }
   openRuns.set(0);
   runEmissions.inc(0);
   runFacilityEnergy.inc(0);
@@ -126,14 +158,15 @@ export function createMetrics(
   return {
     registry,
     observeSample(powerW, energyDeltaJ) {
-      for (const [component, source] of methodOf) {
-        const l = { component, method: source.method, measured: String(source.measured) };
-        const p = powerW[component];
-        if (p !== null && p !== undefined) power.set(l, p);
-        const e = energyDeltaJ[component];
-        if (e !== undefined && Number.isFinite(e) && e > 0) energy.inc(l, e);
+      for (const s of series) {
+        const p = powerW[s.component];
+        if (p !== null && p !== undefined) s.powerW = p;
+        const e = energyDeltaJ[s.component];
+        // A counter must never go down: figures that are not finite or negative are not added.
+        if (e !== undefined && Number.isFinite(e) && e > 0) totalsJ[s.key]! += e;
       }
     },
+    energyTotals: () => ({ ...totalsJ }),
     setOpenRuns(n) {
       openRuns.set(n);
     },
@@ -150,4 +183,8 @@ export function createMetrics(
     },
     setGridIntensity,
   };
+}
+
+function validTotal(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
 }

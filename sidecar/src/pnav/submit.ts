@@ -4,7 +4,6 @@
  * timeout, 200/201 is success. Plus an `Idempotency-Key` that stays the same across
  * retries. The outcome says whether to retry; messages never contain the token.
  */
-import { request } from 'undici';
 
 export const SEND_TIMEOUT_MS = 10_000;
 const MAX_MESSAGE_CHARS = 300;
@@ -71,6 +70,8 @@ export async function sendRecord(req: SendRequest): Promise<SendOutcome> {
   const timeoutMs = req.timeoutMs ?? SEND_TIMEOUT_MS;
   const signals = [AbortSignal.timeout(timeoutMs), ...(req.signal ? [req.signal] : [])];
   try {
+    // undici is loaded at the first submission: most sidecars never submit (~5 MB of heap).
+    const { request } = await import('undici');
     const response = await request(req.endpointUrl, {
       method: 'POST',
       headers: {

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { arch as osArch, cpus as osCpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import si from 'systeminformation';
 import { countProcStatCpus } from './cpu-estimate.js';
 import type { CpuArch, DimmInfo } from './ram-model.js';
+import { withSystemInformation } from './system-info.js';
 
 export interface MachineInventory {
   cpuModel: string;
@@ -62,6 +62,6 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Pr
 
 /** Populated DIMMs as systeminformation reports them; empty when unknown or too slow. */
 export async function readDimms(timeoutMs = 5000): Promise<DimmInfo[]> {
-  const layout = await withTimeout(si.memLayout(), timeoutMs, []);
+  const layout = await withSystemInformation(si => withTimeout(si.memLayout(), timeoutMs, []));
   return layout.filter(d => d.size > 0).map(d => ({ sizeBytes: d.size, type: d.type || 'Unknown' }));
 }

@@ -4,9 +4,9 @@
  * (NVIDIA controllers present but no driver tools).
  */
 import { type ExecFileException, execFile } from 'node:child_process';
-import si from 'systeminformation';
 import type { GpuIdentity } from './gpu-visibility.js';
 import { withTimeout } from './hardware.js';
+import { withSystemInformation } from './system-info.js';
 
 export interface NvidiaInventory {
   gpus: GpuIdentity[];
@@ -50,7 +50,9 @@ export async function readNvidiaInventory(
       ? `${smiPath} not found`
       : `${smiPath} failed: ${(error.message.split('\n')[0] ?? '').slice(0, 200)}${stdout ? ` (${stdout.trim().slice(0, 200)})` : ''}`;
   if (systemInfo) {
-    const graphics = await withTimeout(si.graphics(), 5000, { controllers: [], displays: [] });
+    const graphics = await withSystemInformation(si =>
+      withTimeout(si.graphics(), 5000, { controllers: [], displays: [] }),
+    );
     const nvidia = graphics.controllers.filter(c => /nvidia/i.test(c.vendor ?? ''));
     if (nvidia.length) {
       return {

@@ -18,6 +18,7 @@ import { SampleBuffer } from '../sampler/sample-buffer.js';
 import { Sampler } from '../sampler/sampler.js';
 import { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import { settingsFromSidecarConfig } from '../settings/sidecar-flags.js';
+import { EnergyTotalsStore } from '../store/energy-totals-store.js';
 import { RunStore } from '../store/run-store.js';
 import { createApp, DEFAULT_BODY_LIMIT } from './app.js';
 import { createHotRoutes } from './hot-routes.js';
@@ -82,7 +83,12 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
   await ledger.load();
 
   const samples = new SampleBuffer();
-  const metrics = createMetrics(power.sources, config.labels, { location: defaultLocation });
+  const energyTotals = new EnergyTotalsStore({ dataDir: config.dataDir, log });
+  const metrics = createMetrics(power.sources, config.labels, {
+    location: defaultLocation,
+    energyTotalsJ: energyTotals.load(),
+    persistEnergy: totals => energyTotals.put(totals, { durable: true }),
+  });
   const status = (): Status => ({
     version: VERSION,
     pid: process.pid,
@@ -120,6 +126,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     onCheckpoint: reading => {
       void gpuByProcess.refresh(); // runs in gpu_mode by-process learn which GPUs their kernel uses
       ledger.checkpoint(reading);
+      void energyTotals.put(metrics.energyTotals());
     },
     log,
   });
@@ -159,6 +166,9 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
         await stopAll(power.sources);
         await store.flush();
         store.close();
+        void energyTotals.put(metrics.energyTotals());
+        await energyTotals.flush();
+        energyTotals.close();
       })();
       return closing;
     },

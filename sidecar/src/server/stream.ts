@@ -11,6 +11,8 @@ import { checkHostAndOrigin, checkToken } from './guard.js';
 
 /** A client this far behind is dropped rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** Bytes of a JSON text sent as a text frame (ws would send a Buffer as binary by default). */
+const TEXT_FRAME = { binary: false } as const;
 
 export interface StreamHubDeps {
   token: string;
@@ -62,10 +64,13 @@ export class StreamHub {
     this.broadcastAll([message]);
   }
 
-  /** Sends several messages; each client gets them in one socket write (one syscall, not one per frame). */
+  /**
+   * Sends several messages; each client gets them in one socket write (one syscall, not one per
+   * frame). Each message is encoded once, to UTF-8 bytes, for every client (sent as text frames).
+   */
   broadcastAll(messages: StreamMessage[]): void {
     if (this.clients.size === 0 || messages.length === 0) return;
-    const data = messages.map(m => JSON.stringify(m));
+    const data = messages.map(m => Buffer.from(JSON.stringify(m)));
     for (const [ws, socket] of this.clients) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
@@ -74,7 +79,7 @@ export class StreamHub {
         continue;
       }
       socket.cork();
-      for (const d of data) ws.send(d);
+      for (const d of data) ws.send(d, TEXT_FRAME);
       socket.uncork();
     }
   }
