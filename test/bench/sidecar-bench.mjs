@@ -8,8 +8,10 @@
  * 1. open→close round trip over loopback HTTP, 1,000 runs, p50/p99 (one client, keep-alive).
  * 2. sidecar CPU as % of one core at 1 Hz and 10 Hz sampling, with 0 and 5 stream clients and one
  *    open run: utime+stime of the child from /proc/<pid>/stat over BENCH_WINDOW_S seconds.
+ *    The RSS of that real `pnav sidecar` process is printed at the end of each window.
  * 3. RSS over a simulated day of sampling: 86,400 ticks driven as fast as possible through the real
  *    sampler (buffer, metrics, progress, checkpoints) of an in-process sidecar, RSS sampled as it goes.
+ *    The child starts like `pnav sidecar` does (cli-preamble.ts): heap settings first, then the sidecar.
  * Power sources are whatever this machine has (see the printed source list).
  */
 import { spawn } from 'node:child_process';
@@ -90,6 +92,11 @@ function cpuTicks(pid) {
   return Number(f[11]) + Number(f[12]);
 }
 
+function rssMb(pid) {
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return (kb / 1024).toFixed(1);
+}
+
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 async function roundTrip() {
@@ -142,7 +149,7 @@ async function cpuAt(hz, clients) {
   const wallS = (performance.now() - t0) / 1000;
   const percent = ((c1 - c0) / CLK_TCK / wallS) * 100;
   console.log(
-    `CPU at ${String(hz).padStart(2)} Hz, ${clients} stream clients: ${percent.toFixed(2)} % of one core (${c1 - c0} ticks in ${wallS.toFixed(1)} s, ${frames} frames received)`,
+    `CPU at ${String(hz).padStart(2)} Hz, ${clients} stream clients: ${percent.toFixed(2)} % of one core (${c1 - c0} ticks in ${wallS.toFixed(1)} s, ${frames} frames received); RSS ${rssMb(s.child.pid)} MB`,
   );
   await s.call('POST', `/api/v1/runs/${run.id}/close`, {});
   for (const ws of sockets) ws.close();
@@ -152,6 +159,8 @@ async function cpuAt(hz, clients) {
 /** Runs in a child with --expose-gc: an in-process sidecar whose sampler is ticked 86,400 times. */
 async function simulatedDay() {
   const script = `
+    const { tuneHeapForSidecar } = await import(${JSON.stringify(path.join(ROOT, 'sidecar', 'dist', 'runtime', 'heap.js'))});
+    tuneHeapForSidecar(); // what \`pnav sidecar\` does before loading anything else (cli-preamble.ts)
     const { parseConfig, startSidecar } = await import(${JSON.stringify(path.join(ROOT, 'sidecar', 'dist', 'index.js'))});
     const config = parseConfig({ dataDir: ${JSON.stringify(path.join(tmp, 'data-day'))}, runtimeDir: ${JSON.stringify(path.join(tmp, 'rt-day'))}, sampleInterval: 60000 }, process.env);
     const sidecar = await startSidecar(config, { token: 'x'.repeat(64), log: () => {} });

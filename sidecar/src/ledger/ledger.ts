@@ -22,6 +22,7 @@ import type {
 import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
 import type { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import type { RunStore } from '../store/run-store.js';
+import { byIso } from '../util/iso-order.js';
 import { type CpuSnapshot, cpuTimeShare, ProcReader } from './attribution.js';
 import type { Carbon } from './carbon-port.js';
 import { quality, sizeBucket, windowFigures, zeroBreakdown } from './figures.js';
@@ -106,7 +107,7 @@ export class Ledger {
    * with the figures of their last checkpoint. Returns how many were interrupted.
    */
   async load(): Promise<number> {
-    const stored = this.deps.store.open().sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    const stored = this.deps.store.open().sort((a, b) => byIso(a.startedAt, b.startedAt));
     const interrupted: Run[] = [];
     for (const run of stored) {
       if (run.status === 'open') {

@@ -98,7 +98,7 @@ export function createMetrics(
       await context.persistEnergy?.({ ...totalsJ });
       for (const s of series) {
         const delta = shown[s.key]! - (exportedJ.get(s.key) ?? 0);
-        this.inc(s.labels, delta > 0 ? delta : 0);
+        this.inc(s.labels, Math.max(delta, 0));
         if (delta > 0) exportedJ.set(s.key, shown[s.key]!);
       }
     },

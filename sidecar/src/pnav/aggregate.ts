@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ComponentEnergy, Run } from '../api/schemas.js';
+import { byIso } from '../util/iso-order.js';
 
 /** A stable id for a set of runs: the same selection always gets the same record id. */
 export function aggregateId(runIds: string[]): string {
@@ -58,7 +59,7 @@ export function aggregateRuns(runs: Run[]): Run {
   const types = new Set(runs.map(run => run.typeProcess));
   if (types.size > 1) throw new Error('aggregateRuns needs runs of a single type_process');
   if (runs.length === 1) return runs[0];
-  const ordered = [...runs].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const ordered = [...runs].sort((a, b) => byIso(a.startedAt, b.startedAt));
   const last = ordered[ordered.length - 1];
   const model = modelRun(ordered);
   const energyJ = sum(ordered.map(run => run.energyJ));

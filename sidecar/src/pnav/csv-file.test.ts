@@ -1,5 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +29,12 @@ afterEach(() => {
 });
 
 const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
+/** The index's readable lines (it may hold empty ones: each append starts with a newline). */
+const indexEntries = (csvFile: string) =>
+  readFileSync(indexPathFor(csvFile), 'utf8')
+    .split('\n')
+    .filter(line => line !== '')
+    .map(line => JSON.parse(line) as { key: string; op: string; rows: string[] });
 
 describe('emissions_<type_process>.csv', () => {
   it('writes the exact 40-column header and a pandas-formatted row (case 1)', async () => {
@@ -103,6 +120,77 @@ describe('emissions_<type_process>.csv', () => {
     expect(lines(file)).toHaveLength(3);
   });
 
+  it('append is one O_APPEND write: same inode, older bytes untouched, index appended, no temp file', async () => {
+    const out = { dir, onCsvWrite: 'append' as const };
+    const epochs: [number, number][] = [[10, 1000]];
+    const first = await writeRunCsv(makeRun({ id: 'a', epochs }), HARDWARE, out);
+    const before = { csv: readFileSync(first.path), epochs: readFileSync(first.epochsPath!) };
+    const inodes = [first.path, first.epochsPath!, indexPathFor(first.path)].map(file => statSync(file).ino);
+    const second = await writeRunCsv(makeRun({ id: 'b', epochs }), HARDWARE, out);
+    // A rename-based rewrite would give every file a new inode.
+    expect([second.path, second.epochsPath!, indexPathFor(second.path)].map(file => statSync(file).ino)).toEqual(
+      inodes,
+    );
+    const after = { csv: readFileSync(second.path), epochs: readFileSync(second.epochsPath!) };
+    expect(after.csv.subarray(0, before.csv.length).equals(before.csv)).toBe(true);
+    expect(after.epochs.subarray(0, before.epochs.length).equals(before.epochs)).toBe(true);
+    expect(lines(second.path)).toHaveLength(3);
+    expect(lines(second.epochsPath!).map(line => line.split(',')[0])).toEqual(['run_id', 'a', 'b']);
+    expect(readdirSync(dir).filter(name => name.endsWith('.tmp'))).toEqual([]);
+    expect(indexEntries(second.path).map(entry => [entry.key, entry.op])).toEqual([
+      ['a', 'set'],
+      ['b', 'add'],
+    ]);
+  });
+
+  it('repairs a torn last row (power cut mid-append): the fragment is dropped, older rows kept', async () => {
+    const out = { dir, onCsvWrite: 'append' as const };
+    const { path: file } = await writeRunCsv(makeRun({ id: 'a', durationS: 10 }), HARDWARE, out);
+    await writeRunCsv(makeRun({ id: 'b', durationS: 20 }), HARDWARE, out);
+    const [header, rowA] = lines(file);
+    truncateSync(file, readFileSync(file).length - 60); // row b cut part-way, no final newline
+    const inode = statSync(file).ino;
+    await writeRunCsv(makeRun({ id: 'c', durationS: 30 }), HARDWARE, out);
+    expect(statSync(file).ino).not.toBe(inode); // repaired through the atomic rewrite
+    const repaired = lines(file);
+    expect(repaired.slice(0, 2)).toEqual([header, rowA]);
+    expect(repaired).toHaveLength(3);
+    expect(repaired[2].split(',')[4]).toBe('30.0');
+    expect(readFileSync(file, 'utf8').endsWith('\n')).toBe(true);
+  });
+
+  it('repairs a NUL-filled tail (file size grown, data lost) and keeps a complete row saved without a newline', async () => {
+    const out = { dir, onCsvWrite: 'append' as const };
+    const { path: file } = await writeRunCsv(makeRun({ id: 'a', durationS: 10 }), HARDWARE, out);
+    appendFileSync(file, Buffer.alloc(300));
+    await writeRunCsv(makeRun({ id: 'b', durationS: 20 }), HARDWARE, out);
+    expect(lines(file).map(line => line.split(',')[4])).toEqual(['duration', '10.0', '20.0']);
+    expect(readFileSync(file, 'utf8')).not.toContain('\0');
+    writeFileSync(file, readFileSync(file, 'utf8').trimEnd()); // an editor that drops the final newline
+    await writeRunCsv(makeRun({ id: 'c', durationS: 30 }), HARDWARE, out);
+    expect(lines(file).map(line => line.split(',')[4])).toEqual(['duration', '10.0', '20.0', '30.0']);
+  });
+
+  it('update replaces every row appended for the run, found through the append-only index', async () => {
+    const append = { dir, onCsvWrite: 'append' as const };
+    const { path: file } = await writeRunCsv(makeRun({ id: 'a', durationS: 10 }), HARDWARE, append);
+    await writeRunCsv(makeRun({ id: 'b', durationS: 20 }), HARDWARE, append);
+    await writeRunCsv(makeRun({ id: 'a', durationS: 11 }), HARDWARE, append); // a second row for run a
+    appendFileSync(indexPathFor(file), '\n{"key":"b","op":"add","rows":["ab'); // a torn index append
+    await writeRunCsv(makeRun({ id: 'c', durationS: 30 }), HARDWARE, append);
+    expect(lines(file)).toHaveLength(5);
+    await writeRunCsv(makeRun({ id: 'a', durationS: 12 }), HARDWARE, { dir, onCsvWrite: 'update' });
+    expect(lines(file).map(line => line.split(',')[4])).toEqual(['duration', '12.0', '20.0', '30.0']);
+    await writeRunCsv(makeRun({ id: 'c', durationS: 31 }), HARDWARE, { dir, onCsvWrite: 'update' });
+    expect(lines(file).map(line => line.split(',')[4])).toEqual(['duration', '12.0', '20.0', '31.0']);
+    // The rewrite compacted the index to one line per run.
+    expect(indexEntries(file).map(entry => [entry.key, entry.op])).toEqual([
+      ['a', 'set'],
+      ['b', 'set'],
+      ['c', 'set'],
+    ]);
+  });
+
   it('writes one row per measured epoch in emissions_training_epochs.csv', async () => {
     const run = makeRun({
       epochs: [
@@ -161,26 +249,41 @@ describe('disk failures while writing the CSV leave the previous file intact', (
   }
   const unmount = (mountPoint: string) => execFileSync('umount', [mountPoint]);
 
-  it('full file system (real 64 KiB tmpfs filled up: ENOSPC)', async ctx => {
+  it('full file system (real 64 KiB tmpfs filled up: ENOSPC) during an append cut back to its length', async ctx => {
     const mountPoint = mountTmpfs();
     if (!mountPoint) {
       ctx.skip('cannot mount a tmpfs here (needs root): the ENOSPC case is not exercised');
       return;
     }
     try {
-      const first = await writeRunCsv(makeRun({ id: 'a' }), HARDWARE, { dir: mountPoint, onCsvWrite: 'append' });
-      const before = readFileSync(first.path, 'utf8');
+      const out = { dir: mountPoint, onCsvWrite: 'append' as const };
+      const first = await writeRunCsv(makeRun({ id: 'a' }), HARDWARE, out);
+      const rowBytes = Buffer.byteLength(`${lines(first.path)[1]}\n`);
+      // Grow the file until the next row must cross into a page the full tmpfs cannot give:
+      // its write then lands part-way (short write) before ENOSPC, and must be cut back.
+      const room = () => 4096 - (statSync(first.path).size % 4096);
+      for (let i = 0; room() >= rowBytes || room() === 4096; i++) {
+        await writeRunCsv(makeRun({ id: `fill-${i}` }), HARDWARE, out);
+      }
+      const before = readFileSync(first.path);
+      const inode = statSync(first.path).ino;
       try {
         writeFileSync(path.join(mountPoint, 'filler'), Buffer.alloc(1024 * 1024));
       } catch (error) {
         expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
       }
-      const failure = writeRunCsv(makeRun({ id: 'b' }), HARDWARE, { dir: mountPoint, onCsvWrite: 'append' });
+      const failure = writeRunCsv(makeRun({ id: 'b' }), HARDWARE, out);
       await expect(failure).rejects.toThrow(
         `could not write ${first.path}: no space left on the device; the previous file is unchanged`,
       );
       await expect(failure).rejects.toBeInstanceOf(DiskWriteError);
-      expect(readFileSync(first.path, 'utf8')).toBe(before);
+      expect(readFileSync(first.path).equals(before)).toBe(true);
+      expect(statSync(first.path).ino).toBe(inode);
+      // The whole-file path (update mode) fails the same way, leaving the file as it was.
+      await expect(writeRunCsv(makeRun({ id: 'a' }), HARDWARE, { ...out, onCsvWrite: 'update' })).rejects.toThrow(
+        `could not write ${first.path}: no space left on the device; the previous file is unchanged`,
+      );
+      expect(readFileSync(first.path).equals(before)).toBe(true);
       expect(readdirSync(mountPoint).filter(name => name.endsWith('.tmp'))).toEqual([]);
     } finally {
       unmount(mountPoint);
@@ -206,13 +309,14 @@ describe('disk failures while writing the CSV leave the previous file intact', (
     }
   });
 
-  it('directory without write permission (chmod 555: EACCES, not as root)', async ctx => {
+  it('read-only file in a directory without write permission (chmod 444/555: EACCES, not as root)', async ctx => {
     if (isRoot) {
       ctx.skip('running as root, which ignores directory permissions: the EACCES case is not exercised');
       return;
     }
     const first = await writeRunCsv(makeRun({ id: 'a' }), HARDWARE, { dir, onCsvWrite: 'append' });
     const before = readFileSync(first.path, 'utf8');
+    chmodSync(first.path, 0o444); // else the append path would still write the file in place
     chmodSync(dir, 0o555);
     try {
       await expect(writeRunCsv(makeRun({ id: 'b' }), HARDWARE, { dir, onCsvWrite: 'append' })).rejects.toThrow(

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TypeProcess } from '../api/schemas.js';
+import { byIso } from '../util/iso-order.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { Upload, UploadStatus } from './schemas.js';
 import { type SendOutcome, scrub, sendRecord } from './submit.js';
@@ -156,7 +157,7 @@ export class Outbox {
   list(filter: { notebookPath?: string } = {}): Upload[] {
     return [...this.entries.values()]
       .filter(e => filter.notebookPath === undefined || e.notebookPath === filter.notebookPath)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .sort((a, b) => byIso(b.createdAt, a.createdAt))
       .map(toPublic);
   }
 
@@ -215,7 +216,7 @@ export class Outbox {
       const now = Date.now();
       const due = this.pending()
         .filter(e => Date.parse(e.nextAttemptAt ?? e.createdAt) <= now)
-        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0];
+        .sort((a, b) => byIso(a.createdAt, b.createdAt))[0];
       if (!due) return;
       await this.attempt(due);
     }

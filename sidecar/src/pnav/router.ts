@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import type { Run, TypeProcess } from '../api/schemas.js';
 import { HttpError } from '../server/errors.js';
 import { parseOr400 } from '../server/validate.js';
+import { byIso } from '../util/iso-order.js';
 import { aggregateRuns } from './aggregate.js';
 import { runToBoamps } from './boamps.js';
 import { PNAV_HEADER } from './columns.js';
@@ -76,7 +77,7 @@ export function selectRuns(runs: RunSource, selection: Selection): Run[] {
       throw new HttpError(404, 'not_found', `no closed ${what}runs for notebook ${selection.notebookPath}`);
     }
   }
-  return [...chosen].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  return [...chosen].sort((a, b) => byIso(a.startedAt, b.startedAt));
 }
 
 function byType(runs: Run[]): Map<TypeProcess, Run[]> {

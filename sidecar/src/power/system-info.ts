@@ -8,20 +8,22 @@ import path from 'node:path';
 
 type SystemInformation = typeof import('systeminformation');
 
-const require = createRequire(import.meta.url);
 let users = 0;
 
 export async function withSystemInformation<T>(use: (si: SystemInformation) => Promise<T>): Promise<T> {
+  // A require of our own for each use: the module object behind it lists what it loaded (its
+  // `children`), so keeping one would keep systeminformation alive after forget().
+  const require = createRequire(import.meta.url);
   const si = require('systeminformation') as SystemInformation;
   users++;
   try {
     return await use(si);
   } finally {
-    if (--users === 0) forget();
+    if (--users === 0) forget(require);
   }
 }
 
-function forget(): void {
+function forget(require: NodeJS.Require): void {
   let root: string;
   try {
     root = path.dirname(require.resolve('systeminformation/package.json'));

@@ -86,11 +86,17 @@ export class TdpTable {
   }
 }
 
-let table: TdpTable | undefined;
+// Weakly held: the table (~2 MB of heap) is needed at the start-up probe and by `doctor`, not in
+// between, so a long-running sidecar lets it be collected and reads it again if asked.
+let table: WeakRef<TdpTable> | undefined;
 
 export function tdpTable(): TdpTable {
-  table ??= new TdpTable(
-    JSON.parse(readFileSync(new URL('../../data/cpu-tdp.json', import.meta.url), 'utf8')) as TdpTableFile,
-  );
-  return table;
+  let t = table?.deref();
+  if (!t) {
+    t = new TdpTable(
+      JSON.parse(readFileSync(new URL('../../data/cpu-tdp.json', import.meta.url), 'utf8')) as TdpTableFile,
+    );
+    table = new WeakRef(t);
+  }
+  return t;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Express } from 'express';
 import type { Location, SourceInfo, Status } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
+import { systemTimeZone } from '../carbon/system-time-zone.js';
 import type { SidecarConfig } from '../config.js';
 import { Ledger } from '../ledger/ledger.js';
 import { Meter } from '../ledger/meter.js';
@@ -61,7 +62,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
   const power = opts.power ?? (await createPowerSources(powerOpts));
   await startAll(power.sources);
 
-  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const timeZone = systemTimeZone();
   const envCountry = process.env.PNAV_COUNTRY;
   const defaultLocation: Location = resolveLocation({ configCountry: config.country, envCountry, timeZone });
 

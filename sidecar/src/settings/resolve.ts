@@ -81,7 +81,10 @@ export function resolveSettings(opts: ResolveOptions = {}): ResolvedSettings {
     // Read-only for callers: shared by every run opened with these inputs within the window.
     const layers = recentFileLayers(opts.cwd, paths, opts.fileLookupMaxAgeMs, fileLayers);
     let byInputs = recentResolutions.get(layers);
-    if (!byInputs) recentResolutions.set(layers, (byInputs = new Map()));
+    if (!byInputs) {
+      byInputs = new Map();
+      recentResolutions.set(layers, byInputs);
+    }
     const key = JSON.stringify([opts.cwd ?? null, opts.env ?? null, opts.sidecar ?? null]);
     let resolved = byInputs.get(key);
     if (!resolved) {

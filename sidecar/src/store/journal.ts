@@ -168,7 +168,10 @@ export class Journal<T> {
     const done = this.startSync();
     const waiters = this.waiters;
     this.waiters = null;
-    if (waiters) void done.then(() => waiters.forEach(resolve => resolve()));
+    if (waiters)
+      void done.then(() => {
+        for (const resolve of waiters) resolve();
+      });
     return done;
   }
 
