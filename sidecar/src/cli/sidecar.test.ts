@@ -33,10 +33,14 @@ function start(args: string[]): Started {
   return { child, stdout: () => out, exit };
 }
 
-async function waitFor<T>(what: string, fn: () => T | null | undefined, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => T | null | undefined | Promise<T | null | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise(r => setTimeout(r, 50));
@@ -154,6 +158,51 @@ describe('pnav sidecar', () => {
     expect(fs.statSync(path.join(dataDir, 'runs.journal')).mode & 0o777).toBe(0o600);
     b.child.kill('SIGTERM');
     expect(await b.exit).toBe(0);
+  }, 60_000);
+
+  it('continues pnav_energy_joules_total across restarts, after SIGTERM and after kill -9 alike', async () => {
+    const power = new FakeRoot();
+    power.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 1_000_000 });
+    const runtimeDir = fake.path('rt5');
+    const args = ['--runtime-dir', runtimeDir, '--data-dir', fake.path('data5'), '--sysfs-root', power.sysfsRoot];
+    const timing = ['--sample-interval', '50', '--checkpoint-interval', '100'];
+    const cpuJoules = async (info: RuntimeInfo): Promise<number> => {
+      const res = await fetch(`${info.url}/metrics`, { headers: { Authorization: `Bearer ${info.token}` } });
+      const line = (await res.text()).split('\n').find(l => l.startsWith('pnav_energy_joules_total{component="cpu"'));
+      return Number(line?.split(' ').at(-1));
+    };
+    try {
+      const a = start([...args, ...timing]);
+      const infoA = await waitFor('runtime file', () => readRuntime(runtimeDir));
+      power.setEnergy('intel-rapl:0', 6_000_000); // +5 J
+      const seenA = await waitFor('5 J counted', async () => {
+        const joules = await cpuJoules(infoA);
+        return joules >= 5 ? joules : null;
+      });
+      expect(await cpuJoules(infoA)).toBeGreaterThanOrEqual(seenA);
+      a.child.kill('SIGTERM');
+      expect(await a.exit).toBe(0);
+
+      const b = start([...args, ...timing]);
+      const infoB = await waitFor('second runtime file', () => readRuntime(runtimeDir, a.child.pid));
+      expect(await cpuJoules(infoB)).toBeGreaterThanOrEqual(seenA); // not back to 0
+      power.setEnergy('intel-rapl:0', 9_000_000); // +3 J more
+      const seenB = await waitFor('3 J more counted', async () => {
+        const joules = await cpuJoules(infoB);
+        return joules >= seenA + 3 ? joules : null;
+      });
+      b.child.kill('SIGKILL'); // right after a scrape: what it showed must come back
+      await b.exit;
+
+      const c = start(args);
+      const infoC = await waitFor('third runtime file', () => readRuntime(runtimeDir, b.child.pid));
+      expect(await cpuJoules(infoC)).toBeGreaterThanOrEqual(seenB);
+      expect(fs.statSync(path.join(fake.path('data5'), 'energy.journal')).mode & 0o777).toBe(0o600);
+      c.child.kill('SIGTERM');
+      expect(await c.exit).toBe(0);
+    } finally {
+      power.cleanup();
+    }
   }, 60_000);
 
   it('refuses a bad option with a message naming it', async () => {

@@ -147,3 +147,40 @@ describe('createMetrics', () => {
     expect(sample(text, 'pnav_run_facility_energy_joules_total', { host: 'h', user: 'u' })).toBe(0);
   });
 });
+
+describe('energy counters across restarts', () => {
+  const CPU = { component: 'cpu', method: 'rapl', measured: 'true', host: 'h', user: 'u' };
+  const RAM = { component: 'ram', method: 'ram-model', measured: 'false', host: 'h', user: 'u' };
+
+  it('continue from the totals of an earlier sidecar, keeping series of sources not in use now', async () => {
+    const restored = { 'cpu|rapl|true': 1000, 'gpu|nvml|true': 5, 'ram|ram-model|false': -3, 'x|y|z': Number.NaN };
+    const m = createMetrics(SOURCES, {}, { host: 'h', user: 'u', energyTotalsJ: restored });
+    expect(sample(await m.registry.metrics(), 'pnav_energy_joules_total', CPU)).toBe(1000);
+    m.observeSample({ cpu: 40, ram: 5 }, { cpu: 40, ram: 5 });
+    const text = await m.registry.metrics();
+    expect(sample(text, 'pnav_energy_joules_total', CPU)).toBe(1040);
+    expect(sample(text, 'pnav_energy_joules_total', RAM)).toBe(5); // a negative total is not restored
+    expect(m.energyTotals()).toEqual({ 'cpu|rapl|true': 1040, 'gpu|nvml|true': 5, 'ram|ram-model|false': 5 });
+  });
+
+  it('persist what they are about to show before showing it, so a restart never shows less', async () => {
+    const persisted: Record<string, number>[] = [];
+    const m = createMetrics(
+      SOURCES,
+      {},
+      {
+        host: 'h',
+        user: 'u',
+        persistEnergy: async totals => {
+          persisted.push(totals);
+          m.observeSample({}, { cpu: 7 }); // a tick while the write is on its way
+        },
+      },
+    );
+    m.observeSample({}, { cpu: 10 });
+    expect(sample(await m.registry.metrics(), 'pnav_energy_joules_total', CPU)).toBe(10);
+    expect(persisted).toEqual([{ 'cpu|rapl|true': 10, 'ram|ram-model|false': 0 }]);
+    expect(sample(await m.registry.metrics(), 'pnav_energy_joules_total', CPU)).toBe(17);
+    expect(persisted[1]).toEqual({ 'cpu|rapl|true': 17, 'ram|ram-model|false': 0 });
+  });
+});

@@ -75,8 +75,11 @@ export function createMetrics(
     key: energySeriesKey(component, source.method, source.measured),
     powerW: 0,
   }));
-  const totalsJ: Record<string, number> = { ...context.energyTotalsJ };
-  for (const s of series) totalsJ[s.key] = validTotal(totalsJ[s.key]);
+  const totalsJ: Record<string, number> = {};
+  for (const [key, value] of Object.entries(context.energyTotalsJ ?? {})) {
+    if (validTotal(value) > 0) totalsJ[key] = validTotal(value);
+  }
+  for (const s of series) totalsJ[s.key] ??= 0;
   const exportedJ = new Map<string, number>();
 
   new Gauge({

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
+import { CloseRunResponseSchema, type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
 import { parseConfig } from '../config.js';
 import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
 import { type RunningSidecar, startSidecar } from './sidecar.js';
@@ -118,6 +118,30 @@ describe('runs API', () => {
     expect((await api('GET', `/api/v1/runs/${run.id}`)).body.run).toEqual(closed.body.run);
     const list = await api('GET', '/api/v1/runs?notebookPath=nb.ipynb&limit=5');
     expect(list.body.runs.map((r: Run) => r.id)).toEqual([run.id]);
+  });
+
+  it('says why a submission asked for at close could not be queued (uploadError), never echoing the token', async () => {
+    const submit = { endpointUrl: 'http://127.0.0.1:9/api/pnav', modelId: 'a'.repeat(64) };
+    const bad = (await api('POST', '/api/v1/runs', { kind: 'cell' })).body.run.id;
+    const refused = await api('POST', `/api/v1/runs/${bad}/close`, {
+      submit: { ...submit, token: 'secret-token-xyz' },
+    });
+    expect(refused.status).toBe(200);
+    expect(refused.body).toMatchObject({ run: { status: 'ok' }, upload: null });
+    expect(refused.body.uploadError).toBe(
+      'could not queue the PNAV submission: invalid PNAV submission: token: must be 64 hexadecimal characters (upper case and spaces are normalised)',
+    );
+    expect(JSON.stringify(refused.body)).not.toContain('secret-token-xyz');
+    const good = (await api('POST', '/api/v1/runs', { kind: 'cell' })).body.run.id;
+    const queued = await api('POST', `/api/v1/runs/${good}/close`, { submit: { ...submit, token: 'b'.repeat(64) } });
+    expect(queued.body).toMatchObject({
+      upload: { id: expect.stringMatching(/^up-/), status: 'queued' },
+      uploadError: null,
+    });
+    // The schema stays additive: responses validate with and without the field.
+    expect(CloseRunResponseSchema.parse(queued.body).uploadError).toBeNull();
+    const { uploadError: _, ...older } = queued.body;
+    expect(CloseRunResponseSchema.safeParse(older).success).toBe(true);
   });
 
   it('handles epochs, batches and patches', async () => {
