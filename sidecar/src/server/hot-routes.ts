@@ -2,7 +2,7 @@
  * The two requests every measured cell makes, open and close a run, answered before express's
  * router: a profile of the open→close round trip showed express's routing and response helpers
  * (not our work) as half of the server's time. Everything that decides the answer is shared with
- * the express app: the Host/Origin/token guard, the same body parser instance options, the same
+ * the express app: the Host/Origin/token guard, a body parser built with the same options, the same
  * zod validation and route actions (runs-routes.ts), the same error mapping and envelope.
  * Anything unusual (another method or path, a query string, an encoded or odd run id, a trailing
  * slash, different letter case) is left to express. hot-routes.test.ts sends both the same

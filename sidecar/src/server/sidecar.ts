@@ -17,6 +17,7 @@ import type { PowerSource } from '../power/source.js';
 import { VERSION } from '../runtime/version.js';
 import { SampleBuffer } from '../sampler/sample-buffer.js';
 import { Sampler } from '../sampler/sampler.js';
+import { settingsPaths } from '../settings/files.js';
 import { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import { settingsFromSidecarConfig } from '../settings/sidecar-flags.js';
 import { EnergyTotalsStore } from '../store/energy-totals-store.js';
@@ -77,7 +78,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     scope: power.scope,
     procRoot: config.procRoot,
     defaults: { pue: config.pue, country: config.country, envCountry, timeZone, typeRam: 'DDR4' },
-    settings: { sidecar: sidecarSettings, fallbackEnvCountry: envCountry },
+    settings: { sidecar: sidecarSettings, fallbackEnvCountry: envCountry, paths: settingsPaths() }, // HOME and XDG are read once
     gpuByProcess,
     log,
   });
