@@ -103,7 +103,10 @@ describe('NvidiaSmiSource', () => {
       readings.push(source.read().energyJ);
     }
     expect(source.spawns).toBeGreaterThanOrEqual(3);
-    expect(smiInvocations(smi.logPath).length).toBe(source.spawns);
+    // One process per (re)start, never one per sample; the newest may not have logged its start yet.
+    const invocations = smiInvocations(smi.logPath).length;
+    expect(invocations).toBeLessThanOrEqual(source.spawns);
+    expect(invocations).toBeGreaterThanOrEqual(source.spawns - 1);
     for (let i = 1; i < readings.length; i++) expect(readings[i]!).toBeGreaterThanOrEqual(readings[i - 1]!);
     // About 100 W over ~1.1 s of samples, gaps bridged: well above zero and below 100 W × 1.4 s.
     expect(readings.at(-1)!).toBeGreaterThan(60);
