@@ -138,10 +138,21 @@ class ActiveRun:
             if response is not None:
                 global _last_closed
                 _last_closed = response
-                csv = response.get('csv') or {}
-                if csv.get('error'):
-                    self.warn(f'the CSV row was not written: {csv["error"]}')
+                problems = output_problems(response)
+                if problems:
+                    self.warn('; '.join(problems))
             return response
+
+
+def output_problems(response: dict) -> list[str]:
+    """What a close could not do, for one warning: the CSV row, the PNAV submission."""
+    problems = []
+    csv = response.get('csv') or {}
+    if csv.get('error'):
+        problems.append(f'the CSV row was not written: {csv["error"]}')
+    if response.get('uploadError'):  # absent from older sidecars
+        problems.append(f'the PNAV submission was not queued: {response["uploadError"]}')
+    return problems
 
 
 # ---------------------------------------------------------------------- the current run

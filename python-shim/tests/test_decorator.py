@@ -257,6 +257,15 @@ def test_missing_output_dir_fails_before_the_function_runs(in_tmp):
     assert called == []
 
 
+def test_relative_output_dir_is_resolved_against_the_working_directory(in_tmp):
+    # Sent absolute: the sidecar refuses a relative output.dir (it would resolve against its own cwd).
+    (in_tmp / 'out').mkdir()
+    offline(type_process='inference', output_dir='out')(lambda: None)()
+    rows = csv_rows(in_tmp / 'out' / 'emissions_inference.csv')
+    assert len(rows) == 1
+    assert pnav_lab.last_run()['csv']['path'] == str(in_tmp / 'out' / 'emissions_inference.csv')
+
+
 def test_nested_tracked_functions_are_two_runs_and_no_lock_blocks():
     @offline(type_process='inference')
     def inner():

@@ -560,9 +560,13 @@ describe('%%pnav cells write calculadorapnav CSV files', () => {
     const perEpoch = readCsv(dir('out', 'emissions_training_epochs.csv'));
     expect(perEpoch.rows.map(r => r.run_id)).toEqual([firstRunId, firstRunId, firstRunId, cell.lastRun!.run.id]);
     // `update` finds a run's rows through this index (the 40 columns carry no run id).
-    const index = JSON.parse(readFileSync(dir('out', '.emissions_training.csv.pnav-index.json'), 'utf8')) as {
-      rows: Record<string, string[]>;
-    };
+    // An append-only JSON-lines file: `add` entries extend a run's rows, `set` entries replace them.
+    const index: { rows: Record<string, string[]> } = { rows: {} };
+    for (const line of readFileSync(dir('out', '.emissions_training.csv.pnav-index.jsonl'), 'utf8').split('\n')) {
+      if (!line) continue;
+      const entry = JSON.parse(line) as { key: string; op: 'add' | 'set'; rows: string[] };
+      index.rows[entry.key] = entry.op === 'add' ? [...(index.rows[entry.key] ?? []), ...entry.rows] : entry.rows;
+    }
     const hash = (line: string) => createHash('sha256').update(line).digest('hex');
     const ids = (await notebookRuns('training')).map(run => run.id);
     expect(index.rows).toEqual({

@@ -58,9 +58,23 @@ export type ModelFacts = z.infer<typeof ModelFactsSchema>;
 
 // ---------------------------------------------------------------- requests
 
+/**
+ * A path the sidecar uses as is: absolute (POSIX, or a Windows drive or UNC path). A relative one
+ * would resolve against the sidecar's working directory, not the notebook's: clients resolve it.
+ */
+export const AbsolutePathSchema = z
+  .string()
+  .min(1)
+  .max(4096)
+  .regex(
+    /^(\/|[A-Za-z]:[\\/]|\\\\)/,
+    "must be an absolute path (a relative one would resolve against the sidecar's working directory, not the notebook's)",
+  );
+
 /** Where and how the CSV row of a closed run is written (calculadorapnav's save_to_file). */
 export const CsvOutputSchema = z.object({
-  dir: z.string().min(1).max(4096),
+  /** An existing directory: it is never created (calculadorapnav refuses a missing output_dir too). */
+  dir: AbsolutePathSchema,
   file: z.string().min(1).max(255).optional(),
   onCsvWrite: z.enum(['append', 'update']).default('append'),
 });
@@ -96,7 +110,7 @@ export const OpenRunRequestSchema = z.object({
   gpuIds: z.array(z.number().int().min(0)).max(64).optional(),
   components: z.array(ComponentSchema).min(1).optional(),
   /** The kernel's working directory: the project config file is searched from here upward. */
-  cwd: z.string().max(4096).optional(),
+  cwd: AbsolutePathSchema.optional(),
   /** The client's PNAV_* environment variables (configuration layer 'env'), and its CUDA_VISIBLE_DEVICES (GPU scope). */
   env: z
     .record(
@@ -337,9 +351,22 @@ export const StreamMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type StreamMessage = z.infer<typeof StreamMessageSchema>;
 
+/** Every `error.code` the API answers with (storage_unavailable: 507, the data dir cannot be written). */
+export const ERROR_CODES = [
+  'bad_request',
+  'unauthorized',
+  'forbidden_host',
+  'forbidden_origin',
+  'not_found',
+  'payload_too_large',
+  'conflict',
+  'storage_unavailable',
+  'internal',
+] as const;
+
 export const ErrorResponseSchema = z.object({
   error: z.object({
-    code: z.string(),
+    code: z.string().describe(`One of: ${ERROR_CODES.join(', ')}`),
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),
@@ -351,7 +378,7 @@ export const ConfigScopeSchema = z.enum(['user', 'project']);
 
 export const ConfigQuerySchema = z.object({
   /** The notebook's directory: project files are searched from here upward. */
-  cwd: z.string().min(1).max(4096).optional(),
+  cwd: AbsolutePathSchema.optional(),
   /** The client's PNAV_* environment as a JSON object, so `%pnav config` shows what a run would use. */
   env: z.string().max(20_000).optional(),
 });
@@ -375,7 +402,7 @@ export const PutConfigRequestSchema = z.object({
   /** A typed value or its text form ("1.3", "cpu,gpu"); null removes the key from the file. Required. */
   value: z.unknown().optional(),
   scope: ConfigScopeSchema.default('user'),
-  cwd: z.string().min(1).max(4096).optional(),
+  cwd: AbsolutePathSchema.optional(),
 });
 
 export const PutConfigResponseSchema = z.object({

@@ -65,10 +65,18 @@ async function serve(opts: RawSidecarOptions): Promise<number> {
     return 0;
   }
   // One sidecar per data dir too: two writers would interleave one journal.
-  ensurePrivateDir(config.dataDir);
   const dataLock = path.join(config.dataDir, 'sidecar.lock');
-  // The second try succeeds when the first only cleared a lock left by a dead sidecar.
-  const releaseData = tryLockFile(dataLock) ?? tryLockFile(dataLock);
+  let releaseData: (() => void) | null;
+  try {
+    ensurePrivateDir(config.dataDir);
+    // The second try succeeds when the first only cleared a lock left by a dead sidecar.
+    releaseData = tryLockFile(dataLock) ?? tryLockFile(dataLock);
+  } catch (err) {
+    // A read-only mount, a full disk, no permission: one line naming the dir, not a stack trace.
+    claim.release();
+    process.stderr.write(`pnav sidecar: cannot use data dir ${config.dataDir}: ${(err as Error).message}\n`);
+    return 1;
+  }
   if (!releaseData) {
     claim.release();
     process.stderr.write(`pnav sidecar: data dir ${config.dataDir} is in use by another pnav sidecar\n`);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type OpenRunRequest, OpenRunRequestSchema, type Run } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
 import { RunStore } from '../store/run-store.js';
@@ -242,6 +242,26 @@ describe('Ledger durability', () => {
     expect(done.energy.cpu.energyJ).toBe(20);
     // Closing the interrupted run later is harmless.
     expect((await ledger.closeRun(openRun.id, { status: 'ok' })).run.status).toBe('interrupted');
+  });
+
+  it('a run whose first write fails (disk full) is refused and never stored, not even by a checkpoint', async () => {
+    const events: string[] = [];
+    ledger.onEvent(event => events.push(event));
+    // The store's write(2) fails as it does on a full disk (the real case: test/faults/disk.test.ts).
+    const put = vi.spyOn(store, 'put').mockImplementationOnce(() => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    expect(() => open({ label: 'refused' })).toThrow(/^ENOSPC: no space left on device, write$/);
+    put.mockRestore();
+    expect([ledger.openCount, ledger.list(), events]).toEqual([0, [], []]);
+    const kept = open({ label: 'after space came back' });
+    ledger.checkpoint();
+    const before = store;
+    ledger = makeLedger();
+    await ledger.load();
+    before.close();
+    expect(ledger.list().map(r => r.label)).toEqual(['after space came back']);
+    expect(ledger.get(kept.id)!.status).toBe('interrupted');
   });
 });
 

@@ -206,19 +206,21 @@ export class Ledger {
       ...(applied && { settingsSources: applied.settingsSources, outputDir: applied.outputDir }),
     };
     run.quality = quality(run.energy);
-    if (applied?.gpuMode === 'by-process' && req.pid) this.deps.gpuByProcess?.track(run.id, req.pid);
     const attributionStart = req.pid ? this.proc.snapshot(req.pid) : null;
+    run.attribution = attributionStart ? { method: 'cpu-time-share', share: 0, energyJ: 0 } : null;
+    // Stored first: a write that fails (disk full) throws here, and a run the client got an
+    // error for must not be registered, or the next checkpoint would store it after all.
+    void this.deps.store.put(run);
     this.open.set(run.id, {
       start: reading,
       attributionStart,
-      lastAttribution: attributionStart ? { method: 'cpu-time-share', share: 0, energyJ: 0 } : null,
+      lastAttribution: run.attribution,
       epoch: null,
       nEpochGiven: req.nEpoch !== undefined,
       nBatchGiven: req.nBatch !== undefined,
     });
-    run.attribution = this.open.get(run.id)!.lastAttribution;
     this.runs.set(run.id, run);
-    void this.deps.store.put(run);
+    if (applied?.gpuMode === 'by-process' && req.pid) this.deps.gpuByProcess?.track(run.id, req.pid);
     this.emit('opened', run);
     return run;
   }

@@ -8,7 +8,7 @@ import { type Ledger, LedgerError } from '../ledger/ledger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
 import type { SampleBuffer } from '../sampler/sample-buffer.js';
 import { type ConfigRouterOptions, createConfigRouter } from '../settings/router.js';
-import { HttpError } from './errors.js';
+import { HttpError, storageError } from './errors.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
 import type { PnavOutputs } from './outputs-port.js';
 import { runsRouter } from './runs-routes.js';
@@ -105,9 +105,15 @@ function errorHandler(bodyLimit: string, log: (msg: string) => void): ErrorReque
       return;
     }
     const e = toHttpError(err, bodyLimit);
-    if (e.status >= 500) log(`internal error on ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}`);
+    logServerError(log, `${req.method} ${req.path}`, e, err);
     res.status(e.status).json(e.toBody());
   };
+}
+
+/** 5xx answers go to the log: the stack of a bug, one line for a data dir that cannot be written. */
+export function logServerError(log: (msg: string) => void, where: string, e: HttpError, err: unknown): void {
+  if (e.code === 'storage_unavailable') log(`${where}: ${e.message}: ${(err as Error).message}`);
+  else if (e.status >= 500) log(`internal error on ${where}: ${(err as Error)?.stack ?? String(err)}`);
 }
 
 export function toHttpError(err: unknown, bodyLimit: string): HttpError {
@@ -123,5 +129,7 @@ export function toHttpError(err: unknown, bodyLimit: string): HttpError {
     // body-parser's own client errors (bad charset, aborted request): safe, short messages.
     return new HttpError(status, status === 404 ? 'not_found' : 'bad_request', e.message ?? 'bad request');
   }
+  const storage = storageError(err);
+  if (storage) return storage;
   return new HttpError(500, 'internal', 'internal error (details are in the sidecar log)');
 }

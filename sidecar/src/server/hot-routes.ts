@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { API_PREFIX } from '../api/schemas.js';
-import { jsonBodyParser, toHttpError } from './app.js';
+import { jsonBodyParser, logServerError, toHttpError } from './app.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
 import { closeRunAction, openRunAction, type RunsRoutesDeps } from './runs-routes.js';
 
@@ -35,8 +35,7 @@ export function createHotRoutes(deps: HotRoutesDeps): HotRoutes {
 
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
     const e = toHttpError(err, deps.bodyLimit);
-    if (e.status >= 500)
-      deps.log(`internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+    logServerError(deps.log, `${req.method} ${req.url}`, e, err);
     send(res, e.status, e.toBody());
   };
 

@@ -64,6 +64,14 @@ export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): 
     404: { description: 'Unknown run, epoch, upload or route', ...json(ErrorResponse) },
     413: { description: 'Body larger than the limit', ...json(ErrorResponse) },
   };
+  // Routes that write to the data directory: a full disk or a read-only mount is said plainly.
+  const storage = {
+    507: {
+      description:
+        'storage_unavailable: the data directory cannot be written (ENOSPC, EDQUOT, EROFS, EIO or EACCES, named in the message)',
+      ...json(ErrorResponse),
+    },
+  };
   const conflict = {
     409: {
       description: 'Conflict: the run is not open, the epoch exists, or runs are still open',
@@ -82,7 +90,12 @@ export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): 
         ...(request.query ? { query: request.query } : {}),
         ...(request.params ? { params: request.params } : {}),
       },
-      responses: { [ok.status]: okResponse, ...errors, ...(request.conflict ? conflict : {}) },
+      responses: {
+        [ok.status]: okResponse,
+        ...errors,
+        ...(request.conflict ? conflict : {}),
+        ...(method === 'get' ? {} : storage),
+      },
     });
   };
 

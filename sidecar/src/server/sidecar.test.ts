@@ -2,6 +2,7 @@
  * The assembled sidecar over real HTTP and WebSocket on 127.0.0.1:0, with a fake powercap tree
  * (the hardware boundary) whose counter the tests move.
  */
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CloseRunResponseSchema, type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
@@ -192,6 +193,40 @@ describe('runs API', () => {
     const idx = await api('POST', '/api/v1/runs/x/epochs/minus/close', {});
     expect(idx.status).toBe(400);
     expect(idx.body.error.message).toMatch(/^index: /);
+  });
+
+  it('refuses relative paths naming the field (output.dir, cwd), and never creates a missing output dir', async () => {
+    const relative =
+      "must be an absolute path (a relative one would resolve against the sidecar's working directory, not the notebook's)";
+    expect(await api('POST', '/api/v1/runs', { kind: 'cell', cwd: 'notebooks' })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'bad_request', message: `cwd: ${relative}` } },
+    });
+    const id = (await api('POST', '/api/v1/runs', { kind: 'cell', cwd: fake.path('') })).body.run.id;
+    expect(await api('POST', `/api/v1/runs/${id}/close`, { output: { dir: 'out' } })).toMatchObject({
+      status: 400,
+      body: { error: { code: 'bad_request', message: `output.dir: ${relative}` } },
+    });
+    expect(await api('GET', '/api/v1/config?cwd=.')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'bad_request', message: `cwd: ${relative}` } },
+    });
+    expect(await api('PUT', '/api/v1/config', { key: 'pue', value: 1.2, scope: 'project', cwd: 'proj' })).toMatchObject(
+      {
+        status: 400,
+        body: { error: { code: 'bad_request', message: `cwd: ${relative}` } },
+      },
+    );
+    // The run is still open after the refused close; a missing (absolute) dir is an error, not created.
+    const missing = fake.path('no-such-output-dir');
+    const closed = await api('POST', `/api/v1/runs/${id}/close`, { output: { dir: missing } });
+    expect(closed.status).toBe(200);
+    expect(closed.body.csv).toEqual({
+      path: null,
+      epochsPath: null,
+      error: `output directory '${missing}' does not exist`,
+    });
+    expect(fs.existsSync(missing)).toBe(false);
   });
 
   it('answers 400 to malformed JSON and 413 to a body over the limit, and keeps serving', async () => {

@@ -11,6 +11,7 @@ import { systemTimeZone } from '../carbon/system-time-zone.js';
 import type { SidecarConfig } from '../config.js';
 import { Ledger } from '../ledger/ledger.js';
 import { Meter } from '../ledger/meter.js';
+import { RunReaper } from '../ledger/reaper.js';
 import { createMetrics } from '../metrics/metrics.js';
 import { createPowerSources, doctor, startAll, stopAll } from '../power/index.js';
 import type { PowerSource } from '../power/source.js';
@@ -83,6 +84,8 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     log,
   });
   await ledger.load();
+  // Closes as interrupted the runs whose kernel died mid-cell (kill -9, OOM): they never send a close.
+  const reaper = new RunReaper(ledger, { procRoot: config.procRoot, log }).start();
 
   const samples = new SampleBuffer();
   const energyTotals = new EnergyTotalsStore({ dataDir: config.dataDir, log });
@@ -161,6 +164,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     app,
     close: () => {
       closing ??= (async () => {
+        reaper.stop();
         sampler.stop();
         await server.close();
         await ledger.interruptAll('the sidecar was stopped while this run was open');

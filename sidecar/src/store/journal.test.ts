@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -140,5 +141,70 @@ describe('Journal', () => {
   it('refuses puts before open', () => {
     const j = new Journal<{ n: number }>({ dir, name: 'runs' });
     expect(() => j.put('a', { n: 1 })).toThrow(/^journal is not open$/);
+  });
+});
+
+describe('Journal on a full disk (a real 64 KiB tmpfs)', () => {
+  /** Mounts a tmpfs at `dir` (needs root / CAP_SYS_ADMIN); returns why not when it cannot. */
+  function mountTmpfs(at: string): string | null {
+    fs.mkdirSync(at, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', at], { stdio: 'pipe' });
+      return null;
+    } catch (err) {
+      return `cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]}); needs root`;
+    }
+  }
+
+  /** Writes a filler file until the filesystem is full. */
+  function fill(at: string): string {
+    const filler = path.join(at, 'filler');
+    const fd = fs.openSync(filler, 'w');
+    try {
+      for (;;) fs.writeSync(fd, Buffer.alloc(1024, 1));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    } finally {
+      fs.closeSync(fd);
+    }
+    return filler;
+  }
+
+  it('a write cut short by ENOSPC is refused and cut off: the next acknowledged record survives replay', async ctx => {
+    const mountPoint = path.join(path.dirname(dir), 'tmpfs');
+    const why = mountTmpfs(mountPoint);
+    if (why) {
+      console.warn(`SKIPPED (not passed): ${why}: the ENOSPC case is not exercised`);
+      ctx.skip(why);
+      return;
+    }
+    try {
+      const journalDir = path.join(mountPoint, 'data');
+      const j = new Journal<{ s: string }>({ dir: journalDir, name: 'runs' });
+      j.open();
+      await j.put('a', { s: 'small' });
+      const sizeBefore = fs.statSync(path.join(journalDir, 'runs.journal')).size;
+      const filler = fill(mountPoint);
+      // Larger than a page: the room left in the journal's last page takes part of it, then ENOSPC.
+      expect(() => j.put('big', { s: 'x'.repeat(6000) })).toThrow(/ENOSPC/);
+      expect(j.get('big')).toBeUndefined();
+      expect(fs.statSync(path.join(journalDir, 'runs.journal')).size).toBe(sizeBefore);
+      fs.rmSync(filler);
+      await j.put('b', { s: 'after space came back' });
+      j.close();
+
+      const again = new Journal<{ s: string }>({ dir: journalDir, name: 'runs' });
+      expect(Object.fromEntries(again.open())).toEqual({ a: { s: 'small' }, b: { s: 'after space came back' } });
+      again.close();
+      // The refused record used no sequence number: 'b' follows 'a' directly.
+      const seqs = fs
+        .readFileSync(path.join(journalDir, 'runs.journal'), 'utf8')
+        .trim()
+        .split('\n')
+        .map(l => (JSON.parse(l) as { seq: number }).seq);
+      expect(seqs).toEqual([1, 2]);
+    } finally {
+      execFileSync('umount', ['-l', mountPoint]);
+    }
   });
 });

@@ -57,6 +57,8 @@ export class Journal<T> {
   private dirty = false;
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
+  /** A failed write left part of a line that could not be cut off. */
+  private tornTail = false;
 
   constructor(opts: JournalOptions) {
     this.journalPath = path.join(opts.dir, `${opts.name}.journal`);
@@ -121,24 +123,64 @@ export class Journal<T> {
   put(id: string, value: T, opts: { durable?: boolean } = {}): Promise<void> {
     if (this.fd === null) throw new Error('journal is not open');
     const line = `${JSON.stringify({ seq: ++this.seq, id, value } satisfies JournalLine<T>)}\n`;
-    this.writeLine(line);
+    try {
+      this.writeLine(line);
+    } catch (err) {
+      this.seq--; // the caller gets the error: this record does not exist
+      throw err;
+    }
     this.records.set(id, value);
     this.dirty = true;
-    if (this.journalBytes > this.compactBytes) this.compact();
+    if (this.journalBytes > this.compactBytes) {
+      try {
+        this.compact();
+      } catch (err) {
+        // The record is in the journal already; compaction is retried on the next put.
+        this.log(`store: compaction failed: ${(err as Error).message}`);
+      }
+    }
     if (opts.durable) return this.durableSyncDelayMs > 0 ? this.syncWithin(this.durableSyncDelayMs) : this.sync();
     this.scheduleSync();
     return Promise.resolve();
   }
 
-  /** One write(2) of the whole line in the common case; the loop covers a short write. */
-  private writeLine(line: string): void {
+  /**
+   * One write(2) of the whole line in the common case; the loop covers a short write. A write cut
+   * short by an error (ENOSPC after part of the line landed) is cut back off the file: a torn tail
+   * left there would glue the next acknowledged line onto it, and replay would drop both.
+   */
+  private writeLine(text: string): void {
+    // After a torn tail that could not be cut off, start on a fresh line so this one survives replay.
+    const line = this.tornTail ? `\n${text}` : text;
     const bytes = Buffer.byteLength(line);
-    let written = fs.writeSync(this.fd!, line);
-    if (written < bytes) {
-      const buf = Buffer.from(line, 'utf8');
-      while (written < buf.length) written += fs.writeSync(this.fd!, buf, written);
+    let written = 0;
+    try {
+      written = fs.writeSync(this.fd!, line);
+      if (written < bytes) {
+        const buf = Buffer.from(line, 'utf8');
+        while (written < buf.length) written += fs.writeSync(this.fd!, buf, written);
+      }
+    } catch (err) {
+      if (written > 0) this.cutBackTo(this.journalBytes);
+      throw err;
     }
+    this.tornTail = false;
     this.journalBytes += bytes;
+  }
+
+  private cutBackTo(lengthBytes: number): void {
+    try {
+      fs.ftruncateSync(this.fd!, lengthBytes);
+    } catch (err) {
+      this.tornTail = true;
+      try {
+        this.journalBytes = fs.fstatSync(this.fd!).size; // the torn bytes stay: count them
+      } catch {
+        // keep the old count
+      }
+      // Replay ignores the torn line, and the next line starts after a '\n' of its own.
+      this.log(`store: could not cut a failed write off ${this.journalPath}: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -237,11 +279,27 @@ export class Journal<T> {
 
 /** Creates the directory (and parents) with mode 0700, tightening an existing one we own. */
 export function ensurePrivateDir(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(path.resolve(dir));
   try {
     fs.chmodSync(dir, 0o700);
   } catch {
     // not ours to change (e.g. a shared dir): the files inside are still 0600
+  }
+}
+
+/**
+ * mkdir -p with mode 0700. Not `mkdirSync(..., {recursive: true})`: under /proc (where mkdir
+ * answers ENOENT below an existing directory) Node's recursive mkdir never returns.
+ */
+function makeDirs(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
+    if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
+    makeDirs(path.dirname(dir));
+    fs.mkdirSync(dir, { mode: 0o700 });
   }
 }
 
@@ -252,9 +310,12 @@ export function writeFileAtomic(file: string, data: string): void {
   try {
     fs.writeFileSync(fd, data);
     fs.fsyncSync(fd);
-  } finally {
+  } catch (err) {
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true }); // a half-written tmp would only hold space on a full disk
+    throw err;
   }
+  fs.closeSync(fd);
   fs.renameSync(tmp, file);
   const dirFd = fs.openSync(path.dirname(file), 'r');
   try {
