@@ -24,7 +24,10 @@ describe('formatEnergy', () => {
 
 describe('formatEmissions', () => {
   it('scales g → kg', () => {
-    expect(formatEmissions(0.012345)).toBe('0.0123 g CO₂e');
+    expect(formatEmissions(0.012345)).toBe('12.3 mg CO₂e');
+    expect(formatEmissions(0.000928)).toBe('0.928 mg CO₂e');
+    expect(formatEmissions(0)).toBe('0 g CO₂e');
+    expect(formatEmissions(0.5, 'g')).toBe('0.5 g CO₂e');
     expect(formatEmissions(999)).toBe('999 g CO₂e');
     expect(formatEmissions(1500)).toBe('1.5 kg CO₂e');
     expect(formatEmissions(1500, 'g')).toBe('1,500 g CO₂e');

@@ -1,11 +1,11 @@
 /**
- * Number formatting with units that scale (J → Wh → kWh, g → kg).
+ * Number formatting with units that scale (J → Wh → kWh, mg → g → kg).
  *
  * Pure: no JupyterLab imports, so it is unit-tested in node.
  */
 
 export type EnergyUnit = 'auto' | 'J' | 'Wh' | 'kWh';
-export type EmissionsUnit = 'auto' | 'g' | 'kg';
+export type EmissionsUnit = 'auto' | 'mg' | 'g' | 'kg';
 
 const J_PER_WH = 3600;
 const J_PER_KWH = 3_600_000;
@@ -60,18 +60,34 @@ export function formatEnergy(energyJ: number, unit: EnergyUnit = 'auto', locale?
   return `${formatNumber(convertEnergy(energyJ, chosen), locale)} ${chosen}`;
 }
 
+/** The unit `auto` picks: mg below 1 g (a short cell emits milligrams), g below 1 kg, else kg. */
 export function pickEmissionsUnit(emissionsG: number): Exclude<EmissionsUnit, 'auto'> {
-  return Math.abs(emissionsG) < G_PER_KG ? 'g' : 'kg';
+  const magnitude = Math.abs(emissionsG);
+  if (magnitude > 0 && magnitude < 1) {
+    return 'mg';
+  }
+  return magnitude < G_PER_KG ? 'g' : 'kg';
 }
 
-/** CO₂-equivalent mass, e.g. `0.0123 g CO₂e`, `1.2 kg CO₂e` (`label: false` drops `CO₂e` where a header says it). */
+function convertEmissions(emissionsG: number, unit: Exclude<EmissionsUnit, 'auto'>): number {
+  switch (unit) {
+    case 'mg':
+      return emissionsG * 1000;
+    case 'g':
+      return emissionsG;
+    case 'kg':
+      return emissionsG / G_PER_KG;
+  }
+}
+
+/** CO₂-equivalent mass, e.g. `12.3 mg CO₂e`, `1.2 kg CO₂e` (`label: false` drops `CO₂e` where a header says it). */
 export function formatEmissions(
   emissionsG: number,
   unit: EmissionsUnit = 'auto',
   options: { locale?: string; label?: boolean } = {},
 ): string {
   const chosen = unit === 'auto' ? pickEmissionsUnit(emissionsG) : unit;
-  const value = chosen === 'g' ? emissionsG : emissionsG / G_PER_KG;
+  const value = convertEmissions(emissionsG, chosen);
   const text = `${formatNumber(value, options.locale)} ${chosen}`;
   return options.label === false ? text : `${text} CO₂e`;
 }

@@ -33,7 +33,7 @@ export const DEFAULT_SETTINGS: IPnavSettings = {
 };
 
 const ENERGY_UNITS: readonly EnergyUnit[] = ['auto', 'J', 'Wh', 'kWh'];
-const EMISSIONS_UNITS: readonly EmissionsUnit[] = ['auto', 'g', 'kg'];
+const EMISSIONS_UNITS: readonly EmissionsUnit[] = ['auto', 'mg', 'g', 'kg'];
 
 function pick<T>(value: unknown, allowed: readonly T[], fallback: T): T {
   return allowed.includes(value as T) ? (value as T) : fallback;

@@ -76,6 +76,10 @@ async function main() {
     const seedS = (performance.now() - seedStart) / 1000;
     browser = await harness.launchBrowser();
     const page = await harness.openNotebook(browser.context, lab, NOTEBOOK);
+    // The plugin registers its commands after the notebook opens: wait for it, don't race it.
+    await page.waitForFunction(() => window.jupyterapp.commands.hasCommand('pnav-lab:open-panel'), null, {
+      timeout: 60_000,
+    });
     await page.evaluate(() => window.jupyterapp.commands.execute('pnav-lab:open-panel'));
     await page.waitForFunction(
       n => document.querySelector('#pnav-lab-panel .jp-pnav-RunsTable')?.dataset.rows === String(n),

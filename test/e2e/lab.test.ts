@@ -20,7 +20,7 @@ const MODEL_ID = '0123456789abcdef'.repeat(4);
 /** What the tests reach in the page: JupyterLab's app (exposed with --LabApp.expose_app_in_browser). */
 interface ILabWindow {
   jupyterapp: {
-    commands: { execute(id: string, args?: unknown): Promise<unknown> };
+    commands: { execute(id: string, args?: unknown): Promise<unknown>; hasCommand(id: string): boolean };
     shell: {
       currentWidget: {
         content: {
@@ -96,7 +96,7 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
     const phases = await page.evaluate(() => (window as unknown as ILabWindow).__pnavPhases);
     expect(phases).toContain('running');
     const text = (await line.locator('.jp-pnav-CellLine-text').textContent()) ?? '';
-    expect(text).toMatch(/^[\d.,]+ (J|Wh|kWh) · [\d.,]+ (g|kg) CO₂e · [\d.,]+ s · 3\/3 epochs$/);
+    expect(text).toMatch(/^[\d.,]+ (J|Wh|kWh) · [\d.,]+ (mg|g|kg) CO₂e · [\d.,]+ s · 3\/3 epochs$/);
     expect(Number.parseFloat(text)).toBeGreaterThan(0);
     expect(await line.locator('.jp-pnav-Quality').count()).toBe(1);
     expect(await line.getAttribute('title')).toContain('CPU: RAPL energy counters (measured)');
@@ -109,6 +109,12 @@ describe.skipIf(missing !== null)('PNAV Lab in JupyterLab (e2e)', () => {
   });
 
   it('lists the run in the panel with energy above zero and its epochs', async () => {
+    // The plugin registers its commands after the notebook opens: wait for it, don't race it.
+    await page.waitForFunction(
+      () => (window as unknown as ILabWindow).jupyterapp.commands.hasCommand('pnav-lab:open-panel'),
+      null,
+      { timeout: 60_000 },
+    );
     await page.evaluate(() => (window as unknown as ILabWindow).jupyterapp.commands.execute('pnav-lab:open-panel'));
     const row = panel().locator('.jp-pnav-RunsTable tbody tr[data-run-id]').first();
     await row.waitFor({ timeout: 30_000 });

@@ -25,8 +25,8 @@ describe('RunsTable', () => {
       makeRun('b', { label: null, startedAt: '2024-01-01T00:00:02Z', executionCount: 2, status: 'open' }),
     ]);
     expect(rowTexts(table)).toEqual([
-      ['b[2] open · 1 s', '12 J0.0005 g'],
-      ['first[1] ok · 1 s', '12 J0.0005 g'],
+      ['b[2] open · 1 s', '12 J0.5 mg'],
+      ['first[1] ok · 1 s', '12 J0.5 mg'],
     ]);
     expect(table.node.querySelector('.jp-pnav-Empty')?.hasAttribute('hidden')).toBe(true);
   });

@@ -46,7 +46,7 @@ export const LabelsSchema = z
   .refine(r => Object.keys(r).length <= 16, 'at most 16 labels');
 
 /** calculadorapnav's model facts. `nFeatures` is a tuple (list) for Keras models. */
-export const ModelFactsSchema = z.object({
+export const ModelFactsSchema = z.strictObject({
   framework: z.string().max(64).default('unknown'),
   nParameters: z.number().int().min(0).default(0),
   nFeatures: z
@@ -57,6 +57,9 @@ export const ModelFactsSchema = z.object({
 export type ModelFacts = z.infer<typeof ModelFactsSchema>;
 
 // ---------------------------------------------------------------- requests
+
+// Request bodies are strict objects: an unknown or misspelt key is a 400 naming it (`bogusKey: unknown field`),
+// never silently dropped. Queries stay lenient: Jupyter's proxy forwards its own parameters (`token`, ...).
 
 /**
  * A path the sidecar uses as is: absolute (POSIX, or a Windows drive or UNC path). A relative one
@@ -72,7 +75,7 @@ export const AbsolutePathSchema = z
   );
 
 /** Where and how the CSV row of a closed run is written (calculadorapnav's save_to_file). */
-export const CsvOutputSchema = z.object({
+export const CsvOutputSchema = z.strictObject({
   /** An existing directory: it is never created (calculadorapnav refuses a missing output_dir too). */
   dir: AbsolutePathSchema,
   file: z.string().min(1).max(255).optional(),
@@ -80,13 +83,13 @@ export const CsvOutputSchema = z.object({
 });
 
 /** calculadorapnav's online submission, queued in the durable outbox. The token is never stored in runs. */
-export const SubmitSchema = z.object({
+export const SubmitSchema = z.strictObject({
   endpointUrl: z.string().regex(/^https?:\/\//, 'must be an http(s) URL'),
   token: z.string(),
   modelId: ModelIdSchema,
 });
 
-export const OpenRunRequestSchema = z.object({
+export const OpenRunRequestSchema = z.strictObject({
   kind: RunKindSchema.default('manual'),
   kernelId: z.string().max(200).optional(),
   notebookPath: z.string().max(4096).optional(),
@@ -120,7 +123,7 @@ export const OpenRunRequestSchema = z.object({
     .optional(),
   /** Facts only the client knows, copied into the CSV (os, python_version). */
   client: z
-    .object({
+    .strictObject({
       os: z.string().max(300).optional(),
       pythonVersion: z.string().max(50).optional(),
       tool: z.string().max(100).optional(),
@@ -129,7 +132,7 @@ export const OpenRunRequestSchema = z.object({
 });
 export type OpenRunRequest = z.infer<typeof OpenRunRequestSchema>;
 
-export const CloseRunRequestSchema = z.object({
+export const CloseRunRequestSchema = z.strictObject({
   status: z.enum(['ok', 'error', 'interrupted']).default('ok'),
   error: z.string().max(2000).optional(),
   nEpoch: z.number().int().min(0).optional(),
@@ -140,7 +143,7 @@ export const CloseRunRequestSchema = z.object({
 });
 export type CloseRunRequest = z.infer<typeof CloseRunRequestSchema>;
 
-export const PatchRunRequestSchema = z.object({
+export const PatchRunRequestSchema = z.strictObject({
   label: z.string().max(500).optional(),
   nEpoch: z.number().int().min(0).optional(),
   nBatch: z.number().int().min(0).optional(),
@@ -148,13 +151,13 @@ export const PatchRunRequestSchema = z.object({
   modelId: ModelIdSchema.optional(),
 });
 
-export const OpenEpochRequestSchema = z.object({
+export const OpenEpochRequestSchema = z.strictObject({
   index: z.number().int().min(0).optional(),
 });
-export const CloseEpochRequestSchema = z.object({
+export const CloseEpochRequestSchema = z.strictObject({
   nBatch: z.number().int().min(0).optional(),
 });
-export const CountBatchesRequestSchema = z.object({
+export const CountBatchesRequestSchema = z.strictObject({
   n: z.number().int().min(1).max(1_000_000).default(1),
 });
 
@@ -397,7 +400,7 @@ export const ConfigResponseSchema = z.object({
   warnings: z.array(z.object({ source: z.string(), key: z.string(), message: z.string() })),
 });
 
-export const PutConfigRequestSchema = z.object({
+export const PutConfigRequestSchema = z.strictObject({
   key: z.string().min(1).max(100),
   /** A typed value or its text form ("1.3", "cpu,gpu"); null removes the key from the file. Required. */
   value: z.unknown().optional(),

@@ -19,7 +19,7 @@ function hasSelection(body: { runIds?: string[]; notebookPath?: string }): boole
 }
 
 export const ExportRequestSchema = z
-  .object({
+  .strictObject({
     format: z.enum(['csv', 'json', 'boamps']),
     runIds: RunIdsSchema.optional(),
     notebookPath: NotebookPathSchema.optional(),
@@ -31,7 +31,7 @@ export const ExportRequestSchema = z
 export type ExportRequest = z.infer<typeof ExportRequestSchema>;
 
 export const PreviewRequestSchema = z
-  .object({
+  .strictObject({
     runIds: RunIdsSchema.optional(),
     notebookPath: NotebookPathSchema.optional(),
     typeProcess: TypeProcessSchema,
@@ -43,7 +43,7 @@ export const PreviewRequestSchema = z
   .refine(hasSelection, selectionRefinement);
 
 export const UploadRequestSchema = z
-  .object({
+  .strictObject({
     endpointUrl: EndpointUrlSchema,
     token: TokenSchema,
     modelId: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hexadecimal characters'),

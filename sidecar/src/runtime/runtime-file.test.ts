@@ -1,10 +1,12 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   claimRuntimeDir,
+  isAlive,
+  processState,
   type RuntimeInfo,
   readLiveRuntime,
   removeRuntimeFile,
@@ -34,6 +36,57 @@ async function deadPid(): Promise<number> {
   await new Promise(r => child.once('exit', r));
   return child.pid!;
 }
+
+/**
+ * A real zombie: a shell starts `sleep`, SIGKILLs it, then execs into a `sleep` that never waits, so the
+ * killed child stays in state Z while its parent lives. Resolves once /proc shows the Z state.
+ */
+async function zombie(): Promise<{ pid: number; parent: ChildProcess }> {
+  const parent = spawn('sh', ['-c', 'sleep 60 & echo $!; kill -9 $!; exec sleep 30'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const pid = await new Promise<number>(resolve => parent.stdout!.once('data', (d: Buffer) => resolve(Number(d))));
+  for (let i = 0; i < 200 && processState(pid) !== 'Z'; i++) await new Promise(r => setTimeout(r, 10));
+  return { pid, parent };
+}
+
+describe('isAlive', () => {
+  it('counts a zombie (killed, not yet reaped) as dead, although kill(pid, 0) still succeeds', async () => {
+    const { pid, parent } = await zombie();
+    try {
+      expect(processState(pid)).toBe('Z');
+      expect(() => process.kill(pid, 0)).not.toThrow(); // why the old check called it alive
+      expect(isAlive(pid)).toBe(false);
+      expect(isAlive(process.pid)).toBe(true);
+      expect(isAlive(await deadPid())).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('lets a restart claim the runtime dir and the lock of a zombie sidecar', async () => {
+    const { pid, parent } = await zombie();
+    try {
+      writeRuntimeFile(dir, info(pid));
+      fs.writeFileSync(path.join(dir, 'pnav-sidecar.lock'), String(pid));
+      expect(readLiveRuntime(dir)).toBeNull();
+      const claim = await claimRuntimeDir(dir, { waitMs: 2_000 });
+      expect(claim.kind).toBe('claimed');
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('reads the state from procRoot, after a command name holding spaces and parentheses', () => {
+    const procRoot = path.join(path.dirname(dir), 'proc');
+    fs.mkdirSync(path.join(procRoot, String(process.pid)), { recursive: true });
+    fs.writeFileSync(path.join(procRoot, String(process.pid), 'stat'), `${process.pid} (a) b (c) X 1 2 3\n`);
+    expect(processState(process.pid, procRoot)).toBe('X');
+    expect(isAlive(process.pid, procRoot)).toBe(false);
+    expect(processState(process.pid, path.join(procRoot, 'missing'))).toBeNull();
+    expect(isAlive(process.pid, path.join(procRoot, 'missing'))).toBe(true);
+  });
+});
 
 describe('runtime file', () => {
   it('is written with mode 0600 in a 0700 dir and removed only by its owner', async () => {

@@ -22,12 +22,28 @@ export function runtimeFilePath(runtimeDir: string): string {
   return path.join(runtimeDir, RUNTIME_FILE_NAME);
 }
 
-export function isAlive(pid: number): boolean {
+/**
+ * Whether `pid` is a running process. A process killed with SIGKILL stays a zombie (state Z) until its
+ * parent reaps it and still answers kill(pid, 0): counting it alive would make a restarted sidecar
+ * defer to its own dead predecessor. Where `<procRoot>/<pid>/stat` is unreadable (not Linux), kill decides.
+ */
+export function isAlive(pid: number, procRoot = '/proc'): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: alive, someone else's
+  }
+  const state = processState(pid, procRoot);
+  return state !== 'Z' && state !== 'X';
+}
+
+/** The one-letter state in `<procRoot>/<pid>/stat` (after the parenthesised command name), or null. */
+export function processState(pid: number, procRoot = '/proc'): string | null {
+  try {
+    const stat = fs.readFileSync(path.join(procRoot, String(pid), 'stat'), 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 1).trim().split(' ', 1)[0] || null;
+  } catch {
+    return null;
   }
 }
 
