@@ -210,8 +210,14 @@ def spawn_sidecar(
             endpoint = read_runtime_file(directory)
             if endpoint is not None and healthy(endpoint):
                 return endpoint, (process if endpoint.pid == process.pid else None)
+            if process.poll() is not None:
+                # Exit 0 is a sidecar that deferred to one already running ("already running"): use the one
+                # the runtime file names now, if it answers.
+                endpoint = read_runtime_file(directory)
+                if endpoint is not None and healthy(endpoint):
+                    return endpoint, None
             # Exited without a live sidecar to defer to: it will not become ready.
-            if process.poll() is not None and (endpoint is None or endpoint.pid == existing_pid):
+            if process.returncode is not None and (endpoint is None or endpoint.pid == existing_pid):
                 raise SidecarStartFailed(
                     f'The PNAV sidecar exited with status {process.returncode} before it was ready '
                     f'({" ".join(command)}). Log {log_path}: {_log_tail(log_path) or "(empty)"}'

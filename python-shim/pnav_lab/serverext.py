@@ -55,6 +55,7 @@ class SidecarManager:
     def ensure(self) -> discovery.SidecarEndpoint | None:
         """The live endpoint, starting a sidecar when none answers. Blocking: call from a thread once serving."""
         with self._lock:
+            self._reap()
             if self.endpoint is not None and self._healthy(self.endpoint):
                 return self.endpoint
             self.endpoint = None
@@ -78,6 +79,18 @@ class SidecarManager:
                 os.environ['PNAV_SIDECAR_URL'] = self.endpoint.url
                 os.environ['PNAV_SIDECAR_TOKEN'] = self.endpoint.token
             return self.endpoint
+
+    def _reap(self) -> None:
+        """Collects our sidecar if it died (kill -9, OOM): unreaped it stays a zombie that looks alive."""
+        if self.process is not None and self.process.poll() is not None:
+            if self.log:
+                self.log.warning(
+                    'PNAV Lab: the sidecar (pid %s) exited with status %s; starting another',
+                    self.process.pid,
+                    self.process.returncode,
+                )
+            self.process = None
+            self.endpoint = None
 
     def stop(self) -> None:
         """Stops the sidecar if this server started it."""

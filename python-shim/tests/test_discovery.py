@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import SIDECAR_CLI, make_fake_sysfs
@@ -106,3 +107,77 @@ def test_many_kernels_starting_at_once_start_one_sidecar(clean_env, monkeypatch)
         for pid in pids:
             if pid:
                 os.kill(int(pid), 15)
+
+
+def _sidecar_command(root) -> str:
+    sysfs = make_fake_sysfs(root)
+    return shlex.join(
+        ['node', str(SIDECAR_CLI), 'sidecar', '--port', '0', '--data-dir', str(root / 'data')]
+        + ['--sysfs-root', str(sysfs), '--nvidia-smi', str(root / 'none')]
+    )
+
+
+def _healthy(endpoint) -> bool:
+    from pnav_lab.client import SidecarClient
+
+    probe = SidecarClient(endpoint, start=False)
+    try:
+        return probe.request('GET', '/healthz', retry=False).get('ok') is True
+    except Exception:
+        return False
+    finally:
+        probe.close()
+
+
+def test_a_sidecar_killed_with_sigkill_is_replaced_while_still_a_zombie(clean_env, monkeypatch):
+    # Python is the parent and does not reap: the killed sidecar stays a zombie that answers kill(pid, 0).
+    monkeypatch.setenv('PNAV_SIDECAR_CMD', _sidecar_command(clean_env))
+    runtime = clean_env / 'runtime'
+    first, first_process = discovery.spawn_sidecar(runtime, healthy=_healthy)
+    second_process = None
+    try:
+        assert first_process is not None and first.pid == first_process.pid
+        os.kill(first.pid, 9)
+        for _ in range(200):
+            if discovery._is_zombie(first.pid):
+                break
+            time.sleep(0.01)
+        assert discovery._is_zombie(first.pid), 'precondition: the killed sidecar is an unreaped zombie'
+        second, second_process = discovery.spawn_sidecar(runtime, healthy=_healthy, timeout_s=15)
+        assert second.pid != first.pid and second_process is not None and second.pid == second_process.pid
+        assert _healthy(second)
+        assert json.loads((runtime / discovery.RUNTIME_FILE_NAME).read_text())['pid'] == second.pid
+    finally:
+        for process in (first_process, second_process):
+            if process is not None:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def test_a_sidecar_that_defers_to_a_running_one_is_not_a_failure(clean_env, monkeypatch):
+    # The running sidecar does not answer /healthz in time until the one we start has seen it, said
+    # "already running" and exited 0: we then use the running one instead of raising SidecarStartFailed.
+    command = _sidecar_command(clean_env)
+    runtime = clean_env / 'runtime'
+    monkeypatch.setenv('PNAV_SIDECAR_CMD', command)
+    running, running_process = discovery.spawn_sidecar(runtime, healthy=_healthy)
+    exited = clean_env / 'deferring-sidecar-exited'
+    monkeypatch.setenv('PNAV_SIDECAR_CMD', shlex.join(['sh', '-c', f'{command}; touch {shlex.quote(str(exited))}']))
+    looks_after_exit = []
+
+    def slow_until_the_new_one_exited(endpoint) -> bool:
+        if not exited.exists():
+            return False
+        looks_after_exit.append(endpoint.pid)
+        if len(looks_after_exit) == 1:
+            time.sleep(0.5)  # the wrapper has exited by now: the next look is after the exit
+            return False
+        return _healthy(endpoint)
+
+    try:
+        found, started = discovery.spawn_sidecar(runtime, healthy=slow_until_the_new_one_exited, timeout_s=15)
+        assert found.pid == running.pid and started is None
+        assert 'already running' in (runtime / discovery.LOG_FILE_NAME).read_text()
+    finally:
+        running_process.kill()
+        running_process.wait(timeout=10)

@@ -75,6 +75,7 @@ describe('parseConfig', () => {
     expect(bad({ sampleInterval: '1' })).toThrow(/^--sample-interval: /);
     expect(bad({ label: ['novalue'] })).toThrow("--label: expected k=v, got 'novalue'");
     expect(bad({ country: 'Spain' })).toThrow(/^--country: must be an ISO 3166-1 alpha-3 code/);
+    expect(bad({ country: 'ZZZ' })).toThrow(new ConfigError("--country: unknown ISO 3166-1 alpha-3 code 'ZZZ'"));
   });
 
   describe('sample interval from the settings', () => {

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { LabelsSchema, PueSchema } from './api/schemas.js';
+import { Iso3Schema, LabelsSchema, PueSchema } from './api/schemas.js';
 import { settingsPaths } from './settings/files.js';
 import { resolveSettings } from './settings/resolve.js';
 
@@ -29,10 +29,7 @@ export const SidecarConfigSchema = z.object({
   sysfsRoot: z.string().min(1).default('/sys'),
   procRoot: z.string().min(1).default('/proc'),
   /** Configuration-level country (ISO alpha-3); runs may override it. */
-  country: z
-    .string()
-    .regex(/^[A-Z]{3}$/, 'must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP')
-    .optional(),
+  country: Iso3Schema.optional(),
   pue: PueSchema.default(1),
   gpuIds: z.array(z.number().int().min(0)).optional(),
   cpuTdpW: z.coerce.number().positive().max(2000).optional(),

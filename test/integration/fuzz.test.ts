@@ -35,6 +35,7 @@ const ERROR_CODES = [
   'not_found',
   'payload_too_large',
   'conflict',
+  'storage_unavailable',
   'internal',
 ];
 

@@ -7,6 +7,7 @@
  * Units are in the names: `energyJ`, `powerW`, `durationS`, `emissionsG`.
  */
 import { z } from 'zod';
+import { isKnownCountryIso3 } from '../carbon/countries.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -35,7 +36,11 @@ export const RunStatusSchema = z.enum(['open', 'ok', 'error', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const TypeRamSchema = z.enum(['DDR3', 'DDR4', 'DDR5']);
-export const Iso3Schema = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP');
+/** A country the carbon dataset knows: an unknown code is refused, never silently given the world average. */
+export const Iso3Schema = z
+  .string()
+  .regex(/^[A-Z]{3}$/, { error: 'must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP', abort: true })
+  .refine(isKnownCountryIso3, { error: issue => `unknown ISO 3166-1 alpha-3 code '${String(issue.input)}'` });
 export const ModelIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hexadecimal characters');
 export const PueSchema = z.number().min(1, 'must be >= 1').max(3, 'must be <= 3');
 export const LabelsSchema = z

@@ -1,18 +1,11 @@
 /**
  * What the ledger needs from the carbon module (sidecar/src/carbon). Passed in rather than
- * imported so the ledger does not fix where locations come from.
+ * imported so the ledger does not fix where locations come from; the input shape is carbon's own.
  */
 import type { Location } from '../api/schemas.js';
+import type { LocationInput } from '../carbon/index.js';
 
-export interface LocationInput {
-  country?: string;
-  region?: string;
-  cloudProvider?: string;
-  cloudRegion?: string;
-  configCountry?: string;
-  envCountry?: string;
-  timeZone?: string;
-}
+export type { LocationInput };
 
 export interface Carbon {
   resolveLocation(input: LocationInput): Location;

@@ -29,17 +29,19 @@ export function isPnavCell(source: string): boolean {
   return PNAV_MAGIC.test(withoutLeadingBlankLines(source));
 }
 
-/**
- * A label that survives IPython's argument splitting: quotes and backslashes would change how the
- * magic line is tokenised, so they are dropped, and long lines are cut.
- */
+/** The cell's first line as its label: whitespace collapsed, long lines cut; quotes are kept (see quoteArgument). */
 export function magicLabel(firstLine: string): string {
-  const plain = firstLine
-    .replace(/["'\\]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const plain = firstLine.replace(/\s+/g, ' ').trim();
   const label = plain.length > MAX_LABEL_CHARS ? `${plain.slice(0, MAX_LABEL_CHARS - 1)}…` : plain;
   return label === '' ? 'cell' : label;
+}
+
+/**
+ * One argument for IPython's magic-line splitting (POSIX shell rules): inside single quotes every
+ * character is literal, and a single quote is closed, escaped and reopened ('\'').
+ */
+export function quoteArgument(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 export function cellCode(source: string, firstLine: string, options: CellCodeOptions = {}): CellCode {
@@ -54,6 +56,7 @@ export function cellCode(source: string, firstLine: string, options: CellCodeOpt
   }
   // --no-save: the notebook never asked for a CSV row of this cell; `pnav measure --csv` writes ours.
   const label = magicLabel(firstLine);
-  const magicLine = `%%pnav --label "${label}" --quiet --no-save${country}`;
+  // `--label=`: a label that starts with '-' stays the option's value instead of looking like an option.
+  const magicLine = `%%pnav --label=${quoteArgument(label)} --quiet --no-save${country}`;
   return { code: `${magicLine}\n${source}`, ownMagic: false, label };
 }

@@ -3,7 +3,7 @@
  * totals; a progress line on stderr while a cell runs (only when stderr is a terminal, so CI logs
  * stay clean); the traceback of a failing cell on stderr.
  */
-import type { Status } from '../api/schemas.js';
+import type { Location, Status } from '../api/schemas.js';
 import type { CellResult, Totals } from './cell-result.js';
 import { formatCo2, formatDuration, formatEnergy } from './format.js';
 import type { CodeCell } from './notebook.js';
@@ -77,9 +77,10 @@ export class ConsoleUi implements MeasureUi {
     if (this.progress) this.err.write('\r\x1b[K');
   }
 
-  started(info: { notebookPath: string; cells: CodeCell[]; status: Status; kernelName: string }): void {
+  started(info: { notebookPath: string; cells: CodeCell[]; status: Status; kernelName: string; location: Location }): void {
     this.total = info.cells.length;
-    const { location, sources } = info.status;
+    const { location } = info;
+    const { sources } = info.status;
     const methods = sources
       .filter(source => source.available && source.method !== 'none')
       .map(source => `${source.component} ${source.method} (${source.measured ? 'measured' : 'estimated'})`)

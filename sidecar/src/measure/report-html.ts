@@ -82,7 +82,7 @@ function cellRows(results: CellResult[]): string {
 
 export function htmlReport(outcome: MeasureOutcome): string {
   const { totals, status } = outcome;
-  const location = status.location;
+  const { location, mixed } = outcome.location;
   const title = `PNAV Lab — ${outcome.notebookPath.split('/').pop()}`;
   const banner =
     outcome.exitCode === 0
@@ -104,7 +104,7 @@ ${banner}
 · ${escapeHtml(formatDuration(totals.durationS))} · ${totals.measuredCells} of ${totals.cells} code cells measured
 · figures ${escapeHtml(totals.quality)}</p>
 <p>Machine ${escapeHtml(status.host)} (${escapeHtml(status.hardware.cpuModel)}), scope ${escapeHtml(status.scope.kind)};
-${escapeHtml(location.countryName)} (${escapeHtml(location.countryIso3)}, ${escapeHtml(location.countrySource)}),
+${mixed ? 'the cells used several grid locations, first ' : ''}${escapeHtml(location.countryName)} (${escapeHtml(location.countryIso3)}, ${escapeHtml(location.countrySource)}),
 ${location.intensityGPerKWh} g CO₂eq/kWh (${escapeHtml(location.intensitySource)}), PUE ${status.pue}.
 Energy includes PUE, as calculadorapnav reports it; each run covers the whole machine in its window.</p>
 ${outcome.breaches.map(b => `<p class="bad">${escapeHtml(b.message)}</p>`).join('\n')}

@@ -3,6 +3,7 @@
  * and why execution stopped. Raw SI numbers with units in the names; cell outputs are left out
  * (they belong in the executed notebook).
  */
+import { cellLocation } from './location.js';
 import type { MeasureOutcome } from './runner.js';
 
 export const JSON_REPORT_VERSION = 1;
@@ -26,7 +27,11 @@ export function jsonReport(outcome: MeasureOutcome) {
       user: status.user,
       scope: status.scope,
       pue: status.pue,
-      location: status.location,
+      /** The location the runs used (each cell names its own too); `locationMixed` when they differ. */
+      location: outcome.location.location,
+      locationMixed: outcome.location.mixed,
+      /** What a run that names no country gets from this sidecar. */
+      defaultLocation: status.location,
       sources: status.sources
         .filter(source => source.available)
         .map(({ id, component, method, measured }) => ({ id, component, method, measured })),
@@ -45,6 +50,7 @@ export function jsonReport(outcome: MeasureOutcome) {
       wallS: result.wallS,
       error: result.error && { ename: result.error.ename, evalue: result.error.evalue },
       note: result.note,
+      location: result.run ? cellLocation(result.run.location) : null,
       run: result.summary,
     })),
     warnings: outcome.warnings,

@@ -5,13 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Run, Status } from '../api/schemas.js';
+import type { Location, Run, Status } from '../api/schemas.js';
 import { type BudgetBreach, type Budgets, budgetBreaches } from './budget.js';
 import { cellCode } from './cell-code.js';
 import { type CellResult, type CellStatus, summariseRun, type Totals, totalsOf } from './cell-result.js';
 import { EXIT } from './exit-codes.js';
 import { RunFinder } from './find-run.js';
 import { type JupyterConnection, startJupyterServer } from './jupyter-server.js';
+import { expectedLocation, type RunsLocation, runsLocation } from './location.js';
 import { type Execution, KernelDriver } from './kernel.js';
 import { type CodeCell, codeCells, type Notebook, notebookKernelName, readNotebook } from './notebook.js';
 import type { MeasureOptions } from './options.js';
@@ -19,7 +20,8 @@ import { type SidecarAccess, SidecarClient } from './sidecar-client.js';
 import { ensureSidecar, findRunningSidecar, proxiedSidecar } from './sidecar-ensure.js';
 
 export interface MeasureUi {
-  started(info: { notebookPath: string; cells: CodeCell[]; status: Status; kernelName: string }): void;
+  /** `location`: the one wrapped cells will use (`--country`, else the sidecar's default). */
+  started(info: { notebookPath: string; cells: CodeCell[]; status: Status; kernelName: string; location: Location }): void;
   cellStarted(cell: CodeCell): void;
   cellFinished(result: CellResult): void;
   warn(message: string): void;
@@ -38,6 +40,8 @@ export interface MeasureOutcome {
   stopReason: string | null;
   exitCode: number;
   status: Status;
+  /** The location the runs used (see location.ts). */
+  location: RunsLocation;
   kernel: { id: string; name: string };
   sidecarSource: string;
   jupyter: 'own' | 'external';
@@ -165,7 +169,8 @@ export async function measureNotebook(
     if (!setup.ok) throw new MeasureSetupError(`the kernel could not load pnav_lab: ${setup.message}`);
     const finder = new RunFinder(client, kernel.kernelId);
     await finder.markExisting();
-    ui.started({ notebookPath: options.notebook, cells, status, kernelName });
+    const expected = expectedLocation(status.location, options.country);
+    ui.started({ notebookPath: options.notebook, cells, status, kernelName, location: expected });
 
     const results: CellResult[] = [];
     const budgets: Budgets = { maxEnergyWh: options.maxEnergyWh, maxCo2G: options.maxCo2G };
@@ -250,6 +255,7 @@ export async function measureNotebook(
       stopReason,
       exitCode,
       status,
+      location: runsLocation(results, expected),
       kernel: { id: kernel.kernelId, name: kernelName },
       sidecarSource: environment.access.source,
       jupyter: environment.jupyter,

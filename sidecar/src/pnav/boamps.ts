@@ -24,7 +24,6 @@ const DATA_TYPES = [
   'other',
 ] as const;
 export type BoampsDataType = (typeof DATA_TYPES)[number];
-export const BOAMPS_DATA_TYPES = DATA_TYPES;
 
 export interface BoampsContext {
   /** BoAmps requires it; PNAV has no such field. */

@@ -9,6 +9,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { GpuIdentity } from './gpu-visibility.js';
+import { gpuSourceReading } from './gpu-reading.js';
 import type { DeviceReading, PowerSource, ProbeResult, SourceReading } from './source.js';
 
 export interface NvidiaSmiOptions {
@@ -153,13 +154,7 @@ export class NvidiaSmiSource implements PowerSource {
       t.reportedJ = Math.max(t.reportedJ, estimateJ);
       return { deviceId: `gpu${t.gpu.index}`, energyJ: t.reportedJ, powerW: t.lastPowerW };
     });
-    const powers = devices.map(d => d.powerW);
-    return {
-      monoMs,
-      energyJ: devices.reduce((s, d) => s + d.energyJ, 0),
-      powerW: powers.every(p => p !== null) ? powers.reduce((s, p) => s! + p!, 0) : null,
-      devices,
-    };
+    return gpuSourceReading(monoMs, devices);
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { GpuIdentity } from './gpu-visibility.js';
+import { gpuSourceReading } from './gpu-reading.js';
 import type { DeviceReading, PowerSource, ProbeResult, SourceReading } from './source.js';
 
 const NVML_SUCCESS = 0;
@@ -190,13 +191,7 @@ export class NvmlSource implements PowerSource {
       dev.powerW = this.api!.getPower(dev.handle, mw) === NVML_SUCCESS ? mw[0]! / 1000 : null;
       return { deviceId: `gpu${dev.gpu.index}`, energyJ: dev.energyJ, powerW: dev.powerW };
     });
-    const powers = devices.map(d => d.powerW);
-    return {
-      monoMs,
-      energyJ: devices.reduce((s, d) => s + d.energyJ, 0),
-      powerW: powers.every(p => p !== null) ? powers.reduce((s, p) => s! + p!, 0) : null,
-      devices,
-    };
+    return gpuSourceReading(monoMs, devices);
   }
 
   async stop(): Promise<void> {
