@@ -26,6 +26,21 @@ def load_framework(candidates: tuple[str, ...], what: str, install: str):
     )
 
 
+def lazy_callback_getattr(namespace: dict, build):
+    """The `__getattr__` of a framework module (pass its `globals()`): builds `PnavCallback` on first use,
+    importing the framework then rather than on import, and caches it in the module's `_class`."""
+    namespace.setdefault('_class', None)
+
+    def __getattr__(name):
+        if name == 'PnavCallback':
+            if namespace['_class'] is None:
+                namespace['_class'] = build()
+            return namespace['_class']
+        raise AttributeError(f'module {namespace["__name__"]!r} has no attribute {name!r}')
+
+    return __getattr__
+
+
 class CallbackActions:
     """Mixed into each framework's callback class."""
 

@@ -80,7 +80,7 @@ class SidecarClient:
         if candidate is not None and self._healthy(candidate):
             return candidate
         if not may_start:
-            raise SidecarUnavailable('No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL).')
+            raise SidecarUnavailable('No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL)')
         if self._start_error is not None and time.monotonic() - self._start_failed_at < START_RETRY_AFTER_S:
             raise self._start_error
         try:

@@ -20,7 +20,9 @@ from pathlib import Path
 from .errors import NodeMissing, SidecarStartFailed, SidecarUnavailable
 
 RUNTIME_FILE_NAME = 'pnav-sidecar.json'
-LOCK_FILE_NAME = 'pnav-sidecar.lock'
+# Not the sidecar's own `pnav-sidecar.lock` (an O_EXCL file holding its pid): an empty file of ours under
+# that name reads to the sidecar as a lock being written, and it waits 5 s before calling it stale.
+LOCK_FILE_NAME = 'pnav-sidecar.spawn.lock'
 LOG_FILE_NAME = 'pnav-sidecar.log'
 MIN_NODE_MAJOR = 20
 START_TIMEOUT_S = 20.0
@@ -140,7 +142,7 @@ def sidecar_command() -> list[str]:
 
 
 class _SpawnLock:
-    """An exclusive flock on `<runtime dir>/pnav-sidecar.lock`; a no-op where fcntl is missing."""
+    """An exclusive flock on `<runtime dir>/pnav-sidecar.spawn.lock`; a no-op where fcntl is missing."""
 
     def __init__(self, directory: Path):
         self._path = directory / LOCK_FILE_NAME

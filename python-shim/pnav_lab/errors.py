@@ -41,6 +41,30 @@ class PnavWarning(UserWarning):
 
 
 # Each unmeasured cell says so: Python's default filter would show a warning from one place only once.
+import re  # noqa: E402
 import warnings  # noqa: E402
 
 warnings.filterwarnings('always', category=PnavWarning)
+
+# Sentences joined from an error message that ends in a full stop ("...URL).. Your code") get one.
+_DOUBLED_STOP = re.compile(r'(?<!\.)\.\.(?=\s|$)')
+
+
+def format_pnav_warning(message) -> str:
+    """`PnavWarning: <message>` on one line: the default format adds `file:line:` and a second line
+    quoting our own source (pnav_lab internals), which tells the user nothing."""
+    text = _DOUBLED_STOP.sub('.', ' '.join(str(message).split()))
+    return f'PnavWarning: {text}\n'
+
+
+_default_formatwarning = warnings.formatwarning
+
+
+def _formatwarning(message, category, filename, lineno, line=None):
+    if isinstance(category, type) and issubclass(category, PnavWarning):
+        return format_pnav_warning(message)
+    return _default_formatwarning(message, category, filename, lineno, line)
+
+
+if getattr(warnings.formatwarning, '__module__', None) != __name__:  # once, even if this module is reloaded
+    warnings.formatwarning = _formatwarning

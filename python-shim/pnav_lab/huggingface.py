@@ -6,9 +6,7 @@ Importing this module does not import transformers.
 
 from __future__ import annotations
 
-from ._callback_base import CallbackActions, load_framework
-
-_class = None
+from ._callback_base import CallbackActions, lazy_callback_getattr, load_framework
 
 
 def _build():
@@ -37,10 +35,4 @@ def _build():
     return PnavCallback
 
 
-def __getattr__(name):
-    global _class
-    if name == 'PnavCallback':
-        if _class is None:
-            _class = _build()
-        return _class
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+__getattr__ = lazy_callback_getattr(globals(), _build)

@@ -181,3 +181,11 @@ def test_a_sidecar_that_defers_to_a_running_one_is_not_a_failure(clean_env, monk
     finally:
         running_process.kill()
         running_process.wait(timeout=10)
+
+
+def test_the_spawn_lock_is_not_the_sidecars_own_lock_file(clean_env):
+    # The sidecar takes `pnav-sidecar.lock` with O_EXCL and reads an empty one as "being written": if ours
+    # had that name, every sidecar we start would wait 5 s for it to go stale.
+    with discovery._SpawnLock(clean_env):
+        assert (clean_env / discovery.LOCK_FILE_NAME).exists()
+        assert not (clean_env / 'pnav-sidecar.lock').exists()

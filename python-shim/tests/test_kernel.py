@@ -162,7 +162,7 @@ def test_sidecar_down_the_cell_runs_and_warns_once(kernel):
         kc,
         'import os, pnav_lab.client as c\nsaved = os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_RUNTIME_DIR"]\n'
         'os.environ["PNAV_SIDECAR_URL"] = "http://127.0.0.1:9"\nos.environ["PNAV_RUNTIME_DIR"] = "/nonexistent"\n'
-        'c._shared.close(); c._shared = None',
+        'c._shared and c._shared.close(); c._shared = None',
     )
     assert setup['status'] == 'ok', setup
     try:
@@ -175,10 +175,46 @@ def test_sidecar_down_the_cell_runs_and_warns_once(kernel):
         )
         assert stderr.count('PnavWarning') == 1
         assert 'this cell is not measured' in stderr
+        assert stderr.startswith('PnavWarning: pnav: ') and stderr.count('\n') == 1 and stderr.endswith('\n'), stderr
+        assert '..' not in stderr
     finally:
         execute(
             kc,
-            'os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_RUNTIME_DIR"] = saved\nc._shared.close(); c._shared = None',
+            'os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_RUNTIME_DIR"] = saved\nc._shared and c._shared.close(); c._shared = None',
+        )
+
+
+def test_sidecar_killed_mid_cell_the_cell_finishes_with_one_warning_line(kernel, private_sidecar):
+    _kernel_id, _km, kc, _workdir = kernel
+    setup, _ = execute(
+        kc,
+        'import os, pnav_lab.client as c\n'
+        'saved = os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_SIDECAR_TOKEN"], os.environ["PNAV_RUNTIME_DIR"]\n'
+        f'os.environ["PNAV_SIDECAR_URL"] = {private_sidecar.url!r}\n'
+        f'os.environ["PNAV_SIDECAR_TOKEN"] = {private_sidecar.token!r}\n'
+        f'os.environ["PNAV_RUNTIME_DIR"] = {str(private_sidecar.runtime_dir)!r}\n'
+        'c._shared and c._shared.close(); c._shared = None',
+    )
+    assert setup['status'] == 'ok', setup
+    try:
+        # The run opens on the private sidecar; the body SIGKILLs it, then counts batches the close must send.
+        reply, outputs = execute(
+            kc,
+            f'%%pnav\nimport os, pnav_lab\nos.kill({private_sidecar.pid}, 9)\npnav_lab.batch(5)\nprint("body done")',
+        )
+        assert reply['status'] == 'ok', reply
+        streams = [m['content'] for m in outputs if m['msg_type'] == 'stream']
+        assert ''.join(m['text'] for m in streams if m['name'] == 'stdout') == 'body done\n'
+        stderr = ''.join(m['text'] for m in streams if m['name'] == 'stderr')
+        assert re.fullmatch(
+            r'PnavWarning: pnav: measurement stopped \([a-z ]+\): [^\n]+ Your code keeps running\.\n', stderr
+        ), stderr
+        assert '..' not in stderr and 'pnav_lab' not in stderr and 'self._call' not in stderr
+    finally:
+        execute(
+            kc,
+            'os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_SIDECAR_TOKEN"], os.environ["PNAV_RUNTIME_DIR"] = saved\n'
+            'c._shared and c._shared.close(); c._shared = None',
         )
 
 

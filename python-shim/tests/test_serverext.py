@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import signal
+import time
 
 import pytest
 from conftest import SIDECAR_CLI, make_fake_sysfs
@@ -196,6 +198,38 @@ def test_manager_starts_a_sidecar_and_stops_only_its_own(tmp_path, monkeypatch):
         manager.stop()
     assert manager.process is None
     assert not (runtime / discovery.RUNTIME_FILE_NAME).exists()
+
+
+def test_manager_reaps_a_killed_sidecar_and_starts_another(tmp_path, monkeypatch):
+    for name in [n for n in os.environ if n.startswith('PNAV_')] + ['PNAV_SIDECAR_URL', 'PNAV_SIDECAR_TOKEN']:
+        monkeypatch.setenv(name, '')
+        monkeypatch.delenv(name)
+    sysfs = make_fake_sysfs(tmp_path)
+    monkeypatch.setenv('PNAV_RUNTIME_DIR', str(tmp_path / 'runtime'))
+    monkeypatch.setenv(
+        'PNAV_SIDECAR_CMD',
+        shlex.join(
+            ['node', str(SIDECAR_CLI), 'sidecar', '--port', '0', '--data-dir', str(tmp_path / 'data')]
+            + ['--sysfs-root', str(sysfs), '--nvidia-smi', str(tmp_path / 'none')]
+        ),
+    )
+    manager = SidecarManager()
+    try:
+        first = manager.ensure()
+        killed = manager.process
+        os.kill(first.pid, signal.SIGKILL)
+        for _ in range(500):  # until the kernel has made it a zombie: killed, not yet reaped
+            if discovery._is_zombie(first.pid):
+                break
+            time.sleep(0.01)
+        second = manager.ensure()
+        assert second is not None and second.pid != first.pid
+        assert manager.process is not None and manager.process.pid == second.pid
+        assert killed.returncode == -signal.SIGKILL  # reaped: no zombie left behind
+        assert not os.path.exists(f'/proc/{first.pid}')
+        assert os.environ['PNAV_SIDECAR_URL'] == second.url
+    finally:
+        manager.stop()
 
 
 async def test_proxy_answers_502_when_the_sidecar_is_gone(jp_fetch, jp_serverapp, tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ export function isPnavCell(source: string): boolean {
   return PNAV_MAGIC.test(withoutLeadingBlankLines(source));
 }
 
-/** The cell's first line as its label: whitespace collapsed, long lines cut; quotes are kept (see quoteArgument). */
+/** The cell's first line as its label: whitespace collapsed, long lines cut; quotes are kept (see quoteLabel). */
 export function magicLabel(firstLine: string): string {
   const plain = firstLine.replace(/\s+/g, ' ').trim();
   const label = plain.length > MAX_LABEL_CHARS ? `${plain.slice(0, MAX_LABEL_CHARS - 1)}…` : plain;
@@ -37,11 +37,15 @@ export function magicLabel(firstLine: string): string {
 }
 
 /**
- * One argument for IPython's magic-line splitting (POSIX shell rules): inside single quotes every
- * character is literal, and a single quote is closed, escaped and reopened ('\'').
+ * The label as one argument of IPython's magic-line splitting, which is not POSIX: a quoted token
+ * keeps its quotes (the magic strips one outer pair) and nothing can be escaped inside it. So the
+ * label is wrapped in the quote it does not contain; a label with both kinds has its double quotes
+ * turned into single ones here, and `pnav measure` sets the exact label through the API afterwards.
  */
-export function quoteArgument(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
+export function quoteLabel(label: string): string {
+  if (!label.includes('"')) return `"${label}"`;
+  if (!label.includes("'")) return `'${label}'`;
+  return `"${label.replace(/"/g, "'")}"`;
 }
 
 export function cellCode(source: string, firstLine: string, options: CellCodeOptions = {}): CellCode {
@@ -56,7 +60,6 @@ export function cellCode(source: string, firstLine: string, options: CellCodeOpt
   }
   // --no-save: the notebook never asked for a CSV row of this cell; `pnav measure --csv` writes ours.
   const label = magicLabel(firstLine);
-  // `--label=`: a label that starts with '-' stays the option's value instead of looking like an option.
-  const magicLine = `%%pnav --label=${quoteArgument(label)} --quiet --no-save${country}`;
+  const magicLine = `%%pnav --label ${quoteLabel(label)} --quiet --no-save${country}`;
   return { code: `${magicLine}\n${source}`, ownMagic: false, label };
 }

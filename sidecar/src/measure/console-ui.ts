@@ -77,7 +77,13 @@ export class ConsoleUi implements MeasureUi {
     if (this.progress) this.err.write('\r\x1b[K');
   }
 
-  started(info: { notebookPath: string; cells: CodeCell[]; status: Status; kernelName: string; location: Location }): void {
+  started(info: {
+    notebookPath: string;
+    cells: CodeCell[];
+    status: Status;
+    kernelName: string;
+    location: Location;
+  }): void {
     this.total = info.cells.length;
     const { location } = info;
     const { sources } = info.status;

@@ -12,8 +12,8 @@ import { type CellResult, type CellStatus, summariseRun, type Totals, totalsOf }
 import { EXIT } from './exit-codes.js';
 import { RunFinder } from './find-run.js';
 import { type JupyterConnection, startJupyterServer } from './jupyter-server.js';
-import { expectedLocation, type RunsLocation, runsLocation } from './location.js';
 import { type Execution, KernelDriver } from './kernel.js';
+import { expectedLocation, type RunsLocation, runsLocation } from './location.js';
 import { type CodeCell, codeCells, type Notebook, notebookKernelName, readNotebook } from './notebook.js';
 import type { MeasureOptions } from './options.js';
 import { type SidecarAccess, SidecarClient } from './sidecar-client.js';
@@ -21,7 +21,13 @@ import { ensureSidecar, findRunningSidecar, proxiedSidecar } from './sidecar-ens
 
 export interface MeasureUi {
   /** `location`: the one wrapped cells will use (`--country`, else the sidecar's default). */
-  started(info: { notebookPath: string; cells: CodeCell[]; status: Status; kernelName: string; location: Location }): void;
+  started(info: {
+    notebookPath: string;
+    cells: CodeCell[];
+    status: Status;
+    kernelName: string;
+    location: Location;
+  }): void;
   cellStarted(cell: CodeCell): void;
   cellFinished(result: CellResult): void;
   warn(message: string): void;

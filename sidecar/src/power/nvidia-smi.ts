@@ -8,8 +8,8 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { GpuIdentity } from './gpu-visibility.js';
 import { gpuSourceReading } from './gpu-reading.js';
+import type { GpuIdentity } from './gpu-visibility.js';
 import type { DeviceReading, PowerSource, ProbeResult, SourceReading } from './source.js';
 
 export interface NvidiaSmiOptions {

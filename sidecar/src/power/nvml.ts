@@ -4,8 +4,8 @@
  * closes. Node has no NVML binding, so libnvidia-ml.so.1 is called through koffi (FFI, prebuilt).
  */
 import { createRequire } from 'node:module';
-import type { GpuIdentity } from './gpu-visibility.js';
 import { gpuSourceReading } from './gpu-reading.js';
+import type { GpuIdentity } from './gpu-visibility.js';
 import type { DeviceReading, PowerSource, ProbeResult, SourceReading } from './source.js';
 
 const NVML_SUCCESS = 0;

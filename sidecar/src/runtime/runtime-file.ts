@@ -41,7 +41,12 @@ export function isAlive(pid: number, procRoot = '/proc'): boolean {
 export function processState(pid: number, procRoot = '/proc'): string | null {
   try {
     const stat = fs.readFileSync(path.join(procRoot, String(pid), 'stat'), 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 1).trim().split(' ', 1)[0] || null;
+    return (
+      stat
+        .slice(stat.lastIndexOf(')') + 1)
+        .trim()
+        .split(' ', 1)[0] || null
+    );
   } catch {
     return null;
   }

@@ -32,10 +32,16 @@ describe('parseOr400', () => {
   });
 
   it('refuses unknown keys in the PNAV output and config requests too', () => {
-    expect(failure(() => parseOr400(ExportRequestSchema, { format: 'csv', runIds: ['a'], fromat: 'json' })).message).toBe(
-      'fromat: unknown field',
-    );
-    const upload = { endpointUrl: 'http://x/', token: 'b'.repeat(64), modelId: 'a'.repeat(64), runIds: ['a'], typeProcess: 'training' };
+    expect(
+      failure(() => parseOr400(ExportRequestSchema, { format: 'csv', runIds: ['a'], fromat: 'json' })).message,
+    ).toBe('fromat: unknown field');
+    const upload = {
+      endpointUrl: 'http://x/',
+      token: 'b'.repeat(64),
+      modelId: 'a'.repeat(64),
+      runIds: ['a'],
+      typeProcess: 'training',
+    };
     expect(failure(() => parseOr400(UploadRequestSchema, { ...upload, modelID: 'x' })).message).toBe(
       'modelID: unknown field',
     );
