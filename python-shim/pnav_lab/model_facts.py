@@ -138,10 +138,11 @@ def model_facts(obj) -> dict | None:
     if obj is None:
         return None
     try:
-        if _is_instance_of(obj, 'torch', 'nn.Module'):
-            return _torch_facts(obj)
+        # Keras first: with the PyTorch backend a Keras 3 model is also a torch.nn.Module.
         if _is_instance_of(obj, 'keras', 'Model') or _is_instance_of(obj, 'tensorflow', 'keras.Model'):
             return _keras_facts(obj)
+        if _is_instance_of(obj, 'torch', 'nn.Module'):
+            return _torch_facts(obj)
         if type(obj).__module__.startswith('sklearn.') and hasattr(obj, 'get_params'):
             return _sklearn_facts(obj)
     except Exception:

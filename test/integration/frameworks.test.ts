@@ -226,8 +226,9 @@ async function getRun(id: string): Promise<Run> {
 /** Skips the calling test, loudly, when the frameworks could not be installed. */
 function needFrameworks(ctx: { skip: (note?: string) => never }): void {
   if (unavailable === null) return;
-  console.warn(`SKIPPED (real-framework callbacks not tested): ${unavailable}`);
-  ctx.skip(unavailable.split('\n')[0]);
+  const why = unavailable.split('\n')[0]!; // beforeAll printed the whole pip output
+  console.warn(`SKIPPED (real-framework callbacks not tested): ${why}`);
+  ctx.skip(why);
 }
 
 beforeAll(async () => {
