@@ -405,13 +405,17 @@ export const ConfigResponseSchema = z.object({
   warnings: z.array(z.object({ source: z.string(), key: z.string(), message: z.string() })),
 });
 
-export const PutConfigRequestSchema = z.strictObject({
-  key: z.string().min(1).max(100),
-  /** A typed value or its text form ("1.3", "cpu,gpu"); null removes the key from the file. Required. */
-  value: z.unknown().optional(),
-  scope: ConfigScopeSchema.default('user'),
-  cwd: AbsolutePathSchema.optional(),
-});
+export const PutConfigRequestSchema = z.strictObject(
+  {
+    key: z.string().min(1).max(100),
+    /** A typed value or its text form ("1.3", "cpu,gpu"); null removes the key from the file. Required. */
+    value: z.unknown().optional(),
+    scope: ConfigScopeSchema.default('user'),
+    cwd: AbsolutePathSchema.optional(),
+  },
+  // The config router reports issues itself (not through validate.ts): name the unknown keys here.
+  { error: issue => (issue.code === 'unrecognized_keys' ? `unknown field: ${issue.keys.join(', ')}` : undefined) },
+);
 
 export const PutConfigResponseSchema = z.object({
   /** The effective setting after the write (an env var or argument may still override it). */

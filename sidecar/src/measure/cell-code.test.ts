@@ -8,7 +8,9 @@ describe('cellCode', () => {
       ownMagic: false,
       label: 'raise ValueError("boom")',
     });
-    expect(cellCode("print('it')", "print('it')").code).toBe(`%%pnav --label "print('it')" --quiet --no-save\nprint('it')`);
+    expect(cellCode("print('it')", "print('it')").code).toBe(
+      `%%pnav --label "print('it')" --quiet --no-save\nprint('it')`,
+    );
   });
 
   it("adds --country to the notebook's own %%pnav line only when it names none", () => {

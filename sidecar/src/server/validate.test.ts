@@ -50,6 +50,11 @@ describe('parseOr400', () => {
     );
   });
 
+  it('names the unknown keys of a config write in the issue message (the config router reports it as is)', () => {
+    const parsed = PutConfigRequestSchema.safeParse({ key: 'pue', value: 1.2, bogus: 1, other: 2 });
+    expect(parsed.error?.issues.map(i => i.message)).toEqual(['unknown field: bogus, other']);
+  });
+
   it('refuses a country the carbon dataset does not know', () => {
     expect(failure(() => parseOr400(OpenRunRequestSchema, { country: 'XXX' }))).toEqual({
       status: 400,
