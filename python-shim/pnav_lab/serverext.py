@@ -67,6 +67,7 @@ class SidecarManager:
                 if found is not None and self._healthy(found):
                     self.endpoint = found
                 elif self.spawn:
+                    self._retire()
                     self.endpoint, process = discovery.spawn_sidecar(healthy=self._healthy)
                     if process is not None:
                         self.process = process
@@ -91,6 +92,22 @@ class SidecarManager:
                 )
             self.process = None
             self.endpoint = None
+
+    def _retire(self) -> None:
+        """Our previous sidecar no longer answers: make sure it is gone and reaped before starting another
+        (it may have been killed a moment ago and not be a zombie yet when `_reap` looked)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        try:
+            if process.poll() is None:
+                process.terminate()
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=2)
+        except OSError:
+            pass
 
     def stop(self) -> None:
         """Stops the sidecar if this server started it."""

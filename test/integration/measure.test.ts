@@ -356,7 +356,8 @@ describe('pnav measure stopping cleanly', () => {
     expect(report.stopReason).toBe('the kernel died in cell 2 (import os)');
     expect(report.cells.map((c: { status: string }) => c.status)).toEqual(['ok', 'kernel-died', 'not-run']);
     expect(report.cells[1].run.status).toBe('interrupted');
-    expect(report.cells[1].note).toBe('run closed as interrupted by pnav measure');
+    // The sidecar's dead-pid reaper usually closes the dead kernel's run first; otherwise measure does.
+    expect([null, 'run closed as interrupted by pnav measure']).toContain(report.cells[1].note);
   });
 });
 

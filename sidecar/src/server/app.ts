@@ -94,7 +94,8 @@ export function createApp(deps: AppDeps): express.Express {
 /** The app's body parser (hot-routes.ts uses the same, so both answer a bad body alike). */
 export function jsonBodyParser(bodyLimit: string): RequestHandler {
   // Every body is JSON whatever its Content-Type says: a wrong one gets a clear 400, not a silent {}.
-  return express.json({ limit: bodyLimit, type: () => true });
+  // strict: false lets `null` or `1` through to validation, which answers "body: expected an object".
+  return express.json({ limit: bodyLimit, type: () => true, strict: false });
 }
 
 /** Maps every error to the envelope; a client's mistake is always a 4xx, internals never leak. */
