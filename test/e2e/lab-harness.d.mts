@@ -11,7 +11,7 @@ export function missingPrerequisite(): string | null;
 export function freePort(): Promise<number>;
 export function fakeRapl(
   dir: string,
-  watts?: { packageW?: number; dramW?: number },
+  watts?: { packageW?: number; dramW?: number; intervalMs?: number },
 ): { sysfsRoot: string; stop(): void };
 
 export interface Lab {

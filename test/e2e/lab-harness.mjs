@@ -70,7 +70,7 @@ async function waitFor(what, probe, timeoutMs) {
 }
 
 /** A powercap tree (flat, as the kernel lists zones) with one package and its DRAM subzone, advancing in the background. */
-export function fakeRapl(dir, { packageW = 20, dramW = 4 } = {}) {
+export function fakeRapl(dir, { packageW = 20, dramW = 4, intervalMs = 50 } = {}) {
   const range = 262_143_328_850;
   const zones = [
     { zone: 'intel-rapl:0', name: 'package-0', watts: packageW, energyUj: 1_000_000 },
@@ -96,7 +96,7 @@ export function fakeRapl(dir, { packageW = 20, dramW = 4 } = {}) {
       z.energyUj += Math.round(z.watts * dtS * 1e6);
       writeSync(fds[i], `${z.energyUj}\n`, 0);
     });
-  }, 50);
+  }, intervalMs);
   return {
     sysfsRoot: join(dir, 'sys'),
     stop: () => {

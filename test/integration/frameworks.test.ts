@@ -241,7 +241,8 @@ beforeAll(async () => {
   if (!existsSync(SIDECAR_CLI)) throw new Error(`sidecar not built (${SIDECAR_CLI}): npm run build -w sidecar`);
   tmp = mkdtempSync(join(tmpdir(), 'pnav-frameworks-'));
   for (const name of ['home', 'config', 'work']) mkdirSync(join(tmp, name));
-  rapl = fakeRapl(tmp);
+  // Real RAPL counters update about every millisecond; a tiny model's epoch can be shorter than the default 50 ms.
+  rapl = fakeRapl(tmp, { intervalMs: 5 });
   await startSidecar();
   const env = cleanEnv({
     PNAV_SIDECAR_URL: sidecarInfo.url,
