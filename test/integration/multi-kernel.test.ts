@@ -113,7 +113,9 @@ describe('many kernels against one sidecar (reduced load: 4 kernels × 10 cells)
 
   it("keeps the attributed shares within the machine's energy over the window", () => {
     expect(result.energy.machineJ).toBeGreaterThan(0);
-    expect(result.energy.attributedJ).toBeGreaterThan(0);
+    // The cells are microseconds of work and /proc counts CPU time in 10 ms ticks, so a kernel's share can
+    // honestly be 0 J here; what must hold is that the shares never exceed the machine's energy.
+    expect(result.energy.attributedJ).toBeGreaterThanOrEqual(0);
     expect(result.energy.attributedJ).toBeLessThanOrEqual(result.energy.machineJ);
   });
 
