@@ -9,6 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { ERROR_CODES as SIDECAR_ERROR_CODES } from '../../sidecar/dist/api/schemas.js';
 import {
   listRuns,
   openRun,
@@ -27,17 +28,8 @@ import {
 } from '../fuzz/openapi-fuzz.js';
 
 const FUZZ_TIME_MS = Number(process.env.PNAV_FUZZ_MS ?? 40_000);
-const ERROR_CODES = [
-  'bad_request',
-  'unauthorized',
-  'forbidden_host',
-  'forbidden_origin',
-  'not_found',
-  'payload_too_large',
-  'conflict',
-  'storage_unavailable',
-  'internal',
-];
+// The API's own list (built sidecar): a new error code cannot drift from what the fuzzer accepts.
+const ERROR_CODES: readonly string[] = SIDECAR_ERROR_CODES;
 
 /** Routes of the contract (team brief) that the OpenAPI description must list; fuzzed even when it does not. */
 const CONTRACT_ROUTES: Operation[] = [
