@@ -182,6 +182,8 @@ export interface IUploadRequest extends IRunSelection {
   token: string;
   modelId: string;
   typeProcess: TypeProcess;
+  /** Send even when the same record already went there. */
+  resend?: boolean;
 }
 
 export type UploadStatus = 'queued' | 'sending' | 'sent' | 'retrying' | 'failed';

@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.display import display
 
-from . import context, validation
+from . import context, tables, validation
 from .errors import PnavError, PnavValidationError, SidecarRequestError
-from .summary import format_duration, format_emissions, format_energy
 
 COMMANDS = ('status', 'runs', 'export', 'upload', 'config')
 EXPORT_EXTENSIONS = {'csv': 'csv', 'json': 'json', 'boamps': 'boamps.json'}
@@ -101,24 +101,7 @@ def _selection(args) -> dict:
 
 
 def _status(client, args):
-    status = client.status()
-    location = status['location']
-    print(
-        f'PNAV sidecar {status["version"]} (pid {status["pid"]}) on {status["host"]}, scope '
-        f'{status["scope"]["kind"]}: {status["scope"]["detail"]}'
-    )
-    print(
-        f'country {location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}), '
-        f'intensity {location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}), PUE {status["pue"]}'
-    )
-    for source in status['sources']:
-        state = 'in use' if source['available'] else f'unavailable: {source.get("reason") or "unknown"}'
-        kind = 'measured' if source['measured'] else 'estimated'
-        if source['method'] == 'none':
-            kind, state = '-', 'not present'
-        print(f'  {source["component"]:4s} {source["method"]:11s} {kind:9s} {state}')
-        if not source['available'] and source.get('fix'):
-            print(f'       fix: {source["fix"]}')
+    display(tables.status_table(client.status()))
     return None
 
 
@@ -133,17 +116,8 @@ def _runs(client, args):
     if not runs:
         print('no runs yet')
         return None
-    header = (
-        f'{"run":12s} {"cell":>5s} {"type":9s} {"status":11s} {"duration":>10s} {"energy":>10s} {"CO2":>14s} quality'
-    )
-    print(header)
-    for run in runs:
-        count = '' if run.get('executionCount') is None else str(run['executionCount'])
-        print(
-            f'{run["id"][:12]:12s} {count:>5s} {run["typeProcess"]:9s} {run["status"]:11s} '
-            f'{format_duration(run["durationS"]):>10s} {format_energy(run["facilityEnergyJ"]):>10s} '
-            f'{format_emissions(run["emissionsG"]):>14s} {run["quality"]}'
-        )
+    caption = 'runs of every notebook' if args.all else f'runs of {query["notebookPath"]}'
+    display(tables.runs_table(runs, f'{caption}, newest first'))
     return None
 
 

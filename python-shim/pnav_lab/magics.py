@@ -15,7 +15,7 @@ from . import run as _run
 from .client import shared_client
 from .errors import PnavError, PnavWarning
 from .model_facts import model_facts
-from .summary import summary_line
+from .summary import prints_summary, summary_line
 
 
 def _accepts(function, name: str) -> bool:
@@ -207,7 +207,8 @@ class PnavMagics(Magics):
             response = active.close(status, error=message, output=output)
         except KeyboardInterrupt:
             response = active.close(status, error=message, output=output)
-        if response is not None and not args.quiet:
+        # Under JupyterLab with PNAV Lab the line under the cell shows these figures already.
+        if response is not None and not args.quiet and prints_summary():
             print(summary_line(response['run']))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from IPython.utils.capture import capture_output
@@ -13,6 +14,8 @@ NOTEBOOK = 'work/line-commands.ipynb'
 @pytest.fixture
 def notebook_shell(shell, monkeypatch):
     monkeypatch.setenv('JPY_SESSION_NAME', NOTEBOOK)
+    # As in a kernel: every representation is computed (a terminal keeps only text/plain).
+    monkeypatch.setattr(shell.display_formatter, 'active_types', shell.display_formatter.format_types)
     return shell
 
 
@@ -41,18 +44,32 @@ def test_unknown_command_is_a_usage_error(notebook_shell):
 def test_status_lists_sources_with_methods(notebook_shell):
     result, captured = run(notebook_shell, '%pnav status')
     assert result.success
-    assert 'country ESP' in captured.stdout
-    assert 'cpu  rapl        measured  in use' in captured.stdout
-    assert 'ram  ram-model   estimated in use' in captured.stdout
+    [shown] = captured.outputs
+    text = shown.data['text/plain']
+    assert 'country ESP' in text
+    rows = [line.split() for line in text.splitlines()]
+    assert ['cpu', 'rapl', 'measured', 'in', 'use'] in rows
+    assert ['ram', 'ram-model', 'estimated', 'in', 'use'] in rows
+    html = shown.data['text/html']
+    assert '<td style="padding:2px 8px;text-align:left;vertical-align:top;">rapl</td>' in html
+    assert html.count('<tr>') == 1 + len(text.splitlines()) - 3
 
 
 def test_runs_shows_this_notebooks_runs(notebook_shell):
     run(notebook_shell, '%%pnav --no-save --quiet --type inference\nx = 1')
     result, captured = run(notebook_shell, '%pnav runs')
     assert result.success
-    lines = captured.stdout.splitlines()
-    assert lines[0].split() == ['run', 'cell', 'type', 'status', 'duration', 'energy', 'CO2', 'quality']
-    assert ' inference ' in lines[1] and ' ok ' in lines[1]
+    [shown] = captured.outputs
+    lines = shown.data['text/plain'].splitlines()
+    assert lines[0] == f'runs of {NOTEBOOK}, newest first'
+    assert lines[1].split() == ['cell', 'run', 'type', 'status', 'duration', 'energy', 'CO2e', 'quality']
+    assert lines[2].split()[1:4] == ['x', '=', '1'] and ' inference ' in lines[2] and ' ok ' in lines[2]
+    # HTML for notebooks: a real table whose cells reflow, same units as the text.
+    html = shown.data['text/html']
+    assert '<th style="padding:2px 8px;text-align:left;vertical-align:top;">run</th>' in html
+    assert '<td style="padding:2px 8px;text-align:left;vertical-align:top;">x = 1</td>' in html
+    energy = re.search(r'\b[\d.]+ (?:mJ|J|kJ|MJ)\b', lines[2]).group(0)
+    assert f'>{energy}</td>' in html
 
 
 def test_export_writes_the_file(notebook_shell, tmp_path):

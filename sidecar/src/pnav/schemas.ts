@@ -50,8 +50,13 @@ export const UploadRequestSchema = z
     runIds: RunIdsSchema.optional(),
     notebookPath: NotebookPathSchema.optional(),
     typeProcess: TypeProcessSchema,
+    /** Send even when the same record already went to the same place (a deliberate second submission). */
+    resend: z.boolean().optional(),
   })
   .refine(hasSelection, selectionRefinement);
+
+/** `POST /uploads/{id}/retry`: a failed upload forgot its token, so it needs it again; a retrying one does not. */
+export const RetryUploadRequestSchema = z.strictObject({ token: TokenSchema.optional() });
 
 export const UploadsQuerySchema = z.object({
   notebookPath: NotebookPathSchema.optional(),

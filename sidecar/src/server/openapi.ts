@@ -248,9 +248,23 @@ async function addOutputs(add: AddPath): Promise<void> {
   add(
     'post',
     `${API_PREFIX}/uploads`,
-    'Queue a PNAV submission of these runs (durable outbox, retried)',
-    { status: 202, schema: z.object({ uploads: z.array(Upload) }) },
+    'Queue a PNAV submission of these runs (durable outbox, retried); the same record already queued or sent answers 200 with duplicate: true unless resend is set',
+    { status: 202, schema: z.object({ uploads: z.array(Upload), duplicate: z.boolean() }) },
     { body: c(pnav.UploadRequestSchema), conflict: true },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/uploads/{id}/cancel`,
+    'Stop a queued or retrying submission before it is sent (it ends failed)',
+    { status: 200, schema: z.object({ upload: Upload }) },
+    { params: uploadParams, conflict: true },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/uploads/{id}/retry`,
+    'Send a retrying submission now, or a failed one again (token required then)',
+    { status: 200, schema: z.object({ upload: Upload }) },
+    { params: uploadParams, body: c(pnav.RetryUploadRequestSchema), conflict: true },
   );
   add(
     'get',
