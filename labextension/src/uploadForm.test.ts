@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { Widget } from '@lumino/widgets';
 import { describe, expect, it, vi } from 'vitest';
-import { makeRun } from './testing/fixtures';
+import { makeRun } from '../test-support/fixtures';
 import { plainTrans } from './trans';
 import type { IUpload } from './types';
 import { type IUploadFormOptions, UploadForm } from './uploadForm';

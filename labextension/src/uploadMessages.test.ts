@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeRun } from './testing/fixtures';
+import { makeRun } from '../test-support/fixtures';
 import { plainTrans } from './trans';
 import type { IUpload } from './types';
 import { duplicateMessage, nameRuns, recordGroups, uploadProblem } from './uploadMessages';
