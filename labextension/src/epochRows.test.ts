@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { epochRows } from './epochRows';
 import { componentEnergy, makeEpoch, makeRun } from '../test-support/fixtures';
+import { epochRows } from './epochRows';
 
 describe('epochRows', () => {
   it("numbers epochs as the user's loop does (from 0) and adds the set-up outside epochs", () => {
