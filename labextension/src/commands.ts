@@ -14,7 +14,7 @@ import type { IUploadActions } from './panel/uploads';
 import type { SettingsHolder } from './settings';
 import type { ExportFormat, IRun, IUpload } from './types';
 import { UploadForm } from './uploadForm';
-import { type IRecordGroup, nameRuns, recordGroups, uploadProblem } from './uploadMessages';
+import { type IRecordGroup, nameRuns, recordGroups, uploadProblemShort } from './uploadMessages';
 import { validateToken } from './validation';
 
 export namespace CommandIDs {
@@ -277,27 +277,33 @@ function uploadActions(
     changed: (upload, previous) => {
       const type = trans.__(upload.typeProcess);
       const host = hostOf(upload);
-      const problem = uploadProblem(upload);
-      const reason = problem ? trans.__(problem.text, ...problem.args) : '';
+      // Short: JupyterLab cuts a toast at 140 characters. The panel's upload row gives the full reason.
+      const short = uploadProblemShort(upload);
+      const reason = trans.__(short.text, ...short.args);
       if (upload.status === 'sent') {
         show(upload, 'success', trans.__('The %1 record was sent to %2.', type, host), { autoClose: 5000 });
       } else if (upload.status === 'failed') {
-        show(upload, 'error', trans.__('The %1 record was not sent: %2', type, reason), {
+        show(upload, 'error', trans.__('The %1 record was not sent to %2: %3.', type, host, reason), {
           autoClose: false,
           actions: [{ label: trans.__('Send again…'), callback: () => void actions.sendAgain(upload) }],
         });
       } else if (upload.status === 'retrying') {
         const next = upload.nextAttemptAt ? new Date(upload.nextAttemptAt).toLocaleTimeString() : '';
-        show(upload, 'warning', trans.__('The %1 record is not sent yet: %2 Next try at %3.', type, reason, next), {
-          autoClose: false,
-          actions: [
-            { label: trans.__('Retry now'), callback: () => actions.retryNow(upload) },
-            { label: trans.__('Cancel'), callback: () => actions.cancel(upload) },
-          ],
-        });
+        show(
+          upload,
+          'warning',
+          trans.__('The %1 record is not sent yet to %2: %3. Next try at %4.', type, host, reason, next),
+          {
+            autoClose: 10_000,
+            actions: [
+              { label: trans.__('Retry now'), callback: () => actions.retryNow(upload) },
+              { label: trans.__('Cancel'), callback: () => actions.cancel(upload) },
+            ],
+          },
+        );
       } else if (previous === undefined) {
         show(upload, 'in-progress', trans.__('Sending the %1 record to %2…', type, host), {
-          autoClose: false,
+          autoClose: 5000,
           actions: [{ label: trans.__('Cancel'), callback: () => actions.cancel(upload) }],
         });
       }

@@ -88,3 +88,16 @@ export function uploadProblem(upload: Pick<IUpload, 'lastError' | 'lastHttpStatu
   if (/certificate|SSL|TLS/i.test(text)) return msg('The secure connection to %1 failed: %2', host, text);
   return msg('%1', text);
 }
+
+/** A few words for a notification (JupyterLab cuts toasts at 140 characters); the panel row says the rest. */
+export function uploadProblemShort(upload: Pick<IUpload, 'lastError' | 'lastHttpStatus'>): IMessage {
+  const status = upload.lastHttpStatus;
+  const text = upload.lastError ?? '';
+  if (status === 401 || status === 403) return msg('token refused (HTTP %1)', status);
+  if (status !== null) return msg('HTTP %1', status);
+  if (text === 'cancelled before it was sent') return msg('cancelled');
+  if (/ECONNREFUSED/.test(text)) return msg('connection refused');
+  if (/ENOTFOUND|EAI_AGAIN/.test(text)) return msg('host not found');
+  if (/timed? ?out|ETIMEDOUT|abort/i.test(text)) return msg('no answer in time');
+  return msg('network error');
+}

@@ -76,6 +76,7 @@ export class Outbox {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private inFlight: AbortController | null = null;
+  private inFlightId: string | null = null;
   private stopped = true;
   private loaded: Promise<void> | null = null;
   /** After a worker error (e.g. the disk is full) nothing is tried before this. */
@@ -181,13 +182,16 @@ export class Outbox {
     await this.load();
     const entry = this.entries.get(id);
     if (!entry) throw new OutboxError('not_found', `upload ${id} not found`);
-    if (entry.status === 'sending')
-      throw new OutboxError('conflict', `upload ${id} is being sent right now; try again`);
     if (entry.status === 'sent' || entry.status === 'failed') {
       throw new OutboxError('conflict', `upload ${id} is already ${entry.status}; nothing to cancel`);
     }
-    // The worker may have picked it already: it checks this set before and after sending.
+    // The worker may have picked it already: it checks this set before and after sending, and an
+    // attempt in flight is aborted (if the server had it already, the outcome says sent, and it stays sent).
     this.cancelled.add(id);
+    if (entry.status === 'sending') {
+      if (this.inFlightId === id) this.inFlight?.abort();
+      return toPublic(entry);
+    }
     await this.persist(cancelledState(entry));
     return toPublic(this.entries.get(id) as OutboxEntry);
   }
@@ -317,6 +321,7 @@ export class Outbox {
     }
     const token = entry.token;
     this.inFlight = new AbortController();
+    this.inFlightId = entry.id;
     let outcome: SendOutcome;
     try {
       outcome = await sendRecord({
@@ -329,6 +334,7 @@ export class Outbox {
       });
     } finally {
       this.inFlight = null;
+      this.inFlightId = null;
     }
     if (this.cancelled.has(entry.id) && outcome.kind !== 'sent') {
       await this.persist(cancelledState(entry));
