@@ -12,6 +12,7 @@ import time
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import discovery
+from .contract import API_PREFIX
 from .errors import SidecarRequestError, SidecarUnavailable
 from .http1 import Connection
 
@@ -189,40 +190,48 @@ class SidecarClient:
         return self.request('GET', '/healthz')
 
     def status(self) -> dict:
-        return self.request('GET', '/api/v1/status')
+        return self.request('GET', f'{API_PREFIX}/status')
 
     def open_run(self, body: dict) -> dict:
-        return self.request('POST', '/api/v1/runs', body)['run']
+        return self.request('POST', f'{API_PREFIX}/runs', body)['run']
 
     def get_run(self, run_id: str) -> dict:
-        return self.request('GET', f'/api/v1/runs/{quote(run_id, safe="")}')['run']
+        return self.request('GET', f'{API_PREFIX}/runs/{quote(run_id, safe="")}')['run']
 
     def list_runs(self, **query) -> list:
         query = {k: v for k, v in query.items() if v is not None}
         suffix = f'?{urlencode(query)}' if query else ''
-        return self.request('GET', f'/api/v1/runs{suffix}')['runs']
+        return self.request('GET', f'{API_PREFIX}/runs{suffix}')['runs']
 
     def patch_run(self, run_id: str, body: dict) -> dict:
-        return self.request('PATCH', f'/api/v1/runs/{quote(run_id, safe="")}', body, may_start=False)['run']
+        return self.request('PATCH', f'{API_PREFIX}/runs/{quote(run_id, safe="")}', body, may_start=False)['run']
 
     def close_run(self, run_id: str, body: dict, *, timeout_s: float | None = None) -> dict:
         # Closing twice is harmless, so a retry after a lost response is safe.
         return self.request(
-            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0, may_start=False
+            'POST',
+            f'{API_PREFIX}/runs/{quote(run_id, safe="")}/close',
+            body,
+            timeout_s=timeout_s or 10.0,
+            may_start=False,
         )
 
     def open_epoch(self, run_id: str, index: int | None = None) -> dict:
         body = {} if index is None else {'index': index}
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs', body, may_start=False)['epoch']
+        return self.request('POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/epochs', body, may_start=False)[
+            'epoch'
+        ]
 
     def close_epoch(self, run_id: str, index: int, n_batch: int | None = None) -> dict:
         body = {} if n_batch is None else {'nBatch': n_batch}
         return self.request(
-            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body, may_start=False
+            'POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/epochs/{index}/close', body, may_start=False
         )['epoch']
 
     def count_batches(self, run_id: str, n: int) -> dict:
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)['run']
+        return self.request('POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)[
+            'run'
+        ]
 
 
 _shared: SidecarClient | None = None
