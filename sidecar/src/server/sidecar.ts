@@ -13,7 +13,9 @@ import { Ledger } from '../ledger/ledger.js';
 import { Meter } from '../ledger/meter.js';
 import { RunReaper } from '../ledger/reaper.js';
 import { createMetrics } from '../metrics/metrics.js';
+import type { GpuIdentity } from '../power/gpu-visibility.js';
 import { createPowerSources, doctor, startAll, stopAll } from '../power/index.js';
+import { componentProvenance } from '../power/provenance.js';
 import type { PowerSource } from '../power/source.js';
 import { VERSION } from '../runtime/version.js';
 import { SampleBuffer } from '../sampler/sample-buffer.js';
@@ -45,7 +47,14 @@ export interface StartOptions {
   token: string;
   log: (msg: string) => void;
   /** Power sources to use instead of probing the machine (the hardware boundary, for tests and benchmarks). */
-  power?: { sources: PowerSource[]; info: SourceInfo[]; hardware: Status['hardware']; scope: Status['scope'] };
+  power?: {
+    sources: PowerSource[];
+    info: SourceInfo[];
+    hardware: Status['hardware'];
+    scope: Status['scope'];
+    gpuInventory?: GpuIdentity[];
+    gpuScope?: string;
+  };
   /** Ask systeminformation for DIMMs and GPUs (slow; tests turn it off). Default true. */
   systemInfo?: boolean;
 }
@@ -79,8 +88,14 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     scope: power.scope,
     procRoot: config.procRoot,
     defaults: { pue: config.pue, country: config.country, envCountry, timeZone, typeRam: 'DDR4' },
-    settings: { sidecar: sidecarSettings, fallbackEnvCountry: envCountry, paths: settingsPaths() }, // HOME and XDG are read once
+    settings: {
+      sidecar: sidecarSettings,
+      fallbackEnvCountry: envCountry,
+      paths: settingsPaths(), // HOME and XDG are read once
+      gpuInventory: power.gpuInventory,
+    },
     gpuByProcess,
+    provenance: componentProvenance(power.sources, power.info, power.scope, power.gpuScope),
     log,
   });
   await ledger.load();
