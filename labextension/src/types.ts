@@ -119,6 +119,8 @@ export interface IStatus {
   version: string;
   pid: number;
   startedAt: string;
+  /** The directory holding this sidecar's ledger and outbox. */
+  dataDir: string;
   host: string;
   user: string;
   labels: Record<string, string>;

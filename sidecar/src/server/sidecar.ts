@@ -98,6 +98,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     version: VERSION,
     pid: process.pid,
     startedAt,
+    dataDir: config.dataDir,
     host: os.hostname(),
     user: os.userInfo().username,
     labels: config.labels,
