@@ -188,7 +188,7 @@ export interface IUploadRequest extends IRunSelection {
 
 export type UploadStatus = 'queued' | 'sending' | 'sent' | 'retrying' | 'failed';
 
-/** One queued submission as the sidecar shows it (`sidecar/src/pnav/schemas.ts`): never the token. */
+/** One queued submission as the sidecar shows it (`sidecar/src/outputs/schemas.ts`): never the token. */
 export interface IUpload {
   id: string;
   status: UploadStatus;

@@ -9,10 +9,10 @@ import {
   runtimeFilePath,
   tryLockFile,
   writeRuntimeFile,
-} from '../runtime/runtime-file.js';
-import { VERSION } from '../runtime/version.js';
+} from '../server/runtime-file.js';
 import { startSidecar } from '../server/sidecar.js';
 import { ensurePrivateDir } from '../store/journal.js';
+import { VERSION } from '../util/version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
