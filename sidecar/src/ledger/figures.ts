@@ -5,9 +5,9 @@
  * enough for the source's update period (quality).
  */
 import { COMPONENTS, type Component, type EnergyBreakdown, type Run } from '../api/schemas.js';
+import { componentEnergyJ, type MeterReading, type WindowHealth } from '../power/meter.js';
 import type { ComponentProvenance } from '../power/provenance.js';
 import type { PowerSource } from '../power/source.js';
-import { componentEnergyJ, type MeterReading, type WindowHealth } from './meter.js';
 
 /** A window shorter than this many source updates is 'coarse'. */
 export const COARSE_UPDATES = 3;

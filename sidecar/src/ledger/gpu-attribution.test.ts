@@ -7,15 +7,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeFakeNvidiaSmi } from '../../test-support/fake-nvidia-smi.js';
+import { scriptedMachine } from '../../test-support/scripted-source.js';
 import { type OpenRunRequest, OpenRunRequestSchema } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
-import { makeFakeNvidiaSmi } from '../power/__fixtures__/fake-nvidia-smi.js';
-import type { GpuIdentity } from '../power/gpu-visibility.js';
-import { ByProcessGpuScope } from '../settings/gpu-by-process.js';
+import { ByProcessGpuScope } from '../power/gpu/by-process.js';
+import { type GpuIdentity, visibleGpuIndices } from '../power/gpu/gpu-visibility.js';
+import { Meter } from '../power/meter.js';
 import { RunStore } from '../store/run-store.js';
-import { scriptedMachine } from './__fixtures__/scripted-source.js';
 import { Ledger } from './ledger.js';
-import { Meter } from './meter.js';
 
 const UUID = ['GPU-aaaa0000-0000', 'GPU-bbbb1111-1111', 'GPU-cccc2222-2222', 'GPU-dddd3333-3333'];
 let tmp: string;
@@ -69,7 +69,7 @@ function makeLedger(smiPath: string, gpuInventory: GpuIdentity[] = INVENTORY) {
     defaults: { pue: 1.5, typeRam: 'DDR4' },
     settings: {
       paths: { homeDir: home, userFile: path.join(home, 'config.toml') },
-      gpuInventory,
+      mapVisibleGpus: text => visibleGpuIndices(gpuInventory, text),
     },
     gpuByProcess,
   });

@@ -22,10 +22,7 @@ import type {
   RunStatus,
   TypeProcess,
 } from '../api/schemas.js';
-import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
-import type { ByProcessGpuScope } from '../settings/gpu-by-process.js';
-import type { RunStore } from '../store/run-store.js';
-import { byIso } from '../util/iso-order.js';
+import type { ByProcessGpuScope } from '../power/gpu/by-process.js';
 import {
   attributeWindow,
   type ComponentShares,
@@ -33,7 +30,11 @@ import {
   type KernelSnapshot,
   kernelSnapshot,
   ProcReader,
-} from './attribution.js';
+} from '../power/host/process-shares.js';
+import { deviceWindowJ, type Meter, type MeterReading } from '../power/meter.js';
+import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
+import type { RunStore } from '../store/run-store.js';
+import { byIso } from '../util/iso-order.js';
 import type { Carbon } from './carbon-port.js';
 import {
   type ComponentProvenance,
@@ -43,7 +44,6 @@ import {
   windowFigures,
   zeroBreakdown,
 } from './figures.js';
-import { deviceWindowJ, type Meter, type MeterReading } from './meter.js';
 
 /** A close without a process list this recent asks the driver for one (after reading the counters). */
 const GPU_USE_MAX_AGE_MS = 30_000;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { type OpenRunRequest, OpenRunRequestSchema } from '../api/schemas.js';
+import { visibleGpuIndices } from '../power/gpu/gpu-visibility.js';
 import { applySettingsToOpenRequest, parseCudaVisibleDevices, settingsForOpenRun } from './apply.js';
 import type { SettingsPaths } from './files.js';
 import { resolveSettings } from './resolve.js';
@@ -152,7 +153,7 @@ describe('GPU scope', () => {
     const ids = (cvd: string) => {
       const applied = settingsForOpenRun(open({ cwd, env: { CUDA_VISIBLE_DEVICES: cvd } }), {
         paths,
-        gpuInventory: inventory,
+        mapVisibleGpus: text => visibleGpuIndices(inventory, text),
       }).applied;
       return [applied.gpuIds, applied.gpuScope];
     };
@@ -170,7 +171,7 @@ describe('GPU scope', () => {
     }).applied;
     expect(applied.gpuIds).toBeUndefined();
     expect(applied.gpuScope).toBe(
-      'every GPU: CUDA_VISIBLE_DEVICES=GPU-77777777-eeee names UUIDs and the sidecar has no GPU inventory to map them',
+      'every GPU: CUDA_VISIBLE_DEVICES=GPU-77777777-eeee names UUIDs and the sidecar could not map them (no GPU inventory)',
     );
   });
 

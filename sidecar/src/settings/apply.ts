@@ -3,7 +3,6 @@
  * each run field came from. Pure: the caller resolves (files, env) and passes the result in.
  */
 import type { OpenRunRequest } from '../api/schemas.js';
-import { type GpuIdentity, resolveVisibleDevices } from '../power/gpu-visibility.js';
 import { defaultValues, type GpuMode, SETTING_KEYS, type SettingKey } from './definitions.js';
 import { type ResolvedSettings, type ResolveOptions, resolveSettings } from './resolve.js';
 
@@ -48,8 +47,11 @@ export interface ApplyOptions {
   explicit?: ReadonlySet<string>;
   /** The sidecar's own PNAV_COUNTRY: used only when no layer set the country. */
   fallbackEnvCountry?: string;
-  /** The machine's GPUs (index, UUID, MIG instances): maps a kernel's CUDA_VISIBLE_DEVICES UUIDs to indices. */
-  gpuInventory?: readonly GpuIdentity[];
+  /**
+   * Maps a CUDA_VISIBLE_DEVICES that names GPU UUIDs or MIG instances to GPU indices and what they cover
+   * (the power layer knows the machine's GPUs); null when it cannot.
+   */
+  mapVisibleGpus?: (text: string) => { ids: number[]; scope: string } | null;
 }
 
 /** What the ledger holds to resolve settings for each run: where files live and the sidecar's flags. */
@@ -106,16 +108,16 @@ export function applySettingsToOpenRequest(
   }
 
   // Which GPUs: explicit ids win; else the kernel's CUDA_VISIBLE_DEVICES in 'visible' mode.
-  // 'by-process' starts with no GPU and learns them from nvidia-smi while the run lasts (gpu-by-process.ts).
+  // 'by-process' starts with no GPU and learns them from nvidia-smi while the run lasts (power/gpu/by-process.ts).
   if (out.gpuIds === undefined) {
     if (out.gpuMode === 'visible') {
-      const visible = visibleGpuIds(req.env?.CUDA_VISIBLE_DEVICES, opts.gpuInventory);
+      const visible = visibleGpuIds(req.env?.CUDA_VISIBLE_DEVICES, opts.mapVisibleGpus);
       if (visible) {
         out.gpuIds = visible.ids;
         out.gpuScope = visible.scope;
         sources.gpu_ids = 'env:CUDA_VISIBLE_DEVICES';
       } else if (req.env?.CUDA_VISIBLE_DEVICES !== undefined) {
-        out.gpuScope = `every GPU: CUDA_VISIBLE_DEVICES=${req.env.CUDA_VISIBLE_DEVICES} names UUIDs and the sidecar has no GPU inventory to map them`;
+        out.gpuScope = `every GPU: CUDA_VISIBLE_DEVICES=${req.env.CUDA_VISIBLE_DEVICES} names UUIDs and the sidecar could not map them (no GPU inventory)`;
       }
     } else if (out.gpuMode === 'by-process') {
       out.gpuIds = [];
@@ -151,18 +153,16 @@ export function settingsForOpenRun(
 
 /**
  * The kernel's CUDA_VISIBLE_DEVICES as GPU indices and what they cover. Indices need nothing else;
- * UUIDs (GPU-…) and MIG instances (MIG-…) are looked up in the inventory, a MIG instance giving its
- * parent GPU (one energy counter per GPU). Null when UUIDs cannot be mapped (no inventory).
+ * UUIDs (GPU-…) and MIG instances (MIG-…) go to `map`, a MIG instance giving its parent GPU (one
+ * energy counter per GPU). Null when UUIDs cannot be mapped.
  */
 export function visibleGpuIds(
   text: string | undefined,
-  inventory: readonly GpuIdentity[] | undefined,
+  map: ApplyOptions['mapVisibleGpus'],
 ): { ids: number[]; scope: string } | null {
   const indices = parseCudaVisibleDevices(text);
   if (indices) return { ids: indices, scope: 'whole GPU' };
-  if (text === undefined || !inventory || inventory.length === 0) return null;
-  const visible = resolveVisibleDevices([...inventory], text);
-  return { ids: visible.gpus.map(g => g.index), scope: visible.scope };
+  return text === undefined || !map ? null : map(text);
 }
 
 /**
