@@ -29,6 +29,8 @@ export type TypeProcess = IRun['typeProcess'];
 export type RunKind = IRun['kind'];
 export type RunStatus = IRun['status'];
 export type ILocation = IRun['location'];
+/** One component's share attributed to the kernel, with its basis. */
+export type IAttributedShare = NonNullable<NonNullable<IRun['attribution']>['components']>[Component];
 
 export type ISourceInfo = Schemas['SourceInfo'];
 export type IStatus = Schemas['Status'];

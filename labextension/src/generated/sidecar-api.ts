@@ -1219,9 +1219,33 @@ export interface paths {
                             } | null;
                             run: {
                                 attribution: {
+                                    components?: {
+                                        cpu: {
+                                            /** @enum {string} */
+                                            basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                                            detail: string;
+                                            energyJ: number;
+                                            share: number;
+                                        };
+                                        gpu: {
+                                            /** @enum {string} */
+                                            basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                                            detail: string;
+                                            energyJ: number;
+                                            share: number;
+                                        };
+                                        ram: {
+                                            /** @enum {string} */
+                                            basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                                            detail: string;
+                                            energyJ: number;
+                                            share: number;
+                                        };
+                                    };
                                     energyJ: number;
+                                    facilityEnergyJ?: number;
                                     /** @enum {string} */
-                                    method: "cpu-time-share";
+                                    method: "cpu-time-share" | "per-component";
                                     share: number;
                                 } | null;
                                 batchesCounted: number;
@@ -1233,64 +1257,97 @@ export interface paths {
                                     tool: string | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
+                                degraded?: string | null;
                                 durationS: number;
                                 emissionsG: number;
                                 endedAt: string | null;
                                 energy: {
                                     cpu: {
+                                        basis?: string;
+                                        degraded?: string | null;
                                         energyJ: number;
                                         included: boolean;
                                         measured: boolean;
                                         /** @enum {string} */
                                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                                         powerW: number;
+                                        /** @enum {string} */
+                                        quality?: "fine" | "coarse" | "unavailable";
+                                        scope?: string;
                                     };
                                     gpu: {
+                                        basis?: string;
+                                        degraded?: string | null;
                                         energyJ: number;
                                         included: boolean;
                                         measured: boolean;
                                         /** @enum {string} */
                                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                                         powerW: number;
+                                        /** @enum {string} */
+                                        quality?: "fine" | "coarse" | "unavailable";
+                                        scope?: string;
                                     };
                                     ram: {
+                                        basis?: string;
+                                        degraded?: string | null;
                                         energyJ: number;
                                         included: boolean;
                                         measured: boolean;
                                         /** @enum {string} */
                                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                                         powerW: number;
+                                        /** @enum {string} */
+                                        quality?: "fine" | "coarse" | "unavailable";
+                                        scope?: string;
                                     };
                                 };
                                 energyJ: number;
+                                /** @enum {string} */
+                                energyScope?: "machine";
                                 epochs: {
                                     durationS: number;
                                     emissionsG: number;
                                     endedAt: string | null;
                                     energy: {
                                         cpu: {
+                                            basis?: string;
+                                            degraded?: string | null;
                                             energyJ: number;
                                             included: boolean;
                                             measured: boolean;
                                             /** @enum {string} */
                                             method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                                             powerW: number;
+                                            /** @enum {string} */
+                                            quality?: "fine" | "coarse" | "unavailable";
+                                            scope?: string;
                                         };
                                         gpu: {
+                                            basis?: string;
+                                            degraded?: string | null;
                                             energyJ: number;
                                             included: boolean;
                                             measured: boolean;
                                             /** @enum {string} */
                                             method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                                             powerW: number;
+                                            /** @enum {string} */
+                                            quality?: "fine" | "coarse" | "unavailable";
+                                            scope?: string;
                                         };
                                         ram: {
+                                            basis?: string;
+                                            degraded?: string | null;
                                             energyJ: number;
                                             included: boolean;
                                             measured: boolean;
                                             /** @enum {string} */
                                             method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                                             powerW: number;
+                                            /** @enum {string} */
+                                            quality?: "fine" | "coarse" | "unavailable";
+                                            scope?: string;
                                         };
                                     };
                                     energyJ: number;
@@ -1300,6 +1357,8 @@ export interface paths {
                                     startedAt: string;
                                     /** @enum {string} */
                                     status: "open" | "ok" | "interrupted";
+                                    /** @enum {string} */
+                                    windowQuality?: "fine" | "coarse";
                                 }[];
                                 error: string | null;
                                 executionCount: number | null;
@@ -1358,6 +1417,8 @@ export interface paths {
                                 typeProcess: "training" | "inference";
                                 /** @enum {string} */
                                 typeRam: "DDR3" | "DDR4" | "DDR5";
+                                /** @enum {string} */
+                                windowQuality?: "fine" | "coarse";
                             };
                             upload: {
                                 id: string;
@@ -2302,28 +2363,43 @@ export interface components {
             endedAt: string | null;
             energy: {
                 cpu: {
+                    basis?: string;
+                    degraded?: string | null;
                     energyJ: number;
                     included: boolean;
                     measured: boolean;
                     /** @enum {string} */
                     method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                     powerW: number;
+                    /** @enum {string} */
+                    quality?: "fine" | "coarse" | "unavailable";
+                    scope?: string;
                 };
                 gpu: {
+                    basis?: string;
+                    degraded?: string | null;
                     energyJ: number;
                     included: boolean;
                     measured: boolean;
                     /** @enum {string} */
                     method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                     powerW: number;
+                    /** @enum {string} */
+                    quality?: "fine" | "coarse" | "unavailable";
+                    scope?: string;
                 };
                 ram: {
+                    basis?: string;
+                    degraded?: string | null;
                     energyJ: number;
                     included: boolean;
                     measured: boolean;
                     /** @enum {string} */
                     method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                     powerW: number;
+                    /** @enum {string} */
+                    quality?: "fine" | "coarse" | "unavailable";
+                    scope?: string;
                 };
             };
             energyJ: number;
@@ -2333,6 +2409,8 @@ export interface components {
             startedAt: string;
             /** @enum {string} */
             status: "open" | "ok" | "interrupted";
+            /** @enum {string} */
+            windowQuality?: "fine" | "coarse";
         };
         Error: {
             error: {
@@ -2347,9 +2425,33 @@ export interface components {
         };
         Run: {
             attribution: {
+                components?: {
+                    cpu: {
+                        /** @enum {string} */
+                        basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                        detail: string;
+                        energyJ: number;
+                        share: number;
+                    };
+                    gpu: {
+                        /** @enum {string} */
+                        basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                        detail: string;
+                        energyJ: number;
+                        share: number;
+                    };
+                    ram: {
+                        /** @enum {string} */
+                        basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                        detail: string;
+                        energyJ: number;
+                        share: number;
+                    };
+                };
                 energyJ: number;
+                facilityEnergyJ?: number;
                 /** @enum {string} */
-                method: "cpu-time-share";
+                method: "cpu-time-share" | "per-component";
                 share: number;
             } | null;
             batchesCounted: number;
@@ -2361,64 +2463,97 @@ export interface components {
                 tool: string | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
+            degraded?: string | null;
             durationS: number;
             emissionsG: number;
             endedAt: string | null;
             energy: {
                 cpu: {
+                    basis?: string;
+                    degraded?: string | null;
                     energyJ: number;
                     included: boolean;
                     measured: boolean;
                     /** @enum {string} */
                     method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                     powerW: number;
+                    /** @enum {string} */
+                    quality?: "fine" | "coarse" | "unavailable";
+                    scope?: string;
                 };
                 gpu: {
+                    basis?: string;
+                    degraded?: string | null;
                     energyJ: number;
                     included: boolean;
                     measured: boolean;
                     /** @enum {string} */
                     method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                     powerW: number;
+                    /** @enum {string} */
+                    quality?: "fine" | "coarse" | "unavailable";
+                    scope?: string;
                 };
                 ram: {
+                    basis?: string;
+                    degraded?: string | null;
                     energyJ: number;
                     included: boolean;
                     measured: boolean;
                     /** @enum {string} */
                     method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                     powerW: number;
+                    /** @enum {string} */
+                    quality?: "fine" | "coarse" | "unavailable";
+                    scope?: string;
                 };
             };
             energyJ: number;
+            /** @enum {string} */
+            energyScope?: "machine";
             epochs: {
                 durationS: number;
                 emissionsG: number;
                 endedAt: string | null;
                 energy: {
                     cpu: {
+                        basis?: string;
+                        degraded?: string | null;
                         energyJ: number;
                         included: boolean;
                         measured: boolean;
                         /** @enum {string} */
                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                         powerW: number;
+                        /** @enum {string} */
+                        quality?: "fine" | "coarse" | "unavailable";
+                        scope?: string;
                     };
                     gpu: {
+                        basis?: string;
+                        degraded?: string | null;
                         energyJ: number;
                         included: boolean;
                         measured: boolean;
                         /** @enum {string} */
                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                         powerW: number;
+                        /** @enum {string} */
+                        quality?: "fine" | "coarse" | "unavailable";
+                        scope?: string;
                     };
                     ram: {
+                        basis?: string;
+                        degraded?: string | null;
                         energyJ: number;
                         included: boolean;
                         measured: boolean;
                         /** @enum {string} */
                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                         powerW: number;
+                        /** @enum {string} */
+                        quality?: "fine" | "coarse" | "unavailable";
+                        scope?: string;
                     };
                 };
                 energyJ: number;
@@ -2428,6 +2563,8 @@ export interface components {
                 startedAt: string;
                 /** @enum {string} */
                 status: "open" | "ok" | "interrupted";
+                /** @enum {string} */
+                windowQuality?: "fine" | "coarse";
             }[];
             error: string | null;
             executionCount: number | null;
@@ -2486,6 +2623,8 @@ export interface components {
             typeProcess: "training" | "inference";
             /** @enum {string} */
             typeRam: "DDR3" | "DDR4" | "DDR5";
+            /** @enum {string} */
+            windowQuality?: "fine" | "coarse";
         };
         Sample: {
             powerW: {
@@ -2513,6 +2652,7 @@ export interface components {
             reason: string | null;
         };
         Status: {
+            dataDir: string;
             hardware: {
                 cpuCount: number;
                 cpuModel: string;
@@ -2570,6 +2710,7 @@ export interface components {
         };
         StreamMessage: {
             status: {
+                dataDir: string;
                 hardware: {
                     cpuCount: number;
                     cpuModel: string;
@@ -2644,9 +2785,33 @@ export interface components {
             event: "opened" | "progress" | "epoch" | "closed" | "updated";
             run: {
                 attribution: {
+                    components?: {
+                        cpu: {
+                            /** @enum {string} */
+                            basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                            detail: string;
+                            energyJ: number;
+                            share: number;
+                        };
+                        gpu: {
+                            /** @enum {string} */
+                            basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                            detail: string;
+                            energyJ: number;
+                            share: number;
+                        };
+                        ram: {
+                            /** @enum {string} */
+                            basis: "cpu-time" | "gpu-memory" | "resident-memory" | "unavailable" | "excluded";
+                            detail: string;
+                            energyJ: number;
+                            share: number;
+                        };
+                    };
                     energyJ: number;
+                    facilityEnergyJ?: number;
                     /** @enum {string} */
-                    method: "cpu-time-share";
+                    method: "cpu-time-share" | "per-component";
                     share: number;
                 } | null;
                 batchesCounted: number;
@@ -2658,64 +2823,97 @@ export interface components {
                     tool: string | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
+                degraded?: string | null;
                 durationS: number;
                 emissionsG: number;
                 endedAt: string | null;
                 energy: {
                     cpu: {
+                        basis?: string;
+                        degraded?: string | null;
                         energyJ: number;
                         included: boolean;
                         measured: boolean;
                         /** @enum {string} */
                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                         powerW: number;
+                        /** @enum {string} */
+                        quality?: "fine" | "coarse" | "unavailable";
+                        scope?: string;
                     };
                     gpu: {
+                        basis?: string;
+                        degraded?: string | null;
                         energyJ: number;
                         included: boolean;
                         measured: boolean;
                         /** @enum {string} */
                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                         powerW: number;
+                        /** @enum {string} */
+                        quality?: "fine" | "coarse" | "unavailable";
+                        scope?: string;
                     };
                     ram: {
+                        basis?: string;
+                        degraded?: string | null;
                         energyJ: number;
                         included: boolean;
                         measured: boolean;
                         /** @enum {string} */
                         method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                         powerW: number;
+                        /** @enum {string} */
+                        quality?: "fine" | "coarse" | "unavailable";
+                        scope?: string;
                     };
                 };
                 energyJ: number;
+                /** @enum {string} */
+                energyScope?: "machine";
                 epochs: {
                     durationS: number;
                     emissionsG: number;
                     endedAt: string | null;
                     energy: {
                         cpu: {
+                            basis?: string;
+                            degraded?: string | null;
                             energyJ: number;
                             included: boolean;
                             measured: boolean;
                             /** @enum {string} */
                             method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                             powerW: number;
+                            /** @enum {string} */
+                            quality?: "fine" | "coarse" | "unavailable";
+                            scope?: string;
                         };
                         gpu: {
+                            basis?: string;
+                            degraded?: string | null;
                             energyJ: number;
                             included: boolean;
                             measured: boolean;
                             /** @enum {string} */
                             method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                             powerW: number;
+                            /** @enum {string} */
+                            quality?: "fine" | "coarse" | "unavailable";
+                            scope?: string;
                         };
                         ram: {
+                            basis?: string;
+                            degraded?: string | null;
                             energyJ: number;
                             included: boolean;
                             measured: boolean;
                             /** @enum {string} */
                             method: "rapl" | "nvml" | "nvidia-smi" | "tdp-load" | "ram-model" | "none";
                             powerW: number;
+                            /** @enum {string} */
+                            quality?: "fine" | "coarse" | "unavailable";
+                            scope?: string;
                         };
                     };
                     energyJ: number;
@@ -2725,6 +2923,8 @@ export interface components {
                     startedAt: string;
                     /** @enum {string} */
                     status: "open" | "ok" | "interrupted";
+                    /** @enum {string} */
+                    windowQuality?: "fine" | "coarse";
                 }[];
                 error: string | null;
                 executionCount: number | null;
@@ -2783,6 +2983,8 @@ export interface components {
                 typeProcess: "training" | "inference";
                 /** @enum {string} */
                 typeRam: "DDR3" | "DDR4" | "DDR5";
+                /** @enum {string} */
+                windowQuality?: "fine" | "coarse";
             };
             /** @enum {string} */
             type: "run";
