@@ -747,6 +747,8 @@ export interface paths {
                         };
                         executionCount?: number;
                         gpuIds?: number[];
+                        /** Format: uuid */
+                        id?: string;
                         kernelId?: string;
                         /**
                          * @default manual
@@ -1184,6 +1186,7 @@ export interface paths {
                         nEpoch?: number;
                         output?: {
                             dir: string;
+                            dirIsFallback?: boolean;
                             file?: string;
                             /**
                              * @default append
