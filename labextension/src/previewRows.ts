@@ -4,7 +4,6 @@
  * exact value that will be sent beside it. Pure.
  */
 import { formatDuration, formatEmissions, formatEnergy, formatNumber, formatPower } from './format';
-import type { PnavRecord } from './types';
 
 export interface IPreviewRow {
   key: string;
@@ -82,12 +81,13 @@ export const MAIN_FIELDS = [
   'pue',
 ];
 
-function text(value: PnavRecord[string]): string {
-  if (value === null || value === '') return '–';
+function text(value: unknown): string {
+  if (value === null || value === undefined || value === '') return '–';
   return String(value);
 }
 
-export function previewRows(record: PnavRecord): IPreviewRow[] {
+/** Any record of the sidecar's (`PnavRecord`), or some of its columns. */
+export function previewRows(record: Readonly<Record<string, unknown>>): IPreviewRow[] {
   const rows = Object.entries(record).map(([key, value]): IPreviewRow => {
     const unit = UNITS[key];
     if (unit && typeof value === 'number') {

@@ -3,9 +3,9 @@ import { Widget } from '@lumino/widgets';
 import { describe, expect, it, vi } from 'vitest';
 import { makeRun } from '../test-support/fixtures';
 import { plainTrans } from './trans';
-import type { IUpload } from './types';
+import type { IUpload, PnavRecord } from './types';
 import { type IUploadFormOptions, UploadForm } from './uploadForm';
-import { recordGroups } from './uploadMessages';
+import { type IRecordGroup, recordGroups } from './uploadMessages';
 
 const HEX = 'cd'.repeat(32);
 const RUNS = [
@@ -167,8 +167,14 @@ describe('UploadForm', () => {
   });
 
   it('previews each ticked record with names and units, the typed model id in it', async () => {
-    const preview = vi.fn((group, modelId) =>
-      Promise.resolve({ type_process: group.typeProcess, model_id: modelId, energy_consumed: 0.000375, region: null }),
+    // Four of the record's columns are enough to check how rows are drawn.
+    const preview = vi.fn((group: IRecordGroup, modelId: string | null) =>
+      Promise.resolve({
+        type_process: group.typeProcess,
+        model_id: modelId,
+        energy_consumed: 0.000375,
+        region: null,
+      } as Partial<PnavRecord> as PnavRecord),
     );
     const form = makeForm({ preview });
     form.node.querySelector<HTMLButtonElement>('.jp-pnav-PreviewButton')!.click();

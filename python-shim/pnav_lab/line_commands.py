@@ -12,6 +12,8 @@ from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 
 from . import context, tables, validation
+from . import run as _run
+from .contract import API_PREFIX
 from .errors import PnavError, PnavValidationError, SidecarRequestError
 
 COMMANDS = ('status', 'runs', 'export', 'upload', 'config')
@@ -23,7 +25,9 @@ def _parser(command: str, description: str) -> MagicArgumentParser:
 
 
 def _parsers() -> dict:
-    parsers = {'status': _parser('status', 'Power sources and their methods, country and carbon intensity.')}
+    status = _parser('status', 'Power sources and their methods, country and carbon intensity, which sidecar.')
+    status.add_argument('--verbose', action='store_true', help='Also list unavailable sources and how to enable them.')
+    parsers = {'status': status}
 
     runs = _parser('runs', "This notebook's runs, newest first.")
     runs.add_argument('--all', action='store_true', help='Runs of every notebook, not only this one.')
@@ -89,35 +93,101 @@ def dispatch(magics, line: str):
 
 
 def _selection(args) -> dict:
+    """The runs a command acts on: --runs, else this notebook's, else this kernel's (plain IPython, consoles)."""
     if args.runs:
         return {'runIds': [r.strip() for r in args.runs.split(',') if r.strip()]}
     path = context.notebook_path()
-    if path is None:
-        raise UsageError('%pnav: no notebook path is known in this kernel (JPY_SESSION_NAME unset); pass --runs ID,ID')
-    return {'notebookPath': path}
+    if path is not None:
+        return {'notebookPath': path}
+    ids = _run.opened_ids()
+    if not ids:
+        raise UsageError('%pnav: no runs in this kernel yet (measure a cell with %%pnav, or pass --runs ID,ID)')
+    return {'runIds': ids}
 
 
 # ---------------------------------------------------------------------- commands
 
 
 def _status(client, args):
-    display(tables.status_table(client.status()))
+    rows, notes = status_rows(client.status(), verbose=args.verbose)
+    # HTML in a notebook, the aligned text in a terminal: the same rows.
+    text = _aligned(rows, notes)
+    display(tables.Table('PNAV Lab status', ['', ''], [list(row) for row in rows], set(), notes, text=text))
     return None
+
+
+def status_text(status: dict, *, verbose: bool = False) -> str:
+    """A short aligned summary: what is measured and how, where CO2 comes from, which sidecar answers.
+
+    The setup advice for unavailable sources (udev rules, flags) is only shown with `verbose`.
+    """
+    return _aligned(*status_rows(status, verbose=verbose))
+
+
+def _aligned(rows: list, notes: list) -> str:
+    width = max(len(name) for name, _ in rows)
+    lines = [f'{name:<{width}}  {value}' for name, value in rows]
+    # Advice lines (`--verbose`) sit under the values; the one-line hint starts at the margin.
+    lines += [note if note.startswith('(') else f'{"":<{width}}  {note}' for note in notes]
+    return '\n'.join(lines)
+
+
+def status_rows(status: dict, *, verbose: bool = False) -> tuple[list, list]:
+    """(name, value) rows, then the notes under them."""
+    location = status['location']
+    rows = []
+    in_use = [s for s in status['sources'] if s['available'] and s['method'] != 'none']
+    for source in in_use:
+        kind = 'measured' if source['measured'] else 'estimated'
+        rows.append((source['component'], f'{source["method"]} ({kind})'))
+    for component in ('cpu', 'gpu', 'ram'):
+        if not any(s['component'] == component for s in in_use):
+            rows.append((component, 'not present'))
+    rows.append(
+        (
+            'country',
+            f'{location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}), '
+            f'{location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}), PUE {status["pue"]}',
+        )
+    )
+    rows.append(('scope', f'{status["scope"]["kind"]}: {status["scope"]["detail"]}'))
+    sidecar = f'{status["version"]}, pid {status["pid"]} on {status["host"]}, since {status["startedAt"]}'
+    rows.append(('sidecar', sidecar))
+    if status.get('dataDir'):
+        rows.append(('data dir', status['dataDir']))
+    notes = []
+    unavailable = [s for s in status['sources'] if not s['available'] and s['method'] != 'none']
+    if verbose:
+        for source in unavailable:
+            notes.append(f'{source["component"]} {source["method"]}: {source.get("reason") or "unavailable"}')
+            if source.get('fix'):
+                notes.append(f'  fix: {source["fix"]}')
+    elif unavailable:
+        notes.append(
+            f'({len(unavailable)} more source(s) unavailable: `%pnav status --verbose` or `pnav doctor` says how to enable them)'
+        )
+    return rows, notes
 
 
 def _runs(client, args):
     query = {'limit': args.limit}
+    own_ids = None
     if not args.all:
         path = context.notebook_path()
-        if path is None:
-            raise UsageError('%pnav runs: no notebook path is known in this kernel; use --all')
-        query['notebookPath'] = path
+        if path is not None:
+            query['notebookPath'] = path
+        elif context.kernel_id() is not None:
+            query['kernelId'] = context.kernel_id()
+        else:
+            own_ids = set(_run.opened_ids())  # plain IPython: the runs this process opened
     runs = client.list_runs(**query)
+    if own_ids is not None:
+        runs = [run for run in runs if run['id'] in own_ids]
     if not runs:
         print('no runs yet')
         return None
-    caption = 'runs of every notebook' if args.all else f'runs of {query["notebookPath"]}'
-    display(tables.runs_table(runs, f'{caption}, newest first'))
+    where = query.get('notebookPath') or ('every notebook' if args.all else 'this kernel')
+    display(tables.runs_table(runs, f'runs of {where}, newest first'))
     return None
 
 
@@ -125,7 +195,7 @@ def _export(client, args):
     body = {'format': args.format, **_selection(args)}
     if args.type_process:
         body['typeProcess'] = args.type_process
-    data, _content_type = client.request('POST', '/api/v1/exports', body, timeout_s=30.0, raw=True)
+    data, _content_type = client.request('POST', f'{API_PREFIX}/exports', body, timeout_s=30.0, raw=True)
     path = os.path.abspath(args.path or f'pnav_export.{EXPORT_EXTENSIONS[args.format]}')
     with open(path, 'wb') as handle:
         handle.write(data)
@@ -150,7 +220,7 @@ def _upload(client, args):
     if args.status:
         path = context.notebook_path()
         suffix = f'?{urlencode({"notebookPath": path})}' if path else ''
-        uploads = client.request('GET', f'/api/v1/uploads{suffix}')['uploads']
+        uploads = client.request('GET', f'{API_PREFIX}/uploads{suffix}')['uploads']
         if not uploads:
             print('no uploads')
         for upload in uploads:
@@ -159,7 +229,7 @@ def _upload(client, args):
         return None
     selection = {**_selection(args), 'typeProcess': args.type_process}
     if args.preview:
-        record = client.request('POST', '/api/v1/records/preview', selection)['record']
+        record = client.request('POST', f'{API_PREFIX}/records/preview', selection)['record']
         print(json.dumps(record, indent=1))
         return None
     try:
@@ -169,7 +239,7 @@ def _upload(client, args):
         raise UsageError(f'%pnav upload: {error}') from None
     body = {'endpointUrl': endpoint, 'token': _token(), 'modelId': model_id, **selection}
     try:
-        uploads = client.request('POST', '/api/v1/uploads', body, timeout_s=10.0)['uploads']
+        uploads = client.request('POST', f'{API_PREFIX}/uploads', body, timeout_s=10.0)['uploads']
     except SidecarRequestError as error:
         raise UsageError(f'%pnav upload: {error}') from None
     for upload in uploads:
@@ -184,7 +254,7 @@ def _config(client, args):
     if not args.pairs:
         try:
             query = urlencode({'cwd': cwd, 'env': json.dumps(context.pnav_env())})
-            settings = client.request('GET', f'/api/v1/config?{query}')
+            settings = client.request('GET', f'{API_PREFIX}/config?{query}')
         except SidecarRequestError as error:
             if error.status == 404:
                 raise UsageError('%pnav config: this sidecar has no /api/v1/config (update the sidecar)') from None
@@ -197,7 +267,9 @@ def _config(client, args):
         if not sep or not key:
             raise UsageError(f'%pnav config: expected KEY=VALUE, got {pair!r}')
         try:
-            answer = client.request('PUT', '/api/v1/config', {'key': key, 'value': value, 'scope': scope, 'cwd': cwd})
+            answer = client.request(
+                'PUT', f'{API_PREFIX}/config', {'key': key, 'value': value, 'scope': scope, 'cwd': cwd}
+            )
         except SidecarRequestError as error:
             raise UsageError(f'%pnav config {key}: {error}') from None
         written = answer.get('written', {}) if isinstance(answer, dict) else {}

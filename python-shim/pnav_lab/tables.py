@@ -16,29 +16,32 @@ _NUMBER_STYLE = 'padding:2px 8px;text-align:right;white-space:nowrap;font-varian
 class Table:
     """Rows of strings with a caption; `numeric` columns are right-aligned."""
 
-    def __init__(self, caption: str, headers: list[str], rows: list[list[str]], numeric: set[int], notes=()):
+    def __init__(self, caption: str, headers: list[str], rows: list[list[str]], numeric: set[int], notes=(), text=None):
         self.caption = caption
         self.headers = headers
         self.rows = rows
         self.numeric = numeric
         self.notes = list(notes)
+        self.text = text
 
     def _repr_html_(self) -> str:
         def cell(tag: str, index: int, text: str) -> str:
             style = _NUMBER_STYLE if index in self.numeric else _CELL_STYLE
             return f'<{tag} style="{style}">{escape(text)}</{tag}>'
 
-        head = ''.join(cell('th', i, h) for i, h in enumerate(self.headers))
+        head = ''.join(cell('th', i, h) for i, h in enumerate(self.headers)) if any(self.headers) else ''
         body = ''.join('<tr>' + ''.join(cell('td', i, v) for i, v in enumerate(row)) + '</tr>' for row in self.rows)
         notes = ''.join(f'<p style="margin:4px 0">{escape(note)}</p>' for note in self.notes)
         return (
             f'<div class="pnav-table" style="overflow-x:auto;max-width:100%">'
             f'<table style="{_TABLE_STYLE}"><caption style="text-align:left;font-weight:bold">'
-            f'{escape(self.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            f'{escape(self.caption)}</caption>{f"<thead><tr>{head}</tr></thead>" if head else ""}<tbody>{body}</tbody></table>'
             f'{notes}</div>'
         )
 
     def __repr__(self) -> str:
+        if self.text is not None:
+            return self.text
         widths = [max([len(h)] + [len(row[i]) for row in self.rows]) for i, h in enumerate(self.headers)]
 
         def line(values: list[str]) -> str:
@@ -71,28 +74,3 @@ def runs_table(runs: list[dict], caption: str) -> Table:
     ]
     headers = ['cell', 'run', 'type', 'status', 'duration', 'energy', 'CO2e', 'quality']
     return Table(caption, headers, rows, numeric={4, 5, 6})
-
-
-def status_table(status: dict) -> Table:
-    location = status['location']
-    caption = (
-        f'PNAV sidecar {status["version"]} (pid {status["pid"]}) on {status["host"]}, '
-        f'scope {status["scope"]["kind"]}: {status["scope"]["detail"]}'
-    )
-    rows = []
-    for source in status['sources']:
-        if source['method'] == 'none':
-            kind, state = '-', 'not present'
-        else:
-            kind = 'measured' if source['measured'] else 'estimated'
-            state = 'in use' if source['available'] else f'unavailable: {source.get("reason") or "unknown"}'
-        fix = '' if source['available'] else source.get('fix') or ''
-        rows.append([source['component'], source['method'], kind, state, fix])
-    notes = [
-        f'country {location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}), '
-        f'intensity {location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}), PUE {status["pue"]}'
-    ]
-    data_dir = status.get('dataDir')
-    if data_dir:
-        notes.append(f'data dir {data_dir}')
-    return Table(caption, ['component', 'method', 'quality', 'state', 'fix'], rows, numeric=set(), notes=notes)

@@ -19,10 +19,19 @@ def notebook_shell(shell, monkeypatch):
     return shell
 
 
+class Shown:
+    """What the user sees: printed text, then displayed tables as a terminal shows them (text/plain)."""
+
+    def __init__(self, captured):
+        self.stderr = captured.stderr
+        self.outputs = captured.outputs
+        self.stdout = captured.stdout + ''.join(f'{o.data["text/plain"]}\n' for o in captured.outputs)
+
+
 def run(shell, source):
     with capture_output() as captured:
         result = shell.run_cell(source, store_history=True)
-    return result, captured
+    return result, Shown(captured)
 
 
 def test_every_command_has_help(notebook_shell):
@@ -41,31 +50,53 @@ def test_unknown_command_is_a_usage_error(notebook_shell):
     )
 
 
-def test_status_lists_sources_with_methods(notebook_shell):
+def test_status_is_a_short_aligned_summary(notebook_shell):
     result, captured = run(notebook_shell, '%pnav status')
     assert result.success
-    [shown] = captured.outputs
-    text = shown.data['text/plain']
-    assert 'country ESP' in text
-    rows = [line.split() for line in text.splitlines()]
-    assert ['cpu', 'rapl', 'measured', 'in', 'use'] in rows
-    assert ['ram', 'ram-model', 'estimated', 'in', 'use'] in rows
-    html = shown.data['text/html']
-    assert '<td style="padding:2px 8px;text-align:left;vertical-align:top;">rapl</td>' in html
-    assert html.count('<tr>') == 1 + len(text.splitlines()) - 3
+    lines = captured.stdout.splitlines()
+    names = [line.split('  ')[0].strip() for line in lines if not line.startswith('(')]
+    assert names[:3] == ['cpu', 'ram', 'gpu']
+    assert 'country' in names and 'sidecar' in names and 'data dir' in names
+    assert 'cpu       rapl (measured)' in captured.stdout
+    assert 'ram       ram-model (estimated)' in captured.stdout
+    assert 'gpu       not present' in captured.stdout
+    assert 'country   ESP ' in captured.stdout
+    # Every value starts in the same column.
+    assert len({re.match(r'\S+(?: \S+)?\s+', line).end() for line in lines if not line.startswith('(')}) == 1
+    assert 'fix:' not in captured.stdout
+    assert len(lines) <= 8
+    # In a notebook: the same rows as an HTML table.
+    html = captured.outputs[0].data['text/html']
+    assert '<td style="padding:2px 8px;text-align:left;vertical-align:top;">rapl (measured)</td>' in html
+    assert html.count('<tr>') == len([line for line in lines if not line.startswith('(')])
+
+
+def test_status_verbose_adds_the_setup_advice(notebook_shell):
+    result, captured = run(notebook_shell, '%pnav status --verbose')
+    assert result.success
+    assert 'fix:' in captured.stdout or 'unavailable' in captured.stdout
+
+
+def test_runs_outside_jupyterlab_lists_this_kernels_runs(shell, monkeypatch):
+    """Plain IPython (no JPY_SESSION_NAME, no kernel): the runs this process opened."""
+    monkeypatch.delenv('JPY_SESSION_NAME', raising=False)
+    run(shell, '%%pnav --no-save --quiet --type inference --label plain-ipython\nx = 1')
+    result, captured = run(shell, '%pnav runs')
+    assert result.success, captured.stderr
+    assert 'no notebook path' not in captured.stderr
+    assert ' inference ' in captured.stdout
 
 
 def test_runs_shows_this_notebooks_runs(notebook_shell):
     run(notebook_shell, '%%pnav --no-save --quiet --type inference\nx = 1')
     result, captured = run(notebook_shell, '%pnav runs')
     assert result.success
-    [shown] = captured.outputs
-    lines = shown.data['text/plain'].splitlines()
+    lines = captured.stdout.splitlines()
     assert lines[0] == f'runs of {NOTEBOOK}, newest first'
     assert lines[1].split() == ['cell', 'run', 'type', 'status', 'duration', 'energy', 'CO2e', 'quality']
     assert lines[2].split()[1:4] == ['x', '=', '1'] and ' inference ' in lines[2] and ' ok ' in lines[2]
-    # HTML for notebooks: a real table whose cells reflow, same units as the text.
-    html = shown.data['text/html']
+    # HTML for notebooks: a real table whose cells reflow, in the lab extension's units.
+    html = captured.outputs[0].data['text/html']
     assert '<th style="padding:2px 8px;text-align:left;vertical-align:top;">run</th>' in html
     assert '<td style="padding:2px 8px;text-align:left;vertical-align:top;">x = 1</td>' in html
     energy = re.search(r'\b[\d.]+ (?:mJ|J|kJ|MJ)\b', lines[2]).group(0)

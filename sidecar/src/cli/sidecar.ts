@@ -99,6 +99,7 @@ async function serve(opts: RawSidecarOptions): Promise<number> {
     pid: process.pid,
     version: VERSION,
     started_at: new Date().toISOString(),
+    data_dir: config.dataDir,
   });
   claim.release();
   process.stdout.write(`pnav sidecar ${VERSION} listening on ${sidecar.url} (runtime file ${file})\n`);

@@ -1,5 +1,5 @@
 /**
- * Discovery: `<runtimeDir>/pnav-sidecar.json` = {url, token, pid, version, started_at}, mode
+ * Discovery: `<runtimeDir>/pnav-sidecar.json` = {url, token, pid, version, started_at, data_dir}, mode
  * 0600, removed on exit. One sidecar per runtime dir: starting claims a lock file with an
  * exclusive create (O_EXCL), so of two starting at once one wins and the other defers to it.
  */
@@ -17,6 +17,8 @@ export interface RuntimeInfo {
   pid: number;
   version: string;
   started_at: string;
+  /** Where this sidecar keeps its ledger: a client tells the user which data it is writing to. */
+  data_dir?: string;
 }
 
 export function runtimeFilePath(runtimeDir: string): string {
