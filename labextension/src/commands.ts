@@ -228,18 +228,17 @@ function uploadActions(
   };
   const fail = (what: string) => (error: unknown) =>
     Notification.error(trans.__('%1 failed: %2', what, errorMessage(error)), { autoClose: false });
+  // One notification per upload: the previous one goes when the status changes (an updated toast
+  // keeps its old actions and does not close by itself).
   const show = (
     upload: IUpload,
     type: Notification.TypeOptions,
     message: string,
     options: Notification.IOptions<null>,
   ) => {
-    const id = notes.get(upload.id);
-    if (id && Notification.manager.has(id)) {
-      Notification.update({ id, message, type, autoClose: options.autoClose ?? false, actions: options.actions });
-    } else {
-      notes.set(upload.id, Notification.emit(message, type, options));
-    }
+    const previous = notes.get(upload.id);
+    if (previous) Notification.dismiss(previous);
+    notes.set(upload.id, Notification.emit(message, type, options));
   };
   const actions: IUploadActions = {
     retryNow: upload => {
@@ -282,6 +281,9 @@ function uploadActions(
       const reason = trans.__(short.text, ...short.args);
       if (upload.status === 'sent') {
         show(upload, 'success', trans.__('The %1 record was sent to %2.', type, host), { autoClose: 5000 });
+      } else if (upload.status === 'failed' && short.text === 'cancelled') {
+        // The user's own doing: said briefly, not as an error that waits to be dismissed.
+        show(upload, 'info', trans.__('The %1 record was cancelled; nothing was sent.', type), { autoClose: 4000 });
       } else if (upload.status === 'failed') {
         show(upload, 'error', trans.__('The %1 record was not sent to %2: %3.', type, host, reason), {
           autoClose: false,
@@ -302,7 +304,7 @@ function uploadActions(
           },
         );
       } else if (previous === undefined) {
-        show(upload, 'in-progress', trans.__('Sending the %1 record to %2…', type, host), {
+        show(upload, 'info', trans.__('Sending the %1 record to %2…', type, host), {
           autoClose: 5000,
           actions: [{ label: trans.__('Cancel'), callback: () => actions.cancel(upload) }],
         });
