@@ -26,10 +26,11 @@ interface UploadOptions {
 class CliError extends Error {}
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const sidecar = findRunningSidecar();
+  const refused: string[] = [];
+  const sidecar = await findRunningSidecar(process.env, why => refused.push(why));
   if (!sidecar) {
     throw new CliError(
-      'no running sidecar found (start Jupyter with PNAV Lab, or `pnav sidecar`, or set PNAV_SIDECAR_URL and PNAV_SIDECAR_TOKEN)',
+      `no running sidecar found (start Jupyter with PNAV Lab, or \`pnav sidecar\`, or set PNAV_SIDECAR_URL and PNAV_SIDECAR_TOKEN)${refused.map(r => `; ${r}`).join('')}`,
     );
   }
   const response = await fetch(`${sidecar.access.baseUrl}${API_PREFIX}${path}`, {

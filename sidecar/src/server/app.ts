@@ -6,6 +6,7 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import { API_PREFIX, SamplesQuerySchema, type SourceInfo, type Status } from '../api/schemas.js';
 import { type Ledger, LedgerError } from '../ledger/ledger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
+import { CHALLENGE_PATTERN, proofFor } from '../runtime/proof.js';
 import type { SampleBuffer } from '../sampler/sample-buffer.js';
 import { type ConfigRouterOptions, createConfigRouter } from '../settings/router.js';
 import { HttpError, storageError } from './errors.js';
@@ -34,6 +35,10 @@ export interface AppDeps {
 
 export const DEFAULT_BODY_LIMIT = '1mb';
 
+function isChallenge(path: string, query: unknown): boolean {
+  return path === '/healthz' && typeof query === 'object' && query !== null && 'challenge' in query;
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const log = deps.log ?? (() => {});
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -44,14 +49,22 @@ export function createApp(deps: AppDeps): express.Express {
 
   const guard: RequestHandler = (req, _res, next) => {
     checkHostAndOrigin(req.headers, req.socket.localPort ?? 0);
-    if (!(deps.metricsPublic && req.path === '/metrics')) checkToken(req.headers.authorization, deps.token);
+    // The challenge is answered without the token: a client asks it before trusting us with the token.
+    const publicPath = (deps.metricsPublic && req.path === '/metrics') || isChallenge(req.path, req.query);
+    if (!publicPath) checkToken(req.headers.authorization, deps.token);
     next();
   };
   app.use(guard);
   app.use(jsonBodyParser(bodyLimit));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, version: deps.version });
+  // `?challenge=<hex nonce>`: the answer proves this process holds the token (runtime/proof.ts).
+  app.get('/healthz', (req, res) => {
+    const challenge = req.query.challenge;
+    if (challenge === undefined) return void res.json({ ok: true, version: deps.version });
+    if (typeof challenge !== 'string' || !CHALLENGE_PATTERN.test(challenge)) {
+      throw new HttpError(400, 'bad_request', 'challenge: must be 32 to 128 lowercase hexadecimal characters');
+    }
+    res.json({ ok: true, version: deps.version, proof: proofFor(deps.token, challenge) });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
