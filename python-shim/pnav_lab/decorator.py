@@ -131,6 +131,8 @@ class TrackerSettings:
             endpoint_url = validation.endpoint_url(endpoint_url if given(endpoint_url) else None)
             raw_token = token if given(token) and token is not None else os.environ.get('PNAV_TOKEN')
             self.submit = {'endpointUrl': endpoint_url, 'token': validation.token(raw_token), 'modelId': model_id}
+            if validation.insecure_endpoint_allowed():  # PNAV_ALLOW_INSECURE_ENDPOINT=1, checked just above too
+                self.submit['allowInsecureEndpoint'] = True
             self.request['modelId'] = model_id
         elif given(model_id) and model_id is not None:
             self.request['modelId'] = validation.model_id(model_id)

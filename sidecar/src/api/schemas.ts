@@ -92,6 +92,8 @@ export const SubmitSchema = z.strictObject({
   endpointUrl: z.string().regex(/^https?:\/\//, 'must be an http(s) URL'),
   token: z.string(),
   modelId: ModelIdSchema,
+  /** Send the token over plain http:// to a host that is not loopback (checked when the upload is queued). */
+  allowInsecureEndpoint: z.boolean().optional(),
 });
 
 export const OpenRunRequestSchema = z.strictObject({

@@ -15,6 +15,7 @@ interface UploadOptions {
   run?: string[];
   type: string;
   endpoint?: string;
+  allowInsecureEndpoint?: boolean;
   modelId?: string;
   token?: string;
   previewOnly?: boolean;
@@ -90,6 +91,7 @@ async function run(opts: UploadOptions): Promise<void> {
   const { uploads } = await call<{ uploads: Upload[] }>('POST', '/uploads', {
     ...selection,
     endpointUrl: opts.endpoint,
+    ...(opts.allowInsecureEndpoint ? { allowInsecureEndpoint: true } : {}),
     modelId: opts.modelId,
     token,
   });
@@ -117,6 +119,7 @@ export function register(program: Command): void {
     ])
     .option('--type <typeProcess>', 'training or inference', 'training')
     .option('--endpoint <url>', 'the PNAV API endpoint URL (used exactly as given)')
+    .option('--allow-insecure-endpoint', 'allow an http:// endpoint that is not loopback (the token travels in clear)')
     .option('--model-id <hex>', 'PNAV model id, 64 lowercase hex')
     .option('--token <hex>', 'PNAV token (prefer env PNAV_TOKEN: argv is visible to other users)')
     .option('--preview-only', 'show the record and stop')

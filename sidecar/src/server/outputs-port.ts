@@ -13,7 +13,7 @@ export interface PnavOutputs {
   ): Promise<{ path: string; epochsPath: string | null }>;
   enqueue(
     run: Run,
-    submit: { endpointUrl: string; token: string; modelId: string },
+    submit: { endpointUrl: string; token: string; modelId: string; allowInsecureEndpoint?: boolean },
   ): Promise<{ id: string; status: string }>;
   start(): void;
   stop(): Promise<void>;
