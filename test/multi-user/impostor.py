@@ -11,14 +11,16 @@ import sys
 import threading
 
 port, capture, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-ANSWER = json.dumps({
-    'ok': True,
-    'version': '0.1.0',
-    'proof': '0' * 64,
-    'run': {'id': 'r1', 'status': 'open'},
-    'runs': [],
-    'uploads': [],
-}).encode()
+ANSWER = json.dumps(
+    {
+        'ok': True,
+        'version': '0.1.0',
+        'proof': '0' * 64,
+        'run': {'id': 'r1', 'status': 'open'},
+        'runs': [],
+        'uploads': [],
+    }
+).encode()
 lock = threading.Lock()
 
 

@@ -131,7 +131,12 @@ describe.skipIf(why !== null)('as another local user', () => {
     const pnavToken = randomBytes(32).toString('hex');
     const signals = mkdirAs(alice, path.join(alice.home, 'signals'), 0o755);
     const kernelEnv = { ...userEnv(alice), ...python.env, PNAV_SIDECAR_URL: info.url, PNAV_SIDECAR_TOKEN: info.token };
-    const kernel = runAs(alice, python.python, ['-s', path.join(HERE, 'victim_kernel.py'), signals, pnavToken], kernelEnv);
+    const kernel = runAs(
+      alice,
+      python.python,
+      ['-s', path.join(HERE, 'victim_kernel.py'), signals, pnavToken],
+      kernelEnv,
+    );
     await waitFor(`the kernel's open run (${kernel.out()})`, () => fs.existsSync(path.join(signals, 'opened')));
     expect(kernel.out()).toContain('opened True');
 
@@ -141,6 +146,10 @@ describe.skipIf(why !== null)('as another local user', () => {
     fs.writeFileSync(path.join(signals, 'go'), '');
     await kernel.exit;
     expect(kernel.out()).toContain('closed');
+    const afterKernel = mal.captured();
+    expect(afterKernel).not.toContain(info.token);
+    expect(afterKernel).not.toContain(pnavToken);
+    expect(afterKernel).toContain('GET /healthz?challenge='); // the kernel did try the port: only the challenge went
 
     const server = runAs(alice, python.python, ['-s', path.join(HERE, 'victim_server.py'), info.url], kernelEnv);
     await server.exit;
@@ -154,7 +163,6 @@ describe.skipIf(why !== null)('as another local user', () => {
     expect(cli.out()).toContain(`PNAV_SIDECAR_URL: ${info.url} did not prove it holds this sidecar's token`);
 
     const captured = mal.captured();
-    expect(captured).toContain('GET /healthz?challenge='); // alice's side did try the port: only the challenge went
     expect(captured).not.toContain(info.token);
     expect(captured).not.toContain(pnavToken);
     expect(captured).not.toMatch(/authorization/i);
@@ -208,7 +216,13 @@ describe.skipIf(why !== null)('as another local user', () => {
     writeAs(
       alice,
       path.join(runtimeDir, 'pnav-sidecar.json'),
-      JSON.stringify({ url: 'http://127.0.0.1:9', token: 'old', pid, version: '0.1.0', started_at: '2026-01-01T00:00:00Z' }),
+      JSON.stringify({
+        url: 'http://127.0.0.1:9',
+        token: 'old',
+        pid,
+        version: '0.1.0',
+        started_at: '2026-01-01T00:00:00Z',
+      }),
     );
     writeAs(alice, path.join(dataDir, 'sidecar.lock'), String(pid));
     const sidecar = runAs(alice, process.execPath, [...sidecarArgs(runtimeDir), '--data-dir', dataDir], userEnv(alice));

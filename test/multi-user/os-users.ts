@@ -118,7 +118,12 @@ export function pythonFor(user: OsUser): { python: string; env: Record<string, s
   ];
   const tried: string[] = [];
   for (const c of candidates) {
-    const r = spawnSync(c.python, ['-s', '-c', probe], { uid: user.uid, gid: user.gid, env: { ...userEnv(user), ...c.env }, encoding: 'utf8' });
+    const r = spawnSync(c.python, ['-s', '-c', probe], {
+      uid: user.uid,
+      gid: user.gid,
+      env: { ...userEnv(user), ...c.env },
+      encoding: 'utf8',
+    });
     if (r.status === 0) return c;
     tried.push(`${c.python}: ${(r.stderr || String(r.error)).trim().split('\n').at(-1)}`);
   }

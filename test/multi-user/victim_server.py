@@ -9,10 +9,9 @@ import asyncio
 import os
 import sys
 
-from tornado import httpclient
-
 from pnav_lab.serverext import SidecarManager
 from pnav_lab.verified_transport import fetch_verified
+from tornado import httpclient
 
 url = sys.argv[1]
 manager = SidecarManager(spawn=False)
