@@ -3,7 +3,6 @@
  * port squatting after `kill -9`, planted runtime files and symlinks, another user's pid in a stale
  * runtime file or lock, planted settings files. Each asserts what the attacker received or changed.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
