@@ -46,6 +46,9 @@ class SidecarEndpoint:
     token: str
     pid: int | None = None
     source: str = 'runtime-file'
+    #: The sidecar's version and data dir as its runtime file states them (None from the environment).
+    version: str | None = None
+    data_dir: str | None = None
 
 
 def runtime_dir() -> Path:
@@ -136,7 +139,9 @@ def read_runtime_file(directory: Path | None = None) -> SidecarEndpoint | None:
         raise UntrustedPath(path, f'its url {problem}')
     if not is_recorded_process(pid, recorded_start if isinstance(recorded_start, str) else None):
         return None
-    return SidecarEndpoint(url=url, token=token, pid=pid)
+    version = info.get('version') if isinstance(info.get('version'), str) else None
+    data_dir = info.get('data_dir') if isinstance(info.get('data_dir'), str) else None
+    return SidecarEndpoint(url=url, token=token, pid=pid, version=version, data_dir=data_dir)
 
 
 def package_repo_sidecar() -> Path | None:

@@ -1,8 +1,12 @@
 /** Routes of runs, epochs and batches under /api/v1. */
+import os from 'node:os';
+import path from 'node:path';
 import { Router } from 'express';
 import { z } from 'zod';
+import { HttpError } from '../api/errors.js';
 import {
   CloseEpochRequestSchema,
+  type CloseRunRequest,
   CloseRunRequestSchema,
   type CloseRunResponse,
   CountBatchesRequestSchema,
@@ -12,16 +16,15 @@ import {
   PatchRunRequestSchema,
   type Run,
 } from '../api/schemas.js';
+import { parseOr400 } from '../api/validate.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { HttpError } from './errors.js';
-import type { PnavOutputs } from './outputs-port.js';
-import { parseOr400 } from './validate.js';
+import type { PnavOutputs } from '../outputs/index.js';
 
 const EpochIndexSchema = z.object({ index: z.coerce.number().int().min(0).max(1_000_000) });
 
 export interface RunsRoutesDeps {
   ledger: Ledger;
-  outputs: PnavOutputs | null;
+  outputs: PnavOutputs;
   log: (msg: string) => void;
 }
 
@@ -71,6 +74,16 @@ export function runsRouter({ ledger, outputs, log }: RunsRoutesDeps): Router {
   return router;
 }
 
+/** The CSV folder: the run's configured output_dir replaces a fallback `dir` (the kernel's cwd), relative to it. */
+export function csvTarget(run: Run, output: NonNullable<CloseRunRequest['output']>): CsvOutputTarget {
+  const { dirIsFallback, ...target } = output;
+  if (!dirIsFallback || !run.outputDir) return target;
+  const configured = run.outputDir.replace(/^~(?=$|\/)/, os.homedir());
+  return { ...target, dir: path.resolve(output.dir, configured) };
+}
+
+type CsvOutputTarget = Omit<NonNullable<CloseRunRequest['output']>, 'dirIsFallback'>;
+
 /** POST /runs: the parsed JSON body (undefined when none) → the 201 body. Shared with hot-routes.ts. */
 export function openRunAction(ledger: Ledger, rawBody: unknown): { run: Run } {
   const body = parseOr400(OpenRunRequestSchema, rawBody);
@@ -90,25 +103,19 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
   let upload: CloseRunResponse['upload'] = null;
   let uploadError: string | null = null;
   if (!alreadyClosed && body.output) {
-    if (!outputs) csv = { path: null, epochsPath: null, error: 'CSV output is not available in this sidecar build' };
-    else {
-      try {
-        const written = await outputs.writeCsv(run, body.output);
-        csv = { path: written.path, epochsPath: written.epochsPath, error: null };
-      } catch (err) {
-        csv = { path: null, epochsPath: null, error: (err as Error).message };
-      }
+    try {
+      const written = await outputs.writeCsv(run, csvTarget(run, body.output));
+      csv = { path: written.path, epochsPath: written.epochsPath, error: null };
+    } catch (err) {
+      csv = { path: null, epochsPath: null, error: (err as Error).message };
     }
   }
   if (!alreadyClosed && body.submit) {
-    if (!outputs) uploadError = 'PNAV submission is not available in this sidecar build';
-    else {
-      try {
-        upload = await outputs.enqueue(run, body.submit);
-      } catch (err) {
-        // The message names the field (parseSubmitTarget) and never carries the token.
-        uploadError = `could not queue the PNAV submission: ${(err as Error).message}`;
-      }
+    try {
+      upload = await outputs.enqueue(run, body.submit);
+    } catch (err) {
+      // The message names the field (parseSubmitTarget) and never carries the token.
+      uploadError = `could not queue the PNAV submission: ${(err as Error).message}`;
     }
     if (uploadError) log(`run ${run.id}: ${uploadError}`);
   }

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { CloseRunResponseSchema, type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
 import { parseConfig } from '../config.js';
-import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
 import { type RunningSidecar, startSidecar } from './sidecar.js';
 
 const TOKEN = 'a'.repeat(64);
@@ -110,7 +110,12 @@ describe('runs API', () => {
     const c = RunSchema.parse(closed.body.run);
     expect(c.energy.cpu).toMatchObject({ energyJ: 7, method: 'rapl', measured: true });
     expect(c.location.countryIso3).toBe('ESP');
-    expect(c.attribution?.method).toBe('cpu-time-share');
+    expect(c.attribution?.method).toBe('per-component');
+    expect(c.attribution?.components?.cpu.basis).toBe('cpu-time');
+    // Every figure says what it covers and how it was obtained.
+    expect(c.energyScope).toBe('machine');
+    expect(c.energy.cpu).toMatchObject({ scope: 'machine', quality: 'fine', degraded: null });
+    expect(c.energy.cpu.basis).toMatch(/package-0/);
     // Closing twice is harmless: 200 and the same run.
     const again = await api('POST', `/api/v1/runs/${run.id}/close`, { status: 'error' });
     expect(again.status).toBe(200);

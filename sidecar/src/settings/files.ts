@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse as parseIni } from 'ini';
 import { parse as parseToml } from 'smol-toml';
-import { untrustedReason } from '../runtime/trusted-path.js';
+import { untrustedReason } from '../util/trusted-path.js';
 import type { SettingKey } from './definitions.js';
 
 export const PROJECT_FILE = '.pnav.toml';
