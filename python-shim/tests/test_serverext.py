@@ -29,6 +29,7 @@ def jp_server_config(sidecar, monkeypatch):
 
 async def test_extension_is_enabled_and_hands_the_sidecar_to_kernels(jp_serverapp, sidecar):
     assert jp_serverapp.extension_manager.extensions['pnav_lab'].enabled
+    assert jp_serverapp.web_app.settings['pnav_sidecar_manager'].first_look_done.wait(20)
     assert os.environ['PNAV_SIDECAR_URL'] == sidecar.url
     assert os.environ['PNAV_SIDECAR_TOKEN'] == sidecar.token
 
