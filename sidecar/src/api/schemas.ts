@@ -85,6 +85,12 @@ export const CsvOutputSchema = z.strictObject({
   dir: AbsolutePathSchema,
   file: z.string().min(1).max(255).optional(),
   onCsvWrite: z.enum(['append', 'update']).default('append'),
+  /**
+   * `dir` is the kernel's working directory, given as a fallback: the run's configured output_dir
+   * (settings, resolved at open), taken relative to `dir`, wins. Lets a client close without having
+   * read the open's answer.
+   */
+  dirIsFallback: z.boolean().optional(),
 });
 
 /** calculadorapnav's online submission, queued in the durable outbox. The token is never stored in runs. */
@@ -95,6 +101,11 @@ export const SubmitSchema = z.strictObject({
 });
 
 export const OpenRunRequestSchema = z.strictObject({
+  /**
+   * A run id chosen by the client (a UUID), so it can send the open and go on without waiting for the
+   * answer; 409 when a run with this id exists. Without it the sidecar picks one.
+   */
+  id: z.uuid().optional(),
   kind: RunKindSchema.default('manual'),
   kernelId: z.string().max(200).optional(),
   notebookPath: z.string().max(4096).optional(),
