@@ -1218,6 +1218,7 @@ export interface paths {
                             csv: {
                                 epochsPath: string | null;
                                 error: string | null;
+                                methodsPath?: string | null;
                                 path: string | null;
                             } | null;
                             run: {
