@@ -4,7 +4,11 @@
  */
 import { COMPONENTS, type Component, type EnergyBreakdown, type Run } from '../api/schemas.js';
 import type { PowerSource } from '../power/source.js';
+import type { CarriedFigures } from '../store/open-run-checkpoints.js';
 import { componentEnergyJ, type MeterReading } from './meter.js';
+
+/** What a window's figures need to know of a source. */
+export type SourceFacts = Pick<PowerSource, 'method' | 'measured'>;
 
 export interface WindowFigures {
   durationS: number;
@@ -16,7 +20,7 @@ export interface WindowFigures {
 export function windowFigures(
   start: MeterReading,
   end: MeterReading,
-  sourceOf: (c: Component) => PowerSource | undefined,
+  sourceOf: (c: Component) => SourceFacts | undefined,
   included: readonly Component[],
   gpuIds: readonly number[] | null,
 ): WindowFigures {
@@ -75,4 +79,23 @@ export function zeroBreakdown(
     };
   }
   return energy;
+}
+
+/** The sources a stored run was measured with, as its breakdown recorded them (after a restart the machine's may differ). */
+export function storedSourceFacts(energy: EnergyBreakdown): (c: Component) => SourceFacts | undefined {
+  return c => (energy[c] && energy[c].method !== 'none' ? energy[c] : undefined);
+}
+
+/** A window's figures plus what the run measured before a sidecar restart. */
+export function addCarried(window: WindowFigures, carried: CarriedFigures | null): WindowFigures {
+  if (!carried) return window;
+  const durationS = window.durationS + carried.durationS;
+  const energy = {} as EnergyBreakdown;
+  let energyJ = 0;
+  for (const c of COMPONENTS) {
+    const e = window.energy[c].energyJ + (carried.energyJ[c] ?? 0);
+    energy[c] = { ...window.energy[c], energyJ: e, powerW: durationS > 0 ? e / durationS : 0 };
+    if (window.energy[c].included) energyJ += e;
+  }
+  return { durationS, energy, energyJ };
 }

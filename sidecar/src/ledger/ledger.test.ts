@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type OpenRunRequest, OpenRunRequestSchema, type Run } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
+import { OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import { RunStore } from '../store/run-store.js';
 import { scriptedMachine } from './__fixtures__/scripted-source.js';
 import { Ledger, LedgerError } from './ledger.js';
@@ -25,6 +26,7 @@ function makeLedger(dataDir = path.join(tmp, 'data')) {
     scope: { kind: 'machine', detail: 'test machine' },
     procRoot,
     defaults: { pue: 1, typeRam: 'DDR4' },
+    checkpoints: new OpenRunCheckpoints({ dataDir }),
   });
 }
 

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'not_found'
   | 'payload_too_large'
   | 'conflict'
+  | 'too_many_open_runs'
   | 'storage_unavailable'
   | 'internal';
 
@@ -22,6 +23,8 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly issues?: ErrorIssue[],
+    /** Seconds for a Retry-After header (429). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }

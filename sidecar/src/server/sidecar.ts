@@ -22,6 +22,7 @@ import { settingsPaths } from '../settings/files.js';
 import { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import { settingsFromSidecarConfig } from '../settings/sidecar-flags.js';
 import { EnergyTotalsStore } from '../store/energy-totals-store.js';
+import { OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import { RunStore } from '../store/run-store.js';
 import { createApp, DEFAULT_BODY_LIMIT } from './app.js';
 import { createHotRoutes } from './hot-routes.js';
@@ -69,6 +70,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
   const defaultLocation: Location = resolveLocation({ configCountry: config.country, envCountry, timeZone });
 
   const store = new RunStore({ dataDir: config.dataDir, log });
+  const checkpoints = new OpenRunCheckpoints({ dataDir: config.dataDir, log });
   const meter = new Meter(power.sources, log);
   const sidecarSettings = settingsFromSidecarConfig(config);
   const gpuByProcess = new ByProcessGpuScope(config.nvidiaSmiPath ?? 'nvidia-smi', config.procRoot);
@@ -81,17 +83,24 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     defaults: { pue: config.pue, country: config.country, envCountry, timeZone, typeRam: 'DDR4' },
     settings: { sidecar: sidecarSettings, fallbackEnvCountry: envCountry, paths: settingsPaths() }, // HOME and XDG are read once
     gpuByProcess,
+    checkpoints,
+    limits: { maxOpenRuns: config.maxOpenRuns, maxOpenRunsPerKernel: config.maxOpenRunsPerKernel },
     log,
   });
   await ledger.load();
   // Closes as interrupted the runs whose kernel died mid-cell (kill -9, OOM): they never send a close.
-  const reaper = new RunReaper(ledger, { procRoot: config.procRoot, log }).start();
+  const reaper = new RunReaper(ledger, { procRoot: config.procRoot, maxRunAgeS: config.maxRunAgeS, log }).start();
 
   const samples = new SampleBuffer();
   const energyTotals = new EnergyTotalsStore({ dataDir: config.dataDir, log });
+  const energyTotalsJ = energyTotals.load();
+  const storage = {
+    dataDir: path.resolve(config.dataDir),
+    warnings: [...store.warnings, ...checkpoints.warnings, ...energyTotals.warnings],
+  };
   const metrics = createMetrics(power.sources, config.labels, {
     location: defaultLocation,
-    energyTotalsJ: energyTotals.load(),
+    energyTotalsJ,
     persistEnergy: totals => energyTotals.put(totals, { durable: true }),
   });
   const status = (): Status => ({
@@ -107,6 +116,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     sources: power.info,
     scope: power.scope,
     openRuns: ledger.openCount,
+    storage,
     hardware: power.hardware,
   });
   const hub = new StreamHub({ token, status, log });
@@ -172,6 +182,8 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
         await stopAll(power.sources);
         await store.flush();
         store.close();
+        await checkpoints.flush();
+        checkpoints.close();
         void energyTotals.put(metrics.energyTotals());
         await energyTotals.flush();
         energyTotals.close();
