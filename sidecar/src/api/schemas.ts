@@ -77,7 +77,8 @@ export const AbsolutePathSchema = z
   .regex(
     /^(\/|[A-Za-z]:[\\/]|\\\\)/,
     "must be an absolute path (a relative one would resolve against the sidecar's working directory, not the notebook's)",
-  );
+  )
+  .refine(p => !p.includes('\0'), 'must not contain a NUL character');
 
 /** Where and how the CSV row of a closed run is written (calculadorapnav's save_to_file). */
 export const CsvOutputSchema = z.strictObject({
