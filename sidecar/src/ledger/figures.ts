@@ -3,9 +3,9 @@
  * totals, PUE, quality and the model size bucket.
  */
 import { COMPONENTS, type Component, type EnergyBreakdown, type Run } from '../api/schemas.js';
+import { componentEnergyJ, type MeterReading } from '../power/meter.js';
 import type { PowerSource } from '../power/source.js';
 import type { CarriedFigures } from '../store/open-run-checkpoints.js';
-import { componentEnergyJ, type MeterReading } from './meter.js';
 
 /** What a window's figures need to know of a source. */
 export type SourceFacts = Pick<PowerSource, 'method' | 'measured'>;

@@ -19,15 +19,15 @@ import type {
   RunStatus,
   TypeProcess,
 } from '../api/schemas.js';
+import type { ByProcessGpuScope } from '../power/gpu/by-process.js';
+import { type CpuSnapshot, cpuTimeShare, ProcReader } from '../power/host/process-shares.js';
+import type { Meter, MeterReading } from '../power/meter.js';
 import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
-import type { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import type { CarriedFigures, OpenRunCheckpoint, OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import type { RunStore } from '../store/run-store.js';
 import { byIso } from '../util/iso-order.js';
-import { type CpuSnapshot, cpuTimeShare, ProcReader } from './attribution.js';
 import type { Carbon } from './carbon-port.js';
 import { addCarried, quality, sizeBucket, storedSourceFacts, windowFigures, zeroBreakdown } from './figures.js';
-import type { Meter, MeterReading } from './meter.js';
 import { processStartTicks } from './reaper.js';
 
 /** 'progress' events are produced by the sampler from progressRuns(), not emitted here. */

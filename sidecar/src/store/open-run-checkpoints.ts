@@ -8,8 +8,24 @@
  * After a crash, an open run's energy is the difference between its start and the session's
  * last meter reading: counters are cumulative, so nothing per run needs rewriting as energy grows.
  */
-import type { MeterReading } from '../ledger/meter.js';
+import type { Component } from '../api/schemas.js';
 import { Journal, type StorageWarning } from './journal.js';
+
+/** A meter reading as stored (the shape of power/meter.ts's MeterReading, which this layer does not import). */
+export interface MeterReading {
+  monoMs: number;
+  wallMs: number;
+  components: Partial<
+    Record<
+      Component,
+      {
+        energyJ: number;
+        powerW: number | null;
+        devices: { deviceId: string; energyJ: number; powerW: number | null }[];
+      }
+    >
+  >;
+}
 
 /** Energy carried over from before a sidecar restart, added to the run's current window. */
 export interface CarriedFigures {
