@@ -24,6 +24,22 @@ export interface IComponentEnergy {
   measured: boolean;
   /** False when the run excluded this component: shown as excluded, never as zero. */
   included: boolean;
+  /** What the figure covers ('machine', 'GPU 2', 'GPU 0: whole GPU (MIG slice not separable)'). */
+  scope?: string;
+  /** How the figure was obtained, with its inputs. */
+  basis?: string;
+  /** 'coarse': shorter than a few counter updates; 'unavailable': no value in the window (not a measured 0). */
+  quality?: 'fine' | 'coarse' | 'unavailable';
+  /** Why the source failed inside the window, else null. */
+  degraded?: string | null;
+}
+
+/** One component's share attributed to the kernel, with its basis. */
+export interface IAttributedShare {
+  basis: 'cpu-time' | 'gpu-memory' | 'resident-memory' | 'unavailable' | 'excluded';
+  share: number;
+  energyJ: number;
+  detail: string;
 }
 
 export type EnergyBreakdown = Record<Component, IComponentEnergy>;
@@ -94,7 +110,20 @@ export interface IRun {
   facilityEnergyJ: number;
   emissionsG: number;
   quality: 'measured' | 'estimated' | 'mixed';
-  attribution: { method: 'cpu-time-share'; share: number; energyJ: number } | null;
+  /** 'coarse' when a component's window spans fewer than a few counter updates (the panel badge). */
+  windowQuality?: 'fine' | 'coarse';
+  /** What energyJ / facilityEnergyJ cover: the machine, not the kernel alone. */
+  energyScope?: 'machine';
+  /** Sources that failed inside the window, with the reason, else null. */
+  degraded?: string | null;
+  /** The kernel's share: CPU by CPU time, GPU by GPU memory, RAM by resident memory ('per-component'). */
+  attribution: {
+    method: 'cpu-time-share' | 'per-component';
+    share: number;
+    energyJ: number;
+    facilityEnergyJ?: number;
+    components?: { cpu: IAttributedShare; gpu: IAttributedShare; ram: IAttributedShare };
+  } | null;
   epochs: IEpoch[];
   error: string | null;
   client: { os: string | null; pythonVersion: string | null; tool: string | null };

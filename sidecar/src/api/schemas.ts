@@ -188,6 +188,18 @@ export const ComponentEnergySchema = z.object({
   measured: z.boolean(),
   /** False when the run excluded this component: shown as excluded, never as zero. */
   included: z.boolean(),
+  /** What the figure covers: 'machine', 'GPU 3', 'whole GPU (MIG slice not separable)', a memory limit, ... */
+  scope: z.string().optional(),
+  /** How the figure was obtained, with its inputs (counter, model and the figures it used). */
+  basis: z.string().optional(),
+  /**
+   * 'coarse': the window spans fewer than a few updates of the source's counter (NVML ~100 ms, RAPL ~1 ms),
+   * so the figure is right on average but not for this window; 'unavailable': the source gave no value in the
+   * window (e.g. nvidia-smi `[N/A]` power), the energy is not a measured zero. Absent on runs stored before.
+   */
+  quality: z.enum(['fine', 'coarse', 'unavailable']).optional(),
+  /** Why the source stopped answering inside the window (its last value was kept), else null. */
+  degraded: z.string().nullable().optional(),
 });
 export type ComponentEnergy = z.infer<typeof ComponentEnergySchema>;
 
@@ -228,8 +240,35 @@ export const EpochSchema = z.object({
   /** energyJ x PUE: what calculadorapnav reports as energy. */
   facilityEnergyJ: z.number(),
   emissionsG: z.number(),
+  /** 'coarse' when any included component is coarse (see ComponentEnergy.quality). */
+  windowQuality: z.enum(['fine', 'coarse']).optional(),
 });
 export type Epoch = z.infer<typeof EpochSchema>;
+
+/** One component's attributed share, with the basis it was computed on. */
+export const AttributedShareSchema = z.object({
+  basis: z.enum(['cpu-time', 'gpu-memory', 'resident-memory', 'unavailable', 'excluded']),
+  /** Attributed energy / the component's window energy, 0..1. */
+  share: z.number(),
+  energyJ: z.number(),
+  /** The inputs: ticks, MiB per GPU, resident bytes, or why the basis is unavailable. */
+  detail: z.string(),
+});
+export type AttributedShare = z.infer<typeof AttributedShareSchema>;
+
+export const AttributionSchema = z.object({
+  method: z.enum(['cpu-time-share', 'per-component']),
+  /** Attributed energy / the window's energy (before PUE). */
+  share: z.number(),
+  /** Attributed energy before PUE. */
+  energyJ: z.number(),
+  /** Attributed energy after PUE: the kernel's figure next to the machine's facilityEnergyJ. */
+  facilityEnergyJ: z.number().optional(),
+  components: z
+    .object({ cpu: AttributedShareSchema, gpu: AttributedShareSchema, ram: AttributedShareSchema })
+    .optional(),
+});
+export type Attribution = z.infer<typeof AttributionSchema>;
 
 export const RunSchema = z.object({
   id: z.string(),
@@ -271,8 +310,22 @@ export const RunSchema = z.object({
   emissionsG: z.number(),
   /** 'measured' when every included component was read from a counter. */
   quality: z.enum(['measured', 'estimated', 'mixed']),
-  /** Share of the machine's energy attributed to the kernel's process tree by CPU time. An attribution, not a measurement. */
-  attribution: z.object({ method: z.literal('cpu-time-share'), share: z.number(), energyJ: z.number() }).nullable(),
+  /** 'coarse' when any included component's window spans fewer than a few counter updates. */
+  windowQuality: z.enum(['fine', 'coarse']).optional(),
+  /**
+   * What the headline figures (energyJ, facilityEnergyJ, emissionsG) cover: 'machine' — every CPU package,
+   * the run's GPUs and the RAM of the machine (or of its cgroup/SLURM scope for estimates), not the kernel
+   * alone; the kernel's own share is `attribution`.
+   */
+  energyScope: z.literal('machine').optional(),
+  /** Sources that failed inside the window, with the reason ('gpu: ...; cpu: ...'), else null. */
+  degraded: z.string().nullable().optional(),
+  /**
+   * The kernel's share of the machine's energy: CPU by the process tree's CPU time, GPU by its processes'
+   * GPU use on each GPU, RAM by resident memory ('per-component'; runs stored before used one CPU-time
+   * share for everything). An attribution, not a measurement.
+   */
+  attribution: AttributionSchema.nullable(),
   epochs: z.array(EpochSchema),
   error: z.string().nullable(),
   client: z.object({ os: z.string().nullable(), pythonVersion: z.string().nullable(), tool: z.string().nullable() }),

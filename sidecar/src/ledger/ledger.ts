@@ -1,10 +1,13 @@
 /**
  * The run ledger: runs and epochs open and close on request, each reading every power source
  * at that instant. Many runs may be open at once; each reports the machine's energy in its
- * window, plus a CPU-time attribution to the kernel's process tree when it gave its pid.
+ * window ('machine' scope), plus the kernel's attributed share per component (CPU time, GPU use,
+ * resident memory) when it gave its pid. A close reads every counter first and only then asks
+ * the slower process lists (nvidia-smi), so the window ends when the close arrives.
  * Open runs are checkpointed to the store so a crash keeps their energy up to the checkpoint.
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import type {
   CloseEpochRequestSchema,
@@ -19,16 +22,38 @@ import type {
   RunStatus,
   TypeProcess,
 } from '../api/schemas.js';
+import { COMPONENTS } from '../api/schemas.js';
 import type { ByProcessGpuScope } from '../power/gpu/by-process.js';
-import { type CpuSnapshot, cpuTimeShare, ProcReader } from '../power/host/process-shares.js';
-import type { Meter, MeterReading } from '../power/meter.js';
+import {
+  attributeWindow,
+  type ComponentShares,
+  type GpuUse,
+  type KernelSnapshot,
+  kernelSnapshot,
+  ProcReader,
+} from '../power/host/process-shares.js';
+import { deviceWindowJ, type Meter, type MeterReading } from '../power/meter.js';
 import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
-import type { CarriedFigures, OpenRunCheckpoint, OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
+import type { OpenRunCheckpoint, OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import type { RunStore } from '../store/run-store.js';
 import { byIso } from '../util/iso-order.js';
 import type { Carbon } from './carbon-port.js';
-import { addCarried, quality, sizeBucket, storedSourceFacts, windowFigures, zeroBreakdown } from './figures.js';
+import {
+  addCarried,
+  type ComponentProvenance,
+  quality,
+  sizeBucket,
+  storedSourceFacts,
+  type WindowFigures,
+  windowFigures,
+  zeroBreakdown,
+} from './figures.js';
 import { processStartTicks } from './reaper.js';
+
+/** A close without a process list this recent asks the driver for one (after reading the counters). */
+const GPU_USE_MAX_AGE_MS = 30_000;
+/** A run that opens starts a process-list query when the latest is older than this (never waits for it). */
+const GPU_USE_REFRESH_MS = 5_000;
 
 /** 'progress' events are produced by the sampler from progressRuns(), not emitted here. */
 export type RunEvent = 'opened' | 'progress' | 'epoch' | 'closed' | 'updated';
@@ -63,8 +88,10 @@ export interface LedgerDeps {
   defaults: LedgerDefaults;
   /** Configuration files, env and sidecar flags (settings/); without it requests are taken as they are. */
   settings?: SettingsContext;
-  /** GPUs of runs in gpu_mode 'by-process', learnt from nvidia-smi while they last. */
+  /** GPUs of runs in gpu_mode 'by-process', and the GPU processes behind every run's GPU share (nvidia-smi). */
   gpuByProcess?: ByProcessGpuScope;
+  /** Each chosen source's basis (its probe detail) and what it covers, for every figure's provenance. */
+  provenance?: (c: Component) => ComponentProvenance | undefined;
   /** Open runs' recovery data (a crash keeps their energy up to the last checkpoint); none: runs only. */
   checkpoints?: OpenRunCheckpoints;
   limits?: OpenRunLimits;
@@ -95,13 +122,16 @@ interface OpenEpochState {
 
 interface OpenRunState {
   start: MeterReading;
-  attributionStart: CpuSnapshot | null;
-  lastAttribution: Run['attribution'];
+  kernelStart: KernelSnapshot | null;
+  /** The latest per-component shares; live figures between attributions reuse them. */
+  lastShares: ComponentShares | null;
+  /** What the run's GPU figure covers (the MIG note, or why every GPU counts). */
+  gpuScope: string | null;
   epoch: OpenEpochState | null;
   nEpochGiven: boolean;
   nBatchGiven: boolean;
   /** Figures from before a sidecar restart this run survived. */
-  carried: CarriedFigures | null;
+  carried: OpenRunCheckpoint['carried'];
   /** What is stored for a crash; rewritten only when something other than energy changes. */
   checkpoint: OpenRunCheckpoint;
   kernelKey: string | null;
@@ -114,31 +144,33 @@ function kernelKeyOf(run: Pick<Run, 'kernelId' | 'pid'>): string | null {
 }
 
 /** A reading as stored: the power figures are not needed to recompute energy. */
-function storedReading(reading: MeterReading): MeterReading {
-  const components: MeterReading['components'] = {};
-  for (const [c, r] of Object.entries(reading.components) as [
-    keyof MeterReading['components'],
-    NonNullable<MeterReading['components'][keyof MeterReading['components']]>,
-  ][])
-    components[c] = {
-      energyJ: r.energyJ,
-      powerW: null,
-      devices: r.devices.map(d => ({ deviceId: d.deviceId, energyJ: d.energyJ, powerW: null })),
-    };
+function storedReading(reading: MeterReading): OpenRunCheckpoint['start'] {
+  const components: OpenRunCheckpoint['start']['components'] = {};
+  for (const c of COMPONENTS) {
+    const r = reading.components[c];
+    if (r)
+      components[c] = {
+        energyJ: r.energyJ,
+        powerW: null,
+        devices: r.devices.map(d => ({ deviceId: d.deviceId, energyJ: d.energyJ, powerW: null })),
+      };
+  }
   return { monoMs: reading.monoMs, wallMs: reading.wallMs, components };
+}
+
+/** Shares that moved less than this are not worth a write: the attribution changes by < 1 %. */
+const SHARE_CHANGE_WORTH_SAVING = 0.01;
+
+function sharesMoved(a: ComponentShares | null, b: ComponentShares | null): boolean {
+  if (!a || !b) return a !== b;
+  return COMPONENTS.some(
+    c => Math.abs(a[c].share - b[c].share) >= SHARE_CHANGE_WORTH_SAVING || a[c].basis !== b[c].basis,
+  );
 }
 
 const INTERRUPTED_ERROR = 'the sidecar stopped before this run closed; energy is counted up to its last checkpoint';
 /** A limit reached is lifted by a close; a client retrying sooner than this would only be refused again. */
 const RETRY_AFTER_S = 5;
-/** A CPU-time share moving less than this is not worth a write: it changes the attribution by < 0.1 %. */
-const SHARE_CHANGE_WORTH_SAVING = 0.001;
-
-function sumJ(energyJ: Record<string, number>): number {
-  let sum = 0;
-  for (const value of Object.values(energyJ)) sum += value;
-  return sum;
-}
 
 export class Ledger {
   private readonly runs = new Map<string, Run>();
@@ -196,30 +228,20 @@ export class Ledger {
   /** The run's figures at the checkpoint reading: counters are cumulative, so end - start is its energy. */
   private recoverFigures(run: Run, checkpoint: OpenRunCheckpoint, end: MeterReading): void {
     if (end.monoMs < checkpoint.start.monoMs) return; // opened after the last checkpoint: nothing measured is kept
-    const sourceOf = storedSourceFacts(run.energy);
-    const figures = addCarried(
-      windowFigures(checkpoint.start, end, sourceOf, run.components, run.gpuIds),
-      checkpoint.carried,
-    );
+    const figures = addCarried(this.storedWindow(run, checkpoint.start, end), checkpoint.carried);
     run.durationS = figures.durationS;
     run.energy = figures.energy;
     run.energyJ = figures.energyJ;
     run.facilityEnergyJ = figures.energyJ * run.pue;
     run.emissionsG = this.deps.carbon.emissionsG(run.facilityEnergyJ, run.location);
+    run.windowQuality = figures.windowQuality;
     run.checkpointAt = new Date(end.wallMs).toISOString();
-    const windowJ = figures.energyJ - (checkpoint.carried ? sumJ(checkpoint.carried.energyJ) : 0);
-    if (checkpoint.attributionShare !== null) {
-      const attributedJ = (checkpoint.carried?.attributedJ ?? 0) + checkpoint.attributionShare * windowJ;
-      run.attribution = {
-        method: 'cpu-time-share',
-        share: figures.energyJ > 0 ? attributedJ / figures.energyJ : checkpoint.attributionShare,
-        energyJ: attributedJ,
-      };
-    }
+    if (checkpoint.shares) run.attribution = this.attribution(run, checkpoint.shares as ComponentShares, figures);
     const open = checkpoint.epoch;
     const epoch = open && run.epochs.find(e => e.index === open.index && e.status === 'open');
     if (open && epoch && end.monoMs >= open.start.monoMs) {
-      const f = windowFigures(open.start, end, sourceOf, run.components, run.gpuIds);
+      const f = this.storedWindow(run, open.start, end);
+      epoch.windowQuality = f.windowQuality;
       epoch.durationS = f.durationS;
       epoch.energy = f.energy;
       epoch.energyJ = f.energyJ;
@@ -227,6 +249,15 @@ export class Ledger {
       epoch.emissionsG = this.deps.carbon.emissionsG(epoch.facilityEnergyJ, run.location);
       epoch.nBatch = run.batchesCounted - open.batchesAtStart;
     }
+  }
+
+  /** A window of a stored run, with the sources as its breakdown recorded them. */
+  private storedWindow(run: Run, start: MeterReading, end: MeterReading): WindowFigures {
+    return windowFigures(start, end, {
+      sourceOf: storedSourceFacts(run.energy),
+      included: run.components,
+      gpuIds: run.gpuIds,
+    });
   }
 
   /** The run's kernel is the very process that opened it (not a reused pid). */
@@ -263,29 +294,28 @@ export class Ledger {
     }
     const energyJ: Record<string, number> = {};
     for (const [c, e] of Object.entries(run.energy)) energyJ[c] = e.energyJ;
-    const carried: CarriedFigures = {
+    const carried: NonNullable<OpenRunCheckpoint['carried']> = {
       durationS: run.durationS + gapS,
       energyJ,
-      attributedJ: run.attribution?.energyJ ?? 0,
       unmeasuredS: (checkpoint.carried?.unmeasuredS ?? 0) + gapS,
       restarts: (checkpoint.carried?.restarts ?? 0) + 1,
     };
     run.durationS = carried.durationS;
     run.sidecarRestarts = { count: carried.restarts, unmeasuredS: carried.unmeasuredS };
     run.checkpointAt = new Date(now.wallMs).toISOString();
-    const attributionStart = run.pid ? this.proc.snapshot(run.pid) : null;
     const next: OpenRunCheckpoint = {
       ...checkpoint,
       session: this.session,
       start: storedReading(now),
-      attributionShare: null,
       epoch: null,
       carried,
     };
     this.register(run, {
       start: now,
-      attributionStart,
-      lastAttribution: run.attribution,
+      // /proc's counters outlive the sidecar: the kernel's share still runs from the run's start.
+      kernelStart: (checkpoint.kernelStart as KernelSnapshot | null) ?? null,
+      lastShares: (checkpoint.shares as ComponentShares | null) ?? null,
+      gpuScope: checkpoint.gpuScope ?? this.deps.provenance?.('gpu')?.scope ?? null,
       epoch: null,
       nEpochGiven: checkpoint.nEpochGiven ?? false,
       nBatchGiven: checkpoint.nBatchGiven ?? false,
@@ -398,6 +428,9 @@ export class Ledger {
       facilityEnergyJ: 0,
       emissionsG: 0,
       quality: 'estimated',
+      windowQuality: 'fine',
+      energyScope: 'machine',
+      degraded: null,
       attribution: null,
       epochs: [],
       error: null,
@@ -410,15 +443,20 @@ export class Ledger {
       ...(applied && { settingsSources: applied.settingsSources, outputDir: applied.outputDir }),
     };
     run.quality = quality(run.energy);
-    const attributionStart = req.pid ? this.proc.snapshot(req.pid) : null;
-    run.attribution = attributionStart ? { method: 'cpu-time-share', share: 0, energyJ: 0 } : null;
+    const kernelStart = req.pid ? kernelSnapshot(this.proc, req.pid) : null;
+    run.attribution = kernelStart ? { method: 'per-component', share: 0, energyJ: 0, facilityEnergyJ: 0 } : null;
+    // The GPU share needs the driver's process list: start one now so the close finds it fresh.
+    if (kernelStart && this.hasGpu(components)) this.deps.gpuByProcess?.refreshIfStale(GPU_USE_REFRESH_MS);
+    const gpuScope = applied?.gpuScope ?? this.deps.provenance?.('gpu')?.scope ?? null;
     const nEpochGiven = req.nEpoch !== undefined;
     const nBatchGiven = req.nBatch !== undefined;
     const checkpoint: OpenRunCheckpoint = {
       session: this.session,
       start: storedReading(reading),
       pidStartTicks: req.pid ? processStartTicks(this.deps.procRoot, req.pid) : null,
-      attributionShare: attributionStart ? 0 : null,
+      kernelStart,
+      shares: null,
+      gpuScope,
       epoch: null,
       carried: null,
       nEpochGiven,
@@ -430,8 +468,9 @@ export class Ledger {
     this.saveCheckpoint(run.id, checkpoint);
     this.register(run, {
       start: reading,
-      attributionStart,
-      lastAttribution: run.attribution,
+      kernelStart,
+      lastShares: null,
+      gpuScope,
       epoch: null,
       nEpochGiven,
       nBatchGiven,
@@ -586,11 +625,14 @@ export class Ledger {
     const run = this.require(id);
     const state = this.open.get(id);
     if (!state) return { run, alreadyClosed: true };
-    if (this.deps.gpuByProcess?.gpuIds(id)) {
-      await this.deps.gpuByProcess.refresh(); // the GPUs the kernel used up to now count
-      if (!this.open.has(id)) return { run, alreadyClosed: true }; // closed meanwhile by another request
-    }
+    // Every counter first: the window ends now, not after the slower queries below.
     const reading = this.deps.meter.read();
+    const kernelEnd = run.pid && state.kernelStart ? kernelSnapshot(this.proc, run.pid) : null;
+    // A sampled (not counted) GPU source revises both edges from its stream once it has a sample past the end.
+    await this.deps.meter.settle([state.start, reading, ...(state.epoch ? [state.epoch.start] : [])]);
+    if (this.deps.gpuByProcess?.gpuIds(id)) await this.deps.gpuByProcess.refresh(); // GPUs used up to now count
+    const gpuUse = state.kernelStart && this.hasGpu(run.components) ? await this.gpuUse(reading.monoMs) : null;
+    if (!this.open.has(id)) return { run, alreadyClosed: true }; // closed meanwhile by another request
     // write(2) happens now (safe from kill -9); the fdatasync follows within 10 ms, shared by the
     // closes of that window (group commit), without holding the reply for it (~1-2 ms on a VM
     // disk): only a power cut within that window could lose the close.
@@ -601,7 +643,7 @@ export class Ledger {
       if (req.nEpoch !== undefined) draft.nEpoch = req.nEpoch;
       else if (!state.nEpochGiven) draft.nEpoch = draft.epochs.length;
       if (req.nBatch !== undefined) draft.nBatch = req.nBatch;
-      this.refresh(draft, reading, true);
+      this.refresh(draft, reading, true, { kernelEnd, gpuUse });
       draft.status = req.status;
       draft.error = req.error ?? null;
       draft.endedAt = new Date(reading.wallMs).toISOString();
@@ -616,33 +658,31 @@ export class Ledger {
 
   /**
    * Saves what a crash needs: one meter reading for every open run (their energy is the counters'
-   * difference from their start), plus the runs whose CPU-time share moved. O(changed runs), not
-   * O(open runs), in bytes written.
+   * difference from their start), plus the runs whose attributed shares moved. O(changed runs),
+   * not O(open runs), in bytes written.
    */
   checkpoint(reading: MeterReading = this.deps.meter.read()): void {
-    const checkpoints = this.deps.checkpoints;
-    const at = new Date(reading.wallMs).toISOString();
     try {
-      checkpoints?.putMeter({ session: this.session, reading: storedReading(reading) });
+      this.deps.checkpoints?.putMeter({ session: this.session, reading: storedReading(reading) });
     } catch (err) {
       this.noteCheckpointFailure(err);
       return;
     }
-    const snapshots = new Map<number, CpuSnapshot | null>();
+    const at = new Date(reading.wallMs).toISOString();
+    // Many runs of one kernel share its /proc figures: one read per pid and checkpoint.
+    const kernels = new Map<number, KernelSnapshot | null>();
     for (const [id, state] of this.open) {
       const run = this.runs.get(id)!;
       run.checkpointAt = at;
-      if (!state.attributionStart || !run.pid) continue;
-      let now = snapshots.get(run.pid);
-      if (now === undefined) {
-        now = this.proc.snapshot(run.pid);
-        snapshots.set(run.pid, now);
+      if (!state.kernelStart || !run.pid) continue;
+      let kernelEnd = kernels.get(run.pid);
+      if (kernelEnd === undefined) {
+        kernelEnd = kernelSnapshot(this.proc, run.pid);
+        kernels.set(run.pid, kernelEnd);
       }
-      if (!now) continue;
-      const share = cpuTimeShare(state.attributionStart, now);
-      state.lastAttribution = { method: 'cpu-time-share', share, energyJ: 0 }; // energyJ: refresh() computes it
-      if (Math.abs(share - (state.checkpoint.attributionShare ?? 0)) >= SHARE_CHANGE_WORTH_SAVING)
-        this.updateCheckpoint(id, state, { attributionShare: share });
+      this.refresh(run, reading, true, { kernelEnd, gpuUse: this.latestGpuUse(reading) });
+      if (sharesMoved(state.lastShares, state.checkpoint.shares as ComponentShares | null))
+        this.updateCheckpoint(id, state, { shares: state.lastShares });
     }
   }
 
@@ -678,11 +718,43 @@ export class Ledger {
     this.saveCheckpoint(id, state.checkpoint);
   }
 
-  private refresh(run: Run, reading: MeterReading, withAttribution: boolean): void {
+  private hasGpu(components: readonly Component[]): boolean {
+    const gpu = this.deps.meter.source('gpu');
+    return components.includes('gpu') && gpu !== undefined && gpu.method !== 'none';
+  }
+
+  /** The GPU process list for a window ending at endMonoMs: one in flight, else a recent one, else a new one. */
+  private async gpuUse(endMonoMs: number): Promise<GpuUse | null> {
+    const scope = this.deps.gpuByProcess;
+    if (!scope) return null;
+    const pending = scope.pending();
+    let snap = pending ? await pending : scope.latest;
+    if (!snap || performance.now() - snap.monoMs > GPU_USE_MAX_AGE_MS) snap = await scope.snapshot();
+    return { apps: snap.apps, error: snap.error, ageS: (snap.monoMs - endMonoMs) / 1000 };
+  }
+
+  private windowFigures(start: MeterReading, end: MeterReading, run: Run, gpuScope: string | null): WindowFigures {
+    const meter = this.deps.meter;
+    return windowFigures(start, end, {
+      sourceOf: c => meter.source(c),
+      included: run.components,
+      gpuIds: run.gpuIds,
+      provenance: this.deps.provenance,
+      gpuScope,
+      health: (c, from, to) => meter.health(c, from, to),
+    });
+  }
+
+  private refresh(
+    run: Run,
+    reading: MeterReading,
+    withAttribution: boolean,
+    atClose?: { kernelEnd: KernelSnapshot | null; gpuUse: GpuUse | null },
+  ): void {
     const state = this.open.get(run.id);
     if (!state) return;
     run.gpuIds = this.deps.gpuByProcess?.gpuIds(run.id) ?? run.gpuIds;
-    const window = windowFigures(state.start, reading, c => this.deps.meter.source(c), run.components, run.gpuIds);
+    const window = this.windowFigures(state.start, reading, run, state.gpuScope);
     const figures = addCarried(window, state.carried);
     run.durationS = figures.durationS;
     run.energy = figures.energy;
@@ -690,23 +762,56 @@ export class Ledger {
     run.facilityEnergyJ = figures.energyJ * run.pue;
     run.emissionsG = this.deps.carbon.emissionsG(run.facilityEnergyJ, run.location);
     run.quality = quality(figures.energy);
-    if (withAttribution && state.attributionStart && run.pid) {
-      const now = this.proc.snapshot(run.pid);
-      if (now) {
-        const share = cpuTimeShare(state.attributionStart, now);
-        state.lastAttribution = { method: 'cpu-time-share', share, energyJ: share * window.energyJ };
-      }
+    run.windowQuality = figures.windowQuality;
+    run.energyScope = 'machine';
+    run.degraded = figures.degraded;
+    if (withAttribution && state.kernelStart && run.pid) {
+      const kernelEnd = atClose ? atClose.kernelEnd : kernelSnapshot(this.proc, run.pid);
+      const gpuUse = atClose ? atClose.gpuUse : this.latestGpuUse(reading);
+      state.lastShares = attributeWindow({
+        energy: figures.energy,
+        gpuWindowJ: this.gpuWindowJ(state.start, reading, run.gpuIds),
+        start: state.kernelStart,
+        end: kernelEnd,
+        gpu: gpuUse,
+      });
     }
-    if (state.lastAttribution) {
-      // Before a restart the run had its own share; the current window's share applies to the rest.
-      const attributedJ = (state.carried?.attributedJ ?? 0) + state.lastAttribution.share * window.energyJ;
-      const share = state.carried && figures.energyJ > 0 ? attributedJ / figures.energyJ : state.lastAttribution.share;
-      run.attribution = { method: 'cpu-time-share', share, energyJ: attributedJ };
-    }
+    if (state.lastShares) run.attribution = this.attribution(run, state.lastShares, figures);
     if (state.epoch) {
       const epoch = run.epochs.find(e => e.index === state.epoch!.index);
       if (epoch?.status === 'open') this.fillEpoch(run, epoch, state.epoch, reading);
     }
+  }
+
+  /** The latest GPU process list, without waiting for a new one. */
+  private latestGpuUse(reading: MeterReading): GpuUse | null {
+    const latest = this.deps.gpuByProcess?.latest;
+    return latest ? { apps: latest.apps, error: latest.error, ageS: (latest.monoMs - reading.monoMs) / 1000 } : null;
+  }
+
+  /** Window energy of each GPU the run counts. */
+  private gpuWindowJ(start: MeterReading, end: MeterReading, gpuIds: readonly number[] | null): Map<number, number> {
+    const all = deviceWindowJ(start.components.gpu, end.components.gpu);
+    if (gpuIds === null) return all;
+    return new Map([...all].filter(([index]) => gpuIds.includes(index)));
+  }
+
+  /** The shares applied to the current figures (live figures reuse the last shares). */
+  private attribution(run: Run, shares: ComponentShares, figures: WindowFigures): NonNullable<Run['attribution']> {
+    const components = {} as ComponentShares;
+    let energyJ = 0;
+    for (const c of ['cpu', 'gpu', 'ram'] as const) {
+      const componentJ = figures.energy[c].included ? figures.energy[c].energyJ : 0;
+      components[c] = { ...shares[c], energyJ: shares[c].share * componentJ };
+      energyJ += components[c].energyJ;
+    }
+    return {
+      method: 'per-component',
+      share: figures.energyJ > 0 ? energyJ / figures.energyJ : 0,
+      energyJ,
+      facilityEnergyJ: energyJ * run.pue,
+      components,
+    };
   }
 
   private finishEpoch(
@@ -724,8 +829,9 @@ export class Ledger {
   }
 
   private fillEpoch(run: Run, epoch: Epoch, open: OpenEpochState, reading: MeterReading): void {
-    const figures = windowFigures(open.start, reading, c => this.deps.meter.source(c), run.components, run.gpuIds);
+    const figures = this.windowFigures(open.start, reading, run, this.open.get(run.id)?.gpuScope ?? null);
     epoch.durationS = figures.durationS;
+    epoch.windowQuality = figures.windowQuality;
     epoch.energy = figures.energy;
     epoch.energyJ = figures.energyJ;
     epoch.facilityEnergyJ = figures.energyJ * run.pue;

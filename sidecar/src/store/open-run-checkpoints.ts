@@ -32,8 +32,6 @@ export interface CarriedFigures {
   durationS: number;
   /** Per component, J. */
   energyJ: Record<string, number>;
-  /** CPU-time-attributed J before the restart. */
-  attributedJ: number;
   /** Seconds between the last checkpoint and the restart: nothing was measured then. */
   unmeasuredS: number;
   restarts: number;
@@ -44,7 +42,14 @@ export interface OpenRunCheckpoint {
   start: MeterReading;
   /** /proc/<pid>/stat start time of the run's kernel when the run opened: tells a reused pid apart. */
   pidStartTicks: string | null;
-  attributionShare: number | null;
+  /**
+   * The kernel's /proc figures when the run opened (OS counters, valid across sidecar restarts) and
+   * its latest attributed shares; opaque here, the ledger's types.
+   */
+  kernelStart: unknown;
+  shares: unknown;
+  /** What the run's GPU figure covers. */
+  gpuScope?: string | null;
   epoch: { index: number; start: MeterReading; batchesAtStart: number } | null;
   carried: CarriedFigures | null;
   /** The client gave nEpoch / nBatch itself (the close must not count them instead). */
