@@ -373,6 +373,8 @@ export class Ledger {
 
   /** `explicit`: the keys the client sent, so schema defaults (typeProcess) do not hide configured values. */
   openRun(req: OpenRunRequest, explicit?: ReadonlySet<string>): Run {
+    if (req.id !== undefined && this.runs.has(req.id))
+      throw new LedgerError('conflict', `run ${req.id} already exists; a client-chosen id must be new`);
     // Fields the request left unset come from the settings, each with its source.
     const applied = this.deps.settings ? settingsForOpenRun(req, { ...this.deps.settings, explicit }).applied : null;
     if (applied) req = applied;
@@ -392,7 +394,7 @@ export class Ledger {
       timeZone: this.deps.defaults.timeZone,
     });
     const run: Run = {
-      id: randomUUID(),
+      id: req.id ?? randomUUID(),
       kind: req.kind,
       status: 'open',
       kernelId: req.kernelId ?? null,
