@@ -180,6 +180,7 @@ def spawn_sidecar(
     extra_args: list[str] | None = None,
     healthy=None,
     timeout_s: float = START_TIMEOUT_S,
+    command: list[str] | None = None,
 ) -> tuple[SidecarEndpoint, subprocess.Popen | None]:
     """Starts a detached sidecar unless one is already running; returns its endpoint and the process we started.
 
@@ -193,7 +194,7 @@ def spawn_sidecar(
         if existing is not None and healthy(existing):
             return existing, None
         existing_pid = existing.pid if existing is not None else None
-        command = sidecar_command() + list(extra_args or [])
+        command = list(command or sidecar_command()) + list(extra_args or [])
         env = dict(os.environ, PNAV_RUNTIME_DIR=str(directory))
         env.pop('PNAV_SIDECAR_URL', None)
         env.pop('PNAV_SIDECAR_TOKEN', None)

@@ -1229,6 +1229,7 @@ export interface paths {
                             csv: {
                                 epochsPath: string | null;
                                 error: string | null;
+                                methodsPath?: string | null;
                                 path: string | null;
                             } | null;
                             run: {

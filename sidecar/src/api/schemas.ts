@@ -379,7 +379,13 @@ export type Run = z.infer<typeof RunSchema>;
 export const CloseRunResponseSchema = z.object({
   run: RunSchema,
   csv: z
-    .object({ path: z.string().nullable(), epochsPath: z.string().nullable(), error: z.string().nullable() })
+    .object({
+      path: z.string().nullable(),
+      epochsPath: z.string().nullable(),
+      /** `<name>_methods.csv`: method, measured/estimated, quality, scope and basis of every figure. */
+      methodsPath: z.string().nullable().optional(),
+      error: z.string().nullable(),
+    })
     .nullable(),
   upload: z.object({ id: z.string(), status: z.string() }).nullable(),
   /**

@@ -13,7 +13,7 @@ function errorOf(input: object): SubmitValidationError {
   throw new Error('expected a validation error');
 }
 
-describe('submission validation (calculadorapnav §1.4, §3.3, cases 7 and 9)', () => {
+describe('submission validation (calculadorapnav: bad token, bad model id)', () => {
   it('accepts a 64-hex token, a lowercase model id and an https endpoint', () => {
     expect(parseSubmitTarget({ endpointUrl: 'https://x', token: GOOD, modelId: MODEL_ID })).toEqual({
       endpointUrl: 'https://x',

@@ -1,5 +1,5 @@
 /**
- * What calculadorapnav checks before it sends (§1.4, §3.3), checked here before
+ * What calculadorapnav checks before it sends (token normalisation and format, model id, endpoint), checked here before
  * anything is queued. Messages name the field and never echo the token.
  */
 import { z } from 'zod';
