@@ -32,7 +32,10 @@ export function register(program: Command): void {
       '--sample-interval <ms>',
       'sampling period in milliseconds (default: the sample_interval_ms setting, else 1000; see pnav config)',
     )
-    .option('--checkpoint-interval <ms>', 'how often open runs are saved, in milliseconds', '5000')
+    .option('--checkpoint-interval <ms>', 'how often open runs are checkpointed, in milliseconds', '1000')
+    .option('--max-open-runs <n>', 'open runs kept at most; past it opening a run answers 429', '10000')
+    .option('--max-open-runs-per-kernel <n>', 'open runs one kernel (or pid) may keep', '1000')
+    .option('--max-run-age <s>', 'close a run still open after this many seconds as interrupted (0: never)', '2592000')
     .option('--sysfs-root <dir>', 'root of sysfs (containers may mount the host one elsewhere)', '/sys')
     .option('--proc-root <dir>', 'root of procfs', '/proc')
     .option('--country <iso3>', 'country of the machine, ISO 3166-1 alpha-3 (e.g. ESP)')

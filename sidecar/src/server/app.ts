@@ -118,6 +118,7 @@ function errorHandler(bodyLimit: string, log: (msg: string) => void): ErrorReque
     }
     const e = toHttpError(err, bodyLimit);
     logServerError(log, `${req.method} ${req.path}`, e, err);
+    if (e.retryAfterS !== undefined) res.setHeader('Retry-After', String(e.retryAfterS));
     res.status(e.status).json(e.toBody());
   };
 }
@@ -130,7 +131,10 @@ export function logServerError(log: (msg: string) => void, where: string, e: Htt
 
 export function toHttpError(err: unknown, bodyLimit: string): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof LedgerError) return new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
+  if (err instanceof LedgerError) {
+    const status = err.code === 'not_found' ? 404 : err.code === 'too_many_open_runs' ? 429 : 409;
+    return new HttpError(status, err.code, err.message, undefined, err.retryAfterS);
+  }
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
   if (e?.type === 'entity.too.large')
     return new HttpError(413, 'payload_too_large', `request body is larger than ${bodyLimit}`);
