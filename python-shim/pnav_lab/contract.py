@@ -12,6 +12,7 @@ ERROR_CODES = (
     'not_found',
     'payload_too_large',
     'conflict',
+    'too_many_open_runs',
     'storage_unavailable',
     'sidecar_unavailable',
     'internal',

@@ -2,7 +2,7 @@
 
 export const API_PREFIX = '/api/v1';
 export const STREAM_PATH = '/api/v1/stream';
-export const ERROR_CODES = ['bad_request', 'unauthorized', 'forbidden_host', 'forbidden_origin', 'not_found', 'payload_too_large', 'conflict', 'storage_unavailable', 'sidecar_unavailable', 'internal'] as const;
+export const ERROR_CODES = ['bad_request', 'unauthorized', 'forbidden_host', 'forbidden_origin', 'not_found', 'payload_too_large', 'conflict', 'too_many_open_runs', 'storage_unavailable', 'sidecar_unavailable', 'internal'] as const;
 export const COMPONENTS = ['cpu', 'gpu', 'ram'] as const;
 export const TYPE_PROCESSES = ['training', 'inference'] as const;
 export const TYPE_RAMS = ['DDR3', 'DDR4', 'DDR5'] as const;
