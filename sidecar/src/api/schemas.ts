@@ -345,6 +345,13 @@ export const RunSchema = z.object({
   settingsSources: z.record(z.string(), z.string()).optional(),
   /** The configured CSV directory used when the close request names none (null: the notebook's directory). */
   outputDir: z.string().nullable().optional(),
+  /**
+   * The CSV row this run owes, recorded with its close and cleared once the row is on disk (fdatasync).
+   * A sidecar that starts with it set writes the row again (`update`: replaced where it already is).
+   */
+  csvPending: z
+    .object({ dir: z.string(), file: z.string().optional(), onCsvWrite: z.enum(['append', 'update']) })
+    .optional(),
 });
 export type Run = z.infer<typeof RunSchema>;
 

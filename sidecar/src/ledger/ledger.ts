@@ -360,7 +360,11 @@ export class Ledger {
    * Closes the run with a reading taken now, writes it to the store and starts its fsync.
    * Closing a closed run returns it unchanged with `alreadyClosed`.
    */
-  async closeRun(id: string, req: CloseRunRequest): Promise<{ run: Run; alreadyClosed: boolean }> {
+  async closeRun(
+    id: string,
+    req: CloseRunRequest,
+    opts: { csvPending?: (run: Run) => Run['csvPending'] } = {},
+  ): Promise<{ run: Run; alreadyClosed: boolean }> {
     const run = this.require(id);
     const state = this.open.get(id);
     if (!state) return { run, alreadyClosed: true };
@@ -382,6 +386,9 @@ export class Ledger {
     run.error = req.error ?? null;
     run.endedAt = new Date(reading.wallMs).toISOString();
     run.checkpointAt = null;
+    // The CSV row is owed from the same write that records the close: it can never be lost between them.
+    const csvPending = opts.csvPending?.(run);
+    if (csvPending) run.csvPending = csvPending;
     this.open.delete(id);
     this.deps.gpuByProcess?.untrack(id);
     // write(2) happens now (safe from kill -9); the fdatasync follows within 10 ms, shared by the
@@ -390,6 +397,19 @@ export class Ledger {
     void this.deps.store.put(run, { durable: true });
     this.emit('closed', run);
     return { run, alreadyClosed: false };
+  }
+
+  /** The CSV row of this run is on disk: it owes nothing any more (a plain group-commit write). */
+  csvWritten(id: string): void {
+    const run = this.runs.get(id);
+    if (!run?.csvPending) return;
+    delete run.csvPending;
+    void this.deps.store.put(run);
+  }
+
+  /** Closed runs whose CSV row was not known to be on disk when the sidecar stopped. */
+  owingCsv(): Run[] {
+    return [...this.runs.values()].filter(run => run.csvPending && !this.open.has(run.id));
   }
 
   /** Writes every open run's figures at this reading to the store (group commit). */
