@@ -14,6 +14,7 @@ import warnings
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import discovery
+from .contract import API_PREFIX
 from .errors import PnavWarning, SidecarRequestError, SidecarUnavailable
 from .http1 import Connection
 
@@ -231,10 +232,10 @@ class SidecarClient:
         return self.request('GET', '/healthz')
 
     def status(self) -> dict:
-        return self.request('GET', '/api/v1/status')
+        return self.request('GET', f'{API_PREFIX}/status')
 
     def open_run(self, body: dict) -> dict:
-        return self.request('POST', '/api/v1/runs', body)['run']
+        return self.request('POST', f'{API_PREFIX}/runs', body)['run']
 
     def send_open_run(self, body: dict) -> PendingOpen:
         """Opens a run without waiting for the answer: the run id is chosen here (a UUID), the request is
@@ -245,7 +246,7 @@ class SidecarClient:
             self._may_start_now = True
             pending = PendingOpen(self, body)
             try:
-                self._send('POST', '/api/v1/runs', body, self._timeout_s)
+                self._send('POST', f'{API_PREFIX}/runs', body, self._timeout_s)
             except _CONNECTION_ERRORS as error:
                 pending.lost(error)  # result() opens it again, re-discovering the sidecar
                 return pending
@@ -253,34 +254,42 @@ class SidecarClient:
             return pending
 
     def get_run(self, run_id: str) -> dict:
-        return self.request('GET', f'/api/v1/runs/{quote(run_id, safe="")}')['run']
+        return self.request('GET', f'{API_PREFIX}/runs/{quote(run_id, safe="")}')['run']
 
     def list_runs(self, **query) -> list:
         query = {k: v for k, v in query.items() if v is not None}
         suffix = f'?{urlencode(query)}' if query else ''
-        return self.request('GET', f'/api/v1/runs{suffix}')['runs']
+        return self.request('GET', f'{API_PREFIX}/runs{suffix}')['runs']
 
     def patch_run(self, run_id: str, body: dict) -> dict:
-        return self.request('PATCH', f'/api/v1/runs/{quote(run_id, safe="")}', body, may_start=False)['run']
+        return self.request('PATCH', f'{API_PREFIX}/runs/{quote(run_id, safe="")}', body, may_start=False)['run']
 
     def close_run(self, run_id: str, body: dict, *, timeout_s: float | None = None) -> dict:
         # Closing twice is harmless, so a retry after a lost response is safe.
         return self.request(
-            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0, may_start=False
+            'POST',
+            f'{API_PREFIX}/runs/{quote(run_id, safe="")}/close',
+            body,
+            timeout_s=timeout_s or 10.0,
+            may_start=False,
         )
 
     def open_epoch(self, run_id: str, index: int | None = None) -> dict:
         body = {} if index is None else {'index': index}
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs', body, may_start=False)['epoch']
+        return self.request('POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/epochs', body, may_start=False)[
+            'epoch'
+        ]
 
     def close_epoch(self, run_id: str, index: int, n_batch: int | None = None) -> dict:
         body = {} if n_batch is None else {'nBatch': n_batch}
         return self.request(
-            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body, may_start=False
+            'POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/epochs/{index}/close', body, may_start=False
         )['epoch']
 
     def count_batches(self, run_id: str, n: int) -> dict:
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)['run']
+        return self.request('POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)[
+            'run'
+        ]
 
 
 def _decode(response, raw: bool):
@@ -341,7 +350,7 @@ class PendingOpen:
         lost, self._lost = self._lost, None
         try:
             # Mid-cell: never start a sidecar here (that would block the user's code for a run it cannot use).
-            self._run = self._client.request('POST', '/api/v1/runs', self.body, may_start=False)['run']
+            self._run = self._client.request('POST', f'{API_PREFIX}/runs', self.body, may_start=False)['run']
         except SidecarRequestError as error:
             if error.status != 409:
                 self._error = error
