@@ -1260,6 +1260,12 @@ export interface paths {
                                     tool: string | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
+                                csvPending?: {
+                                    dir: string;
+                                    file?: string;
+                                    /** @enum {string} */
+                                    onCsvWrite: "append" | "update";
+                                };
                                 degraded?: string | null;
                                 durationS: number;
                                 emissionsG: number;
@@ -2466,6 +2472,12 @@ export interface components {
                 tool: string | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
+            csvPending?: {
+                dir: string;
+                file?: string;
+                /** @enum {string} */
+                onCsvWrite: "append" | "update";
+            };
             degraded?: string | null;
             durationS: number;
             emissionsG: number;
@@ -2826,6 +2838,12 @@ export interface components {
                     tool: string | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
+                csvPending?: {
+                    dir: string;
+                    file?: string;
+                    /** @enum {string} */
+                    onCsvWrite: "append" | "update";
+                };
                 degraded?: string | null;
                 durationS: number;
                 emissionsG: number;
