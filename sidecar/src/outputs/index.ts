@@ -31,12 +31,12 @@ export interface PnavOutputs {
     run: Run,
     output: CsvOutput,
     opts?: { deferSync?: boolean },
-  ): Promise<{ path: string; epochsPath: string | null; unsyncedPaths: string[] }>;
+  ): Promise<{ path: string; epochsPath: string | null; methodsPath: string; unsyncedPaths: string[] }>;
   /** fdatasync of CSV files written with `deferSync` (group commit per file). */
   syncCsv(paths: readonly string[]): Promise<void>;
   enqueue(
     run: Run,
-    submit: { endpointUrl: string; token: string; modelId: string },
+    submit: { endpointUrl: string; token: string; modelId: string; allowInsecureEndpoint?: boolean },
   ): Promise<{ id: string; status: string }>;
   outbox: Outbox;
   start(): void;
@@ -55,7 +55,8 @@ export function createPnavOutputs(deps: PnavOutputsDeps): PnavOutputs {
     outbox,
     async writeCsv(run, output, opts = {}) {
       const written = await writeRunCsv(run, deps.hardware(), output, opts);
-      return { path: written.path, epochsPath: written.epochsPath, unsyncedPaths: written.unsyncedPaths };
+      const { path, epochsPath, methodsPath, unsyncedPaths } = written;
+      return { path, epochsPath, methodsPath, unsyncedPaths };
     },
     syncCsv: paths => csvSync.sync(paths),
     async enqueue(run, submit) {

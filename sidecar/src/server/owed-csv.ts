@@ -26,17 +26,18 @@ export async function writeOwedCsv(deps: OwedCsvDeps, run: Run): Promise<CloseRu
       err =>
         log(`run ${run.id}: CSV row written but not synced (${(err as Error).message}); rewritten at the next start`),
     );
-    return { path: written.path, epochsPath: written.epochsPath, error: null };
+    return { path: written.path, epochsPath: written.epochsPath, methodsPath: written.methodsPath, error: null };
   } catch (err) {
     if (err instanceof DiskWriteError) {
       return {
         path: null,
         epochsPath: null,
+        methodsPath: null,
         error: `${err.message} (the row is kept and written when the sidecar restarts)`,
       };
     }
     ledger.csvWritten(run.id); // a bad target (missing folder, a path as file name) is the client's: nothing is owed
-    return { path: null, epochsPath: null, error: (err as Error).message };
+    return { path: null, epochsPath: null, methodsPath: null, error: (err as Error).message };
   }
 }
 

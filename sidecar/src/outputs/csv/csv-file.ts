@@ -10,6 +10,7 @@ import { csvCells, pyInt, pyRepr } from '../py-format.js';
 import { type HardwareFacts, joulesToKWh, measuredEpochs, pnavTimestamp, runToRecord } from '../record.js';
 import { PNAV_COLUMNS } from './columns.js';
 import { type OnCsvWrite, upsertRows } from './csv-table.js';
+import { METHOD_COLUMNS, methodRows, methodsFileName } from './methods-file.js';
 
 export const EPOCH_COLUMNS = [
   'run_id',
@@ -78,6 +79,8 @@ async function assertDirectory(dir: string): Promise<void> {
 export interface CsvWriteResult {
   path: string;
   epochsPath: string | null;
+  /** `<name>_methods.csv`: how every figure of the row was obtained. */
+  methodsPath: string;
   backupPath: string | null;
   /** Files appended to without fdatasync (`deferSync`): the caller syncs them (syncFile). */
   unsyncedPaths: string[];
@@ -115,5 +118,14 @@ export async function writeRunCsv(
     epochsPath = epochs.path;
     if (epochs.unsynced) unsyncedPaths.push(epochs.path);
   }
-  return { path: main.path, epochsPath, backupPath: main.backupPath, unsyncedPaths };
+  const methods = await upsertRows(
+    path.join(dir, methodsFileName(file)),
+    METHOD_COLUMNS,
+    run.id,
+    methodRows(run),
+    output.onCsvWrite,
+    { syncAppend },
+  );
+  if (methods.unsynced) unsyncedPaths.push(methods.path);
+  return { path: main.path, epochsPath, methodsPath: methods.path, backupPath: main.backupPath, unsyncedPaths };
 }
