@@ -2221,10 +2221,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
+        /** Liveness. With ?challenge=<32..128 hex> it needs no token and answers proof = hex HMAC-SHA256(token, 'pnav-sidecar-healthz:' + challenge): clients check it before sending the token */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    challenge?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -2240,6 +2242,7 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
+                            proof?: string;
                             version: string;
                         };
                     };
