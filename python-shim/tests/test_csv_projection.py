@@ -28,7 +28,12 @@ def test_the_row_is_in_the_file_when_the_close_is_answered_and_the_debt_clears_o
     for n in range(1, 4):
         run = client.open_run({'kind': 'cell', 'typeProcess': 'inference'})
         answer = client.close_run(run['id'], {'status': 'ok', 'output': {'dir': str(out)}})
-        assert answer['csv'] == {'path': str(out / 'emissions_inference.csv'), 'epochsPath': None, 'error': None}
+        assert answer['csv'] == {
+            'path': str(out / 'emissions_inference.csv'),
+            'epochsPath': None,
+            'methodsPath': str(out / 'emissions_inference_methods.csv'),
+            'error': None,
+        }
         assert len(data_rows(out / 'emissions_inference.csv')) == n
     deadline = time.monotonic() + 10
     while client.get_run(run['id']).get('csvPending') and time.monotonic() < deadline:
