@@ -1,6 +1,6 @@
 /**
  * A BoAmps report (Boavizta AI Measures 1.1.0, the PNAV "datamodel") for one run or an
- * aggregate of runs, following the mapping of boamps.md §6. Fields BoAmps requires and
+ * aggregate of runs: run figures map to BoAmps' measures and infrastructure blocks. Fields BoAmps requires and
  * PNAV does not know (taskFamily, dataset type) come from the caller or are marked
  * "unspecified"/"other" for the user to complete. Validated against the vendored schema
  * (sidecar/data/boamps-schema/) in the tests.

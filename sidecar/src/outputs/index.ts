@@ -28,7 +28,7 @@ export interface PnavOutputs {
   writeCsv(run: Run, output: CsvOutput): Promise<{ path: string; epochsPath: string | null; methodsPath: string }>;
   enqueue(
     run: Run,
-    submit: { endpointUrl: string; token: string; modelId: string },
+    submit: { endpointUrl: string; token: string; modelId: string; allowInsecureEndpoint?: boolean },
   ): Promise<{ id: string; status: string }>;
   outbox: Outbox;
   start(): void;
