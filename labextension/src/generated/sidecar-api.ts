@@ -1211,6 +1211,7 @@ export interface paths {
                          */
                         status?: "ok" | "error" | "interrupted";
                         submit?: {
+                            allowInsecureEndpoint?: boolean;
                             endpointUrl: string;
                             modelId: string;
                             token: string;
@@ -1992,6 +1993,7 @@ export interface paths {
             requestBody?: {
                 content: {
                     "application/json": {
+                        allowInsecureEndpoint?: boolean;
                         endpointUrl: string;
                         modelId: string;
                         notebookPath?: string;
