@@ -70,6 +70,23 @@ describe('access control', () => {
     });
   });
 
+  it('proves it holds the token without a token on /healthz?challenge=, and checks the challenge', async () => {
+    const { createHmac } = await import('node:crypto');
+    const challenge = 'c'.repeat(64);
+    const proof = createHmac('sha256', TOKEN).update(`pnav-sidecar-healthz:${challenge}`).digest('hex');
+    expect(await api('GET', `/healthz?challenge=${challenge}`, undefined, {})).toMatchObject({
+      status: 200,
+      body: { ok: true, version: expect.any(String), proof },
+    });
+    expect(await api('GET', '/healthz?challenge=XYZ', undefined, {})).toMatchObject({
+      status: 400,
+      body: {
+        error: { code: 'bad_request', message: 'challenge: must be 32 to 128 lowercase hexadecimal characters' },
+      },
+    });
+    expect((await api('GET', '/api/v1/runs?challenge=' + challenge, undefined, {})).status).toBe(401);
+  });
+
   it('answers 403 to a foreign Host (DNS rebinding) even with the token', async () => {
     const res = await raw({ ...auth, Host: `evil.example:${sidecar.port}` });
     expect(res).toEqual({
