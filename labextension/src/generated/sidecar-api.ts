@@ -1273,6 +1273,12 @@ export interface paths {
                                     tool: string | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
+                                csvPending?: {
+                                    dir: string;
+                                    file?: string;
+                                    /** @enum {string} */
+                                    onCsvWrite: "append" | "update";
+                                };
                                 degraded?: string | null;
                                 durationS: number;
                                 emissionsG: number;
@@ -2487,6 +2493,12 @@ export interface components {
                 tool: string | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
+            csvPending?: {
+                dir: string;
+                file?: string;
+                /** @enum {string} */
+                onCsvWrite: "append" | "update";
+            };
             degraded?: string | null;
             durationS: number;
             emissionsG: number;
@@ -2867,6 +2879,12 @@ export interface components {
                     tool: string | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
+                csvPending?: {
+                    dir: string;
+                    file?: string;
+                    /** @enum {string} */
+                    onCsvWrite: "append" | "update";
+                };
                 degraded?: string | null;
                 durationS: number;
                 emissionsG: number;

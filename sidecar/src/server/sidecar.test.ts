@@ -9,6 +9,7 @@ import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { CloseRunResponseSchema, type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
 import { parseConfig } from '../config.js';
 import { type RunningSidecar, startSidecar } from './sidecar.js';
+import { STREAM_FLUSH_MS } from './stream-batch.js';
 
 const TOKEN = 'a'.repeat(64);
 let fake: FakeRoot;
@@ -338,7 +339,7 @@ describe('WebSocket stream', () => {
     ws.on('message', data => messages.push(JSON.parse(String(data))));
     await new Promise(r => ws.once('open', r));
     const { body } = await api('POST', '/api/v1/runs', { kind: 'manual' });
-    await new Promise(r => setTimeout(r, 200));
+    await new Promise(r => setTimeout(r, STREAM_FLUSH_MS + 200)); // ticks are sent in batches
     await api('POST', `/api/v1/runs/${body.run.id}/close`, {});
     await new Promise(r => setTimeout(r, 50));
     ws.close();
