@@ -842,6 +842,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description too_many_open_runs: the open-run cap (--max-open-runs, --max-open-runs-per-kernel) is reached; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        /** @description Seconds */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description storage_unavailable: the data directory cannot be written (ENOSPC, EDQUOT, EROFS, EIO or EACCES, named in the message) */
                 507: {
                     headers: {
@@ -1200,6 +1211,7 @@ export interface paths {
                          */
                         status?: "ok" | "error" | "interrupted";
                         submit?: {
+                            allowInsecureEndpoint?: boolean;
                             endpointUrl: string;
                             modelId: string;
                             token: string;
@@ -1218,6 +1230,7 @@ export interface paths {
                             csv: {
                                 epochsPath: string | null;
                                 error: string | null;
+                                methodsPath?: string | null;
                                 path: string | null;
                             } | null;
                             run: {
@@ -1260,6 +1273,12 @@ export interface paths {
                                     tool: string | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
+                                csvPending?: {
+                                    dir: string;
+                                    file?: string;
+                                    /** @enum {string} */
+                                    onCsvWrite: "append" | "update";
+                                };
                                 degraded?: string | null;
                                 durationS: number;
                                 emissionsG: number;
@@ -1412,6 +1431,10 @@ export interface paths {
                                 };
                                 settingsSources?: {
                                     [key: string]: string;
+                                };
+                                sidecarRestarts?: {
+                                    count: number;
+                                    unmeasuredS: number;
                                 };
                                 startedAt: string;
                                 /** @enum {string} */
@@ -1976,6 +1999,7 @@ export interface paths {
             requestBody?: {
                 content: {
                     "application/json": {
+                        allowInsecureEndpoint?: boolean;
                         endpointUrl: string;
                         modelId: string;
                         notebookPath?: string;
@@ -2447,10 +2471,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
+        /** Liveness. With ?challenge=<32..128 hex> it needs no token and answers proof = hex HMAC-SHA256(token, 'pnav-sidecar-healthz:' + challenge): clients check it before sending the token */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    challenge?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -2466,6 +2492,7 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
+                            proof?: string;
                             version: string;
                         };
                     };
@@ -2668,7 +2695,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "unauthorized" | "forbidden_host" | "forbidden_origin" | "not_found" | "payload_too_large" | "conflict" | "storage_unavailable" | "sidecar_unavailable" | "internal";
+                code: "bad_request" | "unauthorized" | "forbidden_host" | "forbidden_origin" | "not_found" | "payload_too_large" | "conflict" | "too_many_open_runs" | "storage_unavailable" | "sidecar_unavailable" | "internal";
                 issues?: {
                     message: string;
                     path: string;
@@ -2716,6 +2743,12 @@ export interface components {
                 tool: string | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
+            csvPending?: {
+                dir: string;
+                file?: string;
+                /** @enum {string} */
+                onCsvWrite: "append" | "update";
+            };
             degraded?: string | null;
             durationS: number;
             emissionsG: number;
@@ -2869,6 +2902,10 @@ export interface components {
             settingsSources?: {
                 [key: string]: string;
             };
+            sidecarRestarts?: {
+                count: number;
+                unmeasuredS: number;
+            };
             startedAt: string;
             /** @enum {string} */
             status: "open" | "ok" | "error" | "interrupted";
@@ -2958,6 +2995,14 @@ export interface components {
                 reason: string | null;
             }[];
             startedAt: string;
+            storage?: {
+                dataDir: string;
+                warnings: {
+                    file: string;
+                    message: string;
+                    movedTo: string | null;
+                }[];
+            };
             user: string;
             version: string;
         };
@@ -3016,6 +3061,14 @@ export interface components {
                     reason: string | null;
                 }[];
                 startedAt: string;
+                storage?: {
+                    dataDir: string;
+                    warnings: {
+                        file: string;
+                        message: string;
+                        movedTo: string | null;
+                    }[];
+                };
                 user: string;
                 version: string;
             };
@@ -3076,6 +3129,12 @@ export interface components {
                     tool: string | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
+                csvPending?: {
+                    dir: string;
+                    file?: string;
+                    /** @enum {string} */
+                    onCsvWrite: "append" | "update";
+                };
                 degraded?: string | null;
                 durationS: number;
                 emissionsG: number;
@@ -3228,6 +3287,10 @@ export interface components {
                 };
                 settingsSources?: {
                     [key: string]: string;
+                };
+                sidecarRestarts?: {
+                    count: number;
+                    unmeasuredS: number;
                 };
                 startedAt: string;
                 /** @enum {string} */

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TypeProcessSchema } from '../api/schemas.js';
 import { PNAV_COLUMNS } from './csv/columns.js';
-import { EndpointUrlSchema, TokenSchema } from './validate.js';
+import { EndpointUrlSchema, refuseInsecureEndpoint, TokenSchema } from './validate.js';
 
 const RunIdsSchema = z.array(z.string().min(1).max(200)).min(1).max(10_000);
 const NotebookPathSchema = z.string().min(1).max(4096);
@@ -52,8 +52,11 @@ export const UploadRequestSchema = z
     typeProcess: TypeProcessSchema,
     /** Send even when the same record already went to the same place (a deliberate second submission). */
     resend: z.boolean().optional(),
+    /** Send the token over plain http:// to a host that is not loopback (it travels in clear). */
+    allowInsecureEndpoint: z.boolean().optional(),
   })
-  .refine(hasSelection, selectionRefinement);
+  .refine(hasSelection, selectionRefinement)
+  .superRefine(refuseInsecureEndpoint);
 
 /** `POST /uploads/{id}/retry`: a failed upload forgot its token, so it needs it again; a retrying one does not. */
 export const RetryUploadRequestSchema = z.strictObject({ token: TokenSchema.optional() });

@@ -74,6 +74,14 @@ export async function buildOpenApi(version: string): Promise<object> {
       ...json(ErrorResponse),
     },
   };
+  const tooMany = {
+    429: {
+      description:
+        'too_many_open_runs: the open-run cap (--max-open-runs, --max-open-runs-per-kernel) is reached; Retry-After says when to try again',
+      headers: { 'Retry-After': { description: 'Seconds', schema: { type: 'integer' as const } } },
+      ...json(ErrorResponse),
+    },
+  };
   const add: AddPath = (method: Method, path: string, summary: string, ok, request = {}) => {
     const okResponse = 'schema' in ok ? { description: 'OK', ...json(ok.schema) } : ok.response;
     registry.registerPath({
@@ -90,12 +98,26 @@ export async function buildOpenApi(version: string): Promise<object> {
         [ok.status]: okResponse,
         ...errors,
         ...(request.conflict ? conflict : {}),
+        ...(request.tooMany ? tooMany : {}),
         ...(method === 'get' ? {} : storage),
       },
     });
   };
 
-  add('get', '/healthz', 'Liveness', { status: 200, schema: z.object({ ok: z.literal(true), version: z.string() }) });
+  add(
+    'get',
+    '/healthz',
+    "Liveness. With ?challenge=<32..128 hex> it needs no token and answers proof = hex HMAC-SHA256(token, 'pnav-sidecar-healthz:' + challenge): clients check it before sending the token",
+    { status: 200, schema: z.object({ ok: z.literal(true), version: z.string(), proof: z.string().optional() }) },
+    {
+      query: z.object({
+        challenge: z
+          .string()
+          .regex(/^[0-9a-f]{32,128}$/)
+          .optional(),
+      }),
+    },
+  );
   add('get', '/metrics', 'Prometheus text exposition (the token is not needed with --metrics-public)', {
     status: 200,
     response: { description: 'Prometheus metrics', content: { 'text/plain': { schema: z.string() } } },
@@ -114,7 +136,7 @@ export async function buildOpenApi(version: string): Promise<object> {
     `${API_PREFIX}/runs`,
     'Open a run',
     { status: 201, schema: z.object({ run: Run }) },
-    { body: c(OpenRunRequestSchema) },
+    { body: c(OpenRunRequestSchema), tooMany: true },
   );
   add(
     'get',
@@ -207,7 +229,7 @@ type AddPath = (
   summary: string,
   ok: { status: number; schema: z.ZodType } | { status: number; response: object },
   /** `conflict`: the route answers 409 (see `conflict` above). */
-  request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject; conflict?: boolean },
+  request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject; conflict?: boolean; tooMany?: boolean },
 ) => void;
 
 /** The PNAV outputs routes (src/outputs/router.ts), from that module's own schemas. */

@@ -16,19 +16,22 @@ import { createPnavOutputs, type PnavOutputs } from '../outputs/index.js';
 import { ByProcessGpuScope } from '../power/gpu/by-process.js';
 import { type GpuIdentity, visibleGpuIndices } from '../power/gpu/gpu-visibility.js';
 import { createPowerSources, doctor, startAll, stopAll } from '../power/index.js';
-import { Meter } from '../power/meter.js';
+import { Meter, type MeterReading } from '../power/meter.js';
 import { componentProvenance } from '../power/provenance.js';
 import type { PowerSource } from '../power/source.js';
 import { SampleBuffer } from '../sampler/sample-buffer.js';
 import { Sampler } from '../sampler/sampler.js';
 import { settingsPaths } from '../settings/files.js';
 import { EnergyTotalsStore } from '../store/energy-totals-store.js';
+import { OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import { RunStore } from '../store/run-store.js';
 import { VERSION } from '../util/version.js';
 import { createApp, DEFAULT_BODY_LIMIT } from './app.js';
 import { createHotRoutes } from './hot-routes.js';
 import { listen } from './http.js';
+import { writeRowsOwedAtStart } from './owed-csv.js';
 import { StreamHub } from './stream.js';
+import { StreamBatch } from './stream-batch.js';
 
 export interface RunningSidecar {
   url: string;
@@ -79,6 +82,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
   const defaultLocation: Location = resolveLocation({ configCountry: config.country, envCountry, timeZone });
 
   const store = new RunStore({ dataDir: config.dataDir, log });
+  const checkpoints = new OpenRunCheckpoints({ dataDir: config.dataDir, log });
   const meter = new Meter(power.sources, log);
   const sidecarSettings = settingsFromSidecarConfig(config);
   const gpuByProcess = new ByProcessGpuScope(config.nvidiaSmiPath ?? 'nvidia-smi', config.procRoot);
@@ -96,18 +100,25 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       mapVisibleGpus: text => visibleGpuIndices(power.gpuInventory ?? [], text),
     },
     gpuByProcess,
+    checkpoints,
+    limits: { maxOpenRuns: config.maxOpenRuns, maxOpenRunsPerKernel: config.maxOpenRunsPerKernel },
     provenance: componentProvenance(power.sources, power.info, power.scope, power.gpuScope),
     log,
   });
   await ledger.load();
   // Closes as interrupted the runs whose kernel died mid-cell (kill -9, OOM): they never send a close.
-  const reaper = new RunReaper(ledger, { procRoot: config.procRoot, log }).start();
+  const reaper = new RunReaper(ledger, { procRoot: config.procRoot, maxRunAgeS: config.maxRunAgeS, log }).start();
 
   const samples = new SampleBuffer();
   const energyTotals = new EnergyTotalsStore({ dataDir: config.dataDir, log });
+  const energyTotalsJ = energyTotals.load();
+  const storage = {
+    dataDir: path.resolve(config.dataDir),
+    warnings: [...store.warnings, ...checkpoints.warnings, ...energyTotals.warnings],
+  };
   const metrics = createMetrics(power.sources, config.labels, {
     location: defaultLocation,
-    energyTotalsJ: energyTotals.load(),
+    energyTotalsJ,
     persistEnergy: totals => energyTotals.put(totals, { durable: true }),
   });
   const status = (): Status => ({
@@ -124,6 +135,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     sources: power.info,
     scope: power.scope,
     openRuns: ledger.openCount,
+    storage,
     hardware: power.hardware,
   });
   const hub = new StreamHub({ token, status, log });
@@ -133,11 +145,20 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     hardware: () => power.hardware,
     log,
   });
+  await writeRowsOwedAtStart({ ledger, outputs, log }); // rows a crash left unwritten, before anyone asks
 
   ledger.onEvent((event, run) => {
     if (event === 'opened' || event === 'closed') metrics.setOpenRuns(ledger.openCount);
     if (event === 'closed') metrics.observeRunClosed(run);
-    if (event !== 'progress') hub.broadcast({ type: 'run', event, run });
+    if (event === 'progress') return;
+    streamBatch.flush(); // the frames of the tick come before the event, as they happened
+    hub.broadcast({ type: 'run', event, run });
+  });
+  let lastReading: MeterReading | null = null;
+  const streamBatch = new StreamBatch({
+    send: messages => hub.broadcastAll(messages),
+    progress: () => (lastReading ? ledger.progressRuns(lastReading) : []),
+    intervalMs: config.sampleIntervalMs,
   });
   const sampler = new Sampler({
     meter,
@@ -147,15 +168,21 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       samples.push(sample);
       metrics.observeSample(sample.powerW, energyDeltaJ);
       if (hub.clientCount === 0) return;
-      const progress = ledger.progressRuns(reading).map(run => ({ type: 'run', event: 'progress', run }) as const);
-      hub.broadcastAll([{ type: 'sample', sample }, ...progress]);
+      lastReading = reading;
+      streamBatch.add(sample);
     },
     onCheckpoint: reading => {
       void gpuByProcess.refresh(); // runs in gpu_mode by-process learn which GPUs their kernel uses
       ledger.checkpoint(reading);
       void energyTotals.put(metrics.energyTotals());
     },
+    // Sampled at full rate only for someone: a stream client or an open run.
+    idle: () => hub.clientCount === 0 && ledger.openCount === 0,
     log,
+  });
+  hub.onClient(() => sampler.wake());
+  ledger.onEvent(event => {
+    if (event === 'opened') sampler.wake();
   });
 
   const app = createApp({
@@ -189,12 +216,15 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       closing ??= (async () => {
         reaper.stop();
         sampler.stop();
+        streamBatch.stop();
         await server.close();
         await ledger.interruptAll('the sidecar was stopped while this run was open');
         await outputs.stop();
         await stopAll(power.sources);
         await store.flush();
         store.close();
+        await checkpoints.flush();
+        checkpoints.close();
         void energyTotals.put(metrics.energyTotals());
         await energyTotals.flush();
         energyTotals.close();
