@@ -31,7 +31,8 @@ export type EnergyBreakdown = Record<Component, IComponentEnergy>;
 export interface ILocation {
   countryIso3: string;
   countryName: string;
-  countrySource: 'run' | 'config' | 'env' | 'timezone-guess' | 'world-default' | 'cloud-region';
+  /** `default`: Spain, calculadorapnav's own fallback; `world-default` only in runs stored by older sidecars. */
+  countrySource: 'run' | 'config' | 'env' | 'timezone-guess' | 'default' | 'cloud-region' | 'world-default';
   region: string | null;
   cloudProvider: string | null;
   cloudRegion: string | null;
@@ -40,6 +41,8 @@ export interface ILocation {
   renewableShare: number | null;
   intensityYear: number | null;
   intensitySource: string;
+  /** The emission factors of the figures: calculadorapnav's (`pnav`) or the project's newest (`latest`). */
+  factors?: 'pnav' | 'latest';
 }
 
 export interface IEpoch {
@@ -184,7 +187,8 @@ export interface IUploadRequest extends IRunSelection {
   typeProcess: TypeProcess;
 }
 
-export type UploadStatus = 'queued' | 'sending' | 'sent' | 'retrying' | 'failed';
+/** `uncertain`: an attempt got no answer in time; resent with the same Idempotency-Key until answered. */
+export type UploadStatus = 'queued' | 'sending' | 'sent' | 'retrying' | 'uncertain' | 'failed';
 
 /** One queued submission as the sidecar shows it (`sidecar/src/pnav/schemas.ts`): never the token. */
 export interface IUpload {
@@ -205,6 +209,8 @@ export interface IUpload {
   createdAt: string;
   updatedAt: string;
   sentAt: string | null;
+  /** What to fix after a final refusal (token, model id, endpoint), else null. */
+  fix?: string | null;
 }
 
 /** One calculadorapnav record: the 40 CSV keys in order. */

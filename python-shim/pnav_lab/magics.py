@@ -13,6 +13,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from . import cell_options, context, line_commands
 from . import run as _run
 from .client import shared_client
+from .decorator import report_outcome
 from .errors import PnavError, PnavWarning
 from .model_facts import model_facts
 from .summary import summary_line
@@ -144,6 +145,7 @@ class PnavMagics(Magics):
         args = cell_options.parse(line)  # UsageError: one line, the cell does not run
         _refuse_top_level_await(shell, cell)
         run_fields = cell_options.open_request(args)  # validated before anything runs
+        submit = cell_options.submit_request(args)
         cell_options.check_output_dir(args)
         if 'label' not in run_fields:
             # Without --label the run is named by its first line, so the CSV, the panel and
@@ -178,14 +180,14 @@ class PnavMagics(Magics):
             inner_result.error_before_exec if inner_result.error_before_exec is not None else inner_result.error_in_exec
         )
         if active is not None:
-            self._close(active, args, output, error)
+            self._close(active, args, output, error, submit)
         if error is not None and outer_result is not None:
             # The magic itself returned normally: mark the calling cell failed so the kernel replies
             # status 'error' and "Run All" stops, without showing the traceback twice.
             outer_result.error_in_exec = error
         return None
 
-    def _close(self, active: _run.ActiveRun, args, output, error) -> None:
+    def _close(self, active: _run.ActiveRun, args, output, error, submit=None) -> None:
         if args.model:
             value = self.shell.user_ns.get(args.model)
             facts = model_facts(value)
@@ -203,12 +205,15 @@ class PnavMagics(Magics):
             status, message = 'interrupted', 'KeyboardInterrupt'
         else:
             status, message = 'error', f'{type(error).__name__}: {error}'
+        close = {'error': message, 'output': output, 'submit': submit, 'record_failed': args.record_failed}
         try:
-            response = active.close(status, error=message, output=output)
+            response = active.close(status, **close)
         except KeyboardInterrupt:
-            response = active.close(status, error=message, output=output)
+            response = active.close(status, **close)
         if response is not None and not args.quiet:
             print(summary_line(response['run']))
+        if response is not None:
+            report_outcome(self.client, response)
 
 
 def load_ipython_extension(shell) -> None:

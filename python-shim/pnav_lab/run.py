@@ -109,7 +109,13 @@ class ActiveRun:
     # ------------------------------------------------------------------ close
 
     def close(
-        self, status: str = 'ok', *, error: str | None = None, output: dict | None = None, submit: dict | None = None
+        self,
+        status: str = 'ok',
+        *,
+        error: str | None = None,
+        output: dict | None = None,
+        submit: dict | None = None,
+        record_failed: bool = False,
     ) -> dict | None:
         """Closes the run; returns the CloseRunResponse, or None when the sidecar could not be reached."""
         with self._lock:
@@ -131,6 +137,8 @@ class ActiveRun:
                 body['output'] = output
             if submit is not None:
                 body['submit'] = submit
+            if record_failed:
+                body['recordFailed'] = True
             if self.broken:
                 # Try the close anyway: the sidecar may be back, and the row must not be lost.
                 self.broken = False

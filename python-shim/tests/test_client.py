@@ -28,7 +28,7 @@ def test_requests_round_trip(client):
 
 def test_error_envelope_becomes_a_typed_error_naming_the_field(client):
     with pytest.raises(SidecarRequestError) as error:
-        client.open_run({'pue': 9})
+        client.open_run({'pue': 0})
     assert error.value.status == 400
     assert error.value.code == 'bad_request'
     assert error.value.issues[0]['path'] == 'pue'

@@ -89,6 +89,13 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
   let csv: CloseRunResponse['csv'] = null;
   let upload: CloseRunResponse['upload'] = null;
   let uploadError: string | null = null;
+  let notRecorded: string | null = null;
+  if (!alreadyClosed && run.status !== 'ok' && !body.recordFailed && (body.output || body.submit)) {
+    // calculadorapnav records nothing for a failed run, and the 40 PNAV columns carry no status: a failed
+    // run's row would read as a normal one. It stays in the ledger, the panel and the JSON export.
+    notRecorded = `the run ended ${run.status === 'error' ? 'with an error' : 'interrupted'}: no PNAV CSV row and no submission (recordFailed records it anyway)`;
+    return { run, csv: null, upload: null, uploadError: null, notRecorded };
+  }
   if (!alreadyClosed && body.output) {
     if (!outputs) csv = { path: null, epochsPath: null, error: 'CSV output is not available in this sidecar build' };
     else {
@@ -112,5 +119,5 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
     }
     if (uploadError) log(`run ${run.id}: ${uploadError}`);
   }
-  return { run, csv, upload, uploadError };
+  return { run, csv, upload, uploadError, notRecorded };
 }
