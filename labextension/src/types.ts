@@ -122,6 +122,8 @@ export interface IStatus {
   version: string;
   pid: number;
   startedAt: string;
+  /** The directory holding this sidecar's ledger and outbox. */
+  dataDir: string;
   host: string;
   user: string;
   labels: Record<string, string>;
@@ -190,7 +192,7 @@ export interface IUploadRequest extends IRunSelection {
 /** `uncertain`: an attempt got no answer in time; resent with the same Idempotency-Key until answered. */
 export type UploadStatus = 'queued' | 'sending' | 'sent' | 'retrying' | 'uncertain' | 'failed';
 
-/** One queued submission as the sidecar shows it (`sidecar/src/pnav/schemas.ts`): never the token. */
+/** One queued submission as the sidecar shows it (`sidecar/src/outputs/schemas.ts`): never the token. */
 export interface IUpload {
   id: string;
   status: UploadStatus;

@@ -100,6 +100,8 @@ const suites = [
     run: () => vitest('labextension'),
   },
   { name: 'python-shim (pytest)', run: () => pytest('python-shim/tests') },
+  // The READMEs' examples and the example notebooks, executed as printed in real kernels.
+  { name: 'docs as tests (pytest)', run: () => pytest('test/docs') },
   { name: 'cross-component + e2e (vitest)', run: () => vitest('test') },
   {
     name: 'faults (slow)',
