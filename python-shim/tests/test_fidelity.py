@@ -122,7 +122,7 @@ def test_log_level_and_logger_preamble_act_on_the_pnav_lab_logger(in_tmp, capsys
         raise ValueError('boom')
 
     with pytest.raises(ValueError):
-        offline(logger_preamble='exp-7')(fails)()
+        offline(log_level='info', logger_preamble='exp-7')(fails)()
     err = capsys.readouterr().err
     assert re.search(
         r'^\[pnav_lab INFO @ \d\d:\d\d:\d\d\] \[exp-7\] the run ended with an error: no PNAV CSV row and no '
