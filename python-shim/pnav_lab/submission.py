@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from .contract import API_PREFIX
 from .errors import PnavError
 
 # The first attempt's timeout in the sidecar (calculadorapnav's 10 s) and a margin for the queue and the close.
@@ -19,7 +20,7 @@ def wait_for_outcome(client, upload_id: str, wait_s: float = DEFAULT_WAIT_S) -> 
     wait_ms = max(0, int(wait_s * 1000))
     try:
         answer = client.request(
-            'GET', f'/api/v1/uploads/{quote(upload_id, safe="")}?waitMs={wait_ms}', timeout_s=wait_s + 5.0
+            'GET', f'{API_PREFIX}/uploads/{quote(upload_id, safe="")}?waitMs={wait_ms}', timeout_s=wait_s + 5.0
         )
     except PnavError:
         return None

@@ -58,7 +58,10 @@ describe('pnav config', { timeout: 60_000 }, () => {
     expect(rows.pue).toEqual(['1', 'default']);
     expect(rows.factors).toEqual(['pnav', 'default']);
     expect(rows.components).toEqual(['cpu,gpu,ram', 'default']);
-    expect(rows.country).toEqual(['-', "default (guessed from the time zone, else Spain (calculadorapnav's fallback))"]);
+    expect(rows.country).toEqual([
+      '-',
+      "default (guessed from the time zone, else Spain (calculadorapnav's fallback))",
+    ]);
   });
 
   test('round trip: write user and project values, then see them with their files; env wins over both', () => {
