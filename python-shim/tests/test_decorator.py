@@ -53,7 +53,7 @@ def check(**kwargs):
     """Validates kwargs as calling a decorated function does, without running it: True when accepted."""
     from pnav_lab.decorator import TrackerSettings
 
-    TrackerSettings(**kwargs)
+    TrackerSettings(kwargs)
     return True
 
 

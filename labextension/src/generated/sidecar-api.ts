@@ -850,6 +850,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description too_many_open_runs: the open-run cap (--max-open-runs, --max-open-runs-per-kernel) is reached; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        /** @description Seconds */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description storage_unavailable: the data directory cannot be written (ENOSPC, EDQUOT, EROFS, EIO or EACCES, named in the message) */
                 507: {
                     headers: {
@@ -1209,6 +1220,7 @@ export interface paths {
                          */
                         status?: "ok" | "error" | "interrupted";
                         submit?: {
+                            allowInsecureEndpoint?: boolean;
                             endpointUrl: string;
                             modelId: string;
                             token: string;
@@ -1227,6 +1239,7 @@ export interface paths {
                             csv: {
                                 epochsPath: string | null;
                                 error: string | null;
+                                methodsPath?: string | null;
                                 path: string | null;
                             } | null;
                             notRecorded?: string | null;
@@ -1426,6 +1439,10 @@ export interface paths {
                                 };
                                 settingsSources?: {
                                     [key: string]: string;
+                                };
+                                sidecarRestarts?: {
+                                    count: number;
+                                    unmeasuredS: number;
                                 };
                                 startedAt: string;
                                 /** @enum {string} */
@@ -1991,6 +2008,7 @@ export interface paths {
             requestBody?: {
                 content: {
                     "application/json": {
+                        allowInsecureEndpoint?: boolean;
                         endpointUrl: string;
                         modelId: string;
                         notebookPath?: string;
@@ -2437,7 +2455,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "unauthorized" | "forbidden_host" | "forbidden_origin" | "not_found" | "payload_too_large" | "conflict" | "storage_unavailable" | "sidecar_unavailable" | "internal";
+                code: "bad_request" | "unauthorized" | "forbidden_host" | "forbidden_origin" | "not_found" | "payload_too_large" | "conflict" | "too_many_open_runs" | "storage_unavailable" | "sidecar_unavailable" | "internal";
                 issues?: {
                     message: string;
                     path: string;
@@ -2642,6 +2660,10 @@ export interface components {
             settingsSources?: {
                 [key: string]: string;
             };
+            sidecarRestarts?: {
+                count: number;
+                unmeasuredS: number;
+            };
             startedAt: string;
             /** @enum {string} */
             status: "open" | "ok" | "error" | "interrupted";
@@ -2733,6 +2755,14 @@ export interface components {
                 reason: string | null;
             }[];
             startedAt: string;
+            storage?: {
+                dataDir: string;
+                warnings: {
+                    file: string;
+                    message: string;
+                    movedTo: string | null;
+                }[];
+            };
             user: string;
             version: string;
         };
@@ -2793,6 +2823,14 @@ export interface components {
                     reason: string | null;
                 }[];
                 startedAt: string;
+                storage?: {
+                    dataDir: string;
+                    warnings: {
+                        file: string;
+                        message: string;
+                        movedTo: string | null;
+                    }[];
+                };
                 user: string;
                 version: string;
             };
@@ -3009,6 +3047,10 @@ export interface components {
                 };
                 settingsSources?: {
                     [key: string]: string;
+                };
+                sidecarRestarts?: {
+                    count: number;
+                    unmeasuredS: number;
                 };
                 startedAt: string;
                 /** @enum {string} */
