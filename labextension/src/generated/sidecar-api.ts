@@ -1284,6 +1284,12 @@ export interface paths {
                                     utcOffsetMin?: number | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
+                                csvPending?: {
+                                    dir: string;
+                                    file?: string;
+                                    /** @enum {string} */
+                                    onCsvWrite: "append" | "update";
+                                };
                                 degraded?: string | null;
                                 durationS: number;
                                 emissionsG: number;
@@ -2234,10 +2240,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
+        /** Liveness. With ?challenge=<32..128 hex> it needs no token and answers proof = hex HMAC-SHA256(token, 'pnav-sidecar-healthz:' + challenge): clients check it before sending the token */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    challenge?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -2253,6 +2261,7 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
+                            proof?: string;
                             version: string;
                         };
                     };
@@ -2504,6 +2513,12 @@ export interface components {
                 utcOffsetMin?: number | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
+            csvPending?: {
+                dir: string;
+                file?: string;
+                /** @enum {string} */
+                onCsvWrite: "append" | "update";
+            };
             degraded?: string | null;
             durationS: number;
             emissionsG: number;
@@ -2892,6 +2907,12 @@ export interface components {
                     utcOffsetMin?: number | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
+                csvPending?: {
+                    dir: string;
+                    file?: string;
+                    /** @enum {string} */
+                    onCsvWrite: "append" | "update";
+                };
                 degraded?: string | null;
                 durationS: number;
                 emissionsG: number;

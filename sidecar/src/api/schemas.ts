@@ -411,6 +411,13 @@ export const RunSchema = z.object({
    * between each last checkpoint and the restart, counted in durationS but not measured.
    */
   sidecarRestarts: z.object({ count: z.number().int(), unmeasuredS: z.number() }).optional(),
+  /**
+   * The CSV row this run owes, recorded with its close and cleared once the row is on disk (fdatasync).
+   * A sidecar that starts with it set writes the row again (`update`: replaced where it already is).
+   */
+  csvPending: z
+    .object({ dir: z.string(), file: z.string().optional(), onCsvWrite: z.enum(['append', 'update']) })
+    .optional(),
 });
 export type Run = z.infer<typeof RunSchema>;
 
