@@ -172,6 +172,7 @@ export function registerCommands({ app, panel, settings, trans, palette }: IComm
             {
               ...value,
               runIds: group.runs.map(r => r.id),
+              recordFailed: group.runs.some(r => r.status !== 'ok'),
               typeProcess: group.typeProcess,
               ...(resend ? { resend: true } : {}),
             },
@@ -289,7 +290,7 @@ function uploadActions(
           autoClose: false,
           actions: [{ label: trans.__('Send again…'), callback: () => void actions.sendAgain(upload) }],
         });
-      } else if (upload.status === 'retrying') {
+      } else if (upload.status === 'retrying' || upload.status === 'uncertain') {
         const next = upload.nextAttemptAt ? new Date(upload.nextAttemptAt).toLocaleTimeString() : '';
         show(
           upload,

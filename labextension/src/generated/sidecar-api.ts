@@ -306,6 +306,8 @@ export interface paths {
                         /** @enum {string} */
                         format: "csv" | "json" | "boamps";
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         /** @enum {string} */
                         typeProcess?: "training" | "inference";
@@ -505,6 +507,8 @@ export interface paths {
                     "application/json": {
                         modelId?: string;
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         /** @enum {string} */
                         typeProcess: "training" | "inference";
@@ -736,6 +740,7 @@ export interface paths {
                             os?: string;
                             pythonVersion?: string;
                             tool?: string;
+                            utcOffsetMin?: number;
                         };
                         cloudProvider?: string;
                         cloudRegion?: string;
@@ -746,6 +751,8 @@ export interface paths {
                             [key: string]: string;
                         };
                         executionCount?: number;
+                        /** @enum {string} */
+                        factors?: "pnav" | "latest";
                         gpuIds?: number[];
                         /** Format: uuid */
                         id?: string;
@@ -774,6 +781,7 @@ export interface paths {
                         notebookPath?: string;
                         pid?: number;
                         pue?: number;
+                        pueIsInt?: boolean;
                         region?: string;
                         /**
                          * @default training
@@ -1205,6 +1213,7 @@ export interface paths {
                              */
                             onCsvWrite?: "append" | "update";
                         };
+                        recordFailed?: boolean;
                         /**
                          * @default ok
                          * @enum {string}
@@ -1233,6 +1242,7 @@ export interface paths {
                                 methodsPath?: string | null;
                                 path: string | null;
                             } | null;
+                            notRecorded?: string | null;
                             run: {
                                 attribution: {
                                     components?: {
@@ -1271,6 +1281,7 @@ export interface paths {
                                     os: string | null;
                                     pythonVersion: string | null;
                                     tool: string | null;
+                                    utcOffsetMin?: number | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
                                 csvPending?: {
@@ -1400,7 +1411,9 @@ export interface paths {
                                     countryIso3: string;
                                     countryName: string;
                                     /** @enum {string} */
-                                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                                    /** @enum {string} */
+                                    factors?: "pnav" | "latest";
                                     intensityGPerKWh: number;
                                     intensitySource: string;
                                     intensityYear: number | null;
@@ -1423,6 +1436,7 @@ export interface paths {
                                 outputDir?: string | null;
                                 pid: number | null;
                                 pue: number;
+                                pueIsInt?: boolean;
                                 /** @enum {string} */
                                 quality: "measured" | "estimated" | "mixed";
                                 scope: {
@@ -1922,6 +1936,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -1932,7 +1947,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2003,6 +2018,8 @@ export interface paths {
                         endpointUrl: string;
                         modelId: string;
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         resend?: boolean;
                         runIds?: string[];
                         token: string;
@@ -2024,6 +2041,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2034,7 +2052,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2143,6 +2161,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2153,7 +2172,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2248,6 +2267,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2258,7 +2278,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2375,6 +2395,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2385,7 +2406,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2741,6 +2762,7 @@ export interface components {
                 os: string | null;
                 pythonVersion: string | null;
                 tool: string | null;
+                utcOffsetMin?: number | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
             csvPending?: {
@@ -2870,7 +2892,9 @@ export interface components {
                 countryIso3: string;
                 countryName: string;
                 /** @enum {string} */
-                countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                /** @enum {string} */
+                factors?: "pnav" | "latest";
                 intensityGPerKWh: number;
                 intensitySource: string;
                 intensityYear: number | null;
@@ -2893,6 +2917,7 @@ export interface components {
             outputDir?: string | null;
             pid: number | null;
             pue: number;
+            pueIsInt?: boolean;
             /** @enum {string} */
             quality: "measured" | "estimated" | "mixed";
             scope: {
@@ -2962,7 +2987,9 @@ export interface components {
                 countryIso3: string;
                 countryName: string;
                 /** @enum {string} */
-                countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                /** @enum {string} */
+                factors?: "pnav" | "latest";
                 intensityGPerKWh: number;
                 intensitySource: string;
                 intensityYear: number | null;
@@ -3028,7 +3055,9 @@ export interface components {
                     countryIso3: string;
                     countryName: string;
                     /** @enum {string} */
-                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                    /** @enum {string} */
+                    factors?: "pnav" | "latest";
                     intensityGPerKWh: number;
                     intensitySource: string;
                     intensityYear: number | null;
@@ -3127,6 +3156,7 @@ export interface components {
                     os: string | null;
                     pythonVersion: string | null;
                     tool: string | null;
+                    utcOffsetMin?: number | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
                 csvPending?: {
@@ -3256,7 +3286,9 @@ export interface components {
                     countryIso3: string;
                     countryName: string;
                     /** @enum {string} */
-                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                    /** @enum {string} */
+                    factors?: "pnav" | "latest";
                     intensityGPerKWh: number;
                     intensitySource: string;
                     intensityYear: number | null;
@@ -3279,6 +3311,7 @@ export interface components {
                 outputDir?: string | null;
                 pid: number | null;
                 pue: number;
+                pueIsInt?: boolean;
                 /** @enum {string} */
                 quality: "measured" | "estimated" | "mixed";
                 scope: {

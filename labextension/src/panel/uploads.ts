@@ -141,7 +141,7 @@ export class UploadsView extends Widget {
       if (upload.status === 'sent' && upload.sentAt) {
         detail += ` · ${trans.__('sent %1', new Date(upload.sentAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }))}`;
       }
-      if (upload.status === 'retrying' && upload.nextAttemptAt) {
+      if ((upload.status === 'retrying' || upload.status === 'uncertain') && upload.nextAttemptAt) {
         detail += ` · ${trans.__('next at %1', new Date(upload.nextAttemptAt).toLocaleTimeString())}`;
       }
       text.textContent = detail;
@@ -153,6 +153,12 @@ export class UploadsView extends Widget {
         reason.textContent = trans.__(problem.text, ...problem.args);
         reason.title = upload.lastError ?? '';
         item.appendChild(reason);
+      }
+      if (upload.fix) {
+        const fix = document.createElement('div');
+        fix.className = 'jp-pnav-Upload-fix';
+        fix.textContent = trans.__('To fix: %1', upload.fix);
+        item.appendChild(fix);
       }
       const actions = this._actions;
       if (actions) {
@@ -167,9 +173,10 @@ export class UploadsView extends Widget {
           node.addEventListener('click', run);
           bar.appendChild(node);
         };
-        if (upload.status === 'retrying') button(trans.__('Retry now'), 'retry', () => actions.retryNow(upload));
+        const waiting = upload.status === 'retrying' || upload.status === 'uncertain';
+        if (waiting) button(trans.__('Retry now'), 'retry', () => actions.retryNow(upload));
         if (upload.status === 'failed') button(trans.__('Send again…'), 'send-again', () => actions.sendAgain(upload));
-        if (upload.status === 'queued' || upload.status === 'retrying') {
+        if (upload.status === 'queued' || waiting) {
           button(trans.__('Cancel'), 'cancel', () => actions.cancel(upload));
         }
         if (bar.childElementCount > 0) item.appendChild(bar);

@@ -23,6 +23,7 @@ import {
   RetryUploadRequestSchema,
   UploadRequestSchema,
   UploadsQuerySchema,
+  UploadWaitQuerySchema,
 } from './schemas.js';
 
 export interface RunSource {
@@ -82,6 +83,26 @@ export function selectRuns(runs: RunSource, selection: Selection): Run[] {
   return [...chosen].sort((a, b) => byIso(a.startedAt, b.startedAt));
 }
 
+/** Runs whose record PNAV may receive: failed and interrupted ones only when asked (the columns carry no status). */
+export function recordable(runs: Run[], recordFailed: boolean): { runs: Run[]; excludedRunIds: string[] } {
+  if (recordFailed) return { runs, excludedRunIds: [] };
+  const kept = runs.filter(run => run.status === 'ok');
+  return { runs: kept, excludedRunIds: runs.filter(run => run.status !== 'ok').map(run => run.id) };
+}
+
+/** The runs of a PNAV record or submission; a selection of failed runs only is refused, saying how to include them. */
+function recordRuns(deps: PnavRouterDeps, body: Selection & { recordFailed: boolean }) {
+  const picked = recordable(selectRuns(deps.runs, body), body.recordFailed);
+  if (picked.runs.length === 0) {
+    throw new HttpError(
+      409,
+      'conflict',
+      `every selected run failed or was interrupted (${picked.excludedRunIds.join(', ')}); they are not recorded for PNAV unless recordFailed is true`,
+    );
+  }
+  return picked;
+}
+
 function byType(runs: Run[]): Map<TypeProcess, Run[]> {
   const groups = new Map<TypeProcess, Run[]>();
   for (const run of runs) groups.set(run.typeProcess, [...(groups.get(run.typeProcess) ?? []), run]);
@@ -108,7 +129,8 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
 
   router.post('/exports', (req, res) => {
     const body = parseOr400(ExportRequestSchema, req.body);
-    const runs = selectRuns(deps.runs, body);
+    // The JSON export is the project's own record of everything; CSV and BoAmps are PNAV's formats.
+    const runs = body.format === 'json' ? selectRuns(deps.runs, body) : recordRuns(deps, body).runs;
     const hardware = deps.hardware();
     const groups = byType(runs);
     const units = body.aggregate || body.format === 'boamps' ? [...groups.values()].map(aggregateRuns) : runs;
@@ -138,15 +160,16 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
 
   router.post('/records/preview', (req, res) => {
     const body = parseOr400(PreviewRequestSchema, req.body);
-    const runs = selectRuns(deps.runs, body);
+    const { runs, excludedRunIds } = recordRuns(deps, body);
     const run = aggregateRuns(runs);
     const record = runToRecord(run, deps.hardware(), body.modelId ? { modelId: body.modelId } : {});
-    res.json({ record, runIds: runs.map(r => r.id) });
+    // The location says which country and where it came from, and which factors gave the figures.
+    res.json({ record, runIds: runs.map(r => r.id), excludedRunIds, location: run.location });
   });
 
   router.post('/uploads', async (req, res) => {
     const body = parseOr400(UploadRequestSchema, req.body);
-    const runs = selectRuns(deps.runs, body);
+    const { runs, excludedRunIds } = recordRuns(deps, body);
     const record = runToRecord(aggregateRuns(runs), deps.hardware(), { modelId: body.modelId });
     const input = {
       endpointUrl: body.endpointUrl,
@@ -161,11 +184,11 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
     // queuing it again; `resend: true` sends it once more on purpose.
     const twin = body.resend ? undefined : await deps.outbox.twin(input);
     if (twin) {
-      res.status(200).json({ uploads: [twin], duplicate: true });
+      res.status(200).json({ uploads: [twin], duplicate: true, excludedRunIds });
       return;
     }
     const upload = await deps.outbox.enqueue(input, { resend: body.resend });
-    res.status(202).json({ uploads: [upload], duplicate: false });
+    res.status(202).json({ uploads: [upload], duplicate: false, excludedRunIds });
   });
 
   const outboxAction = async (res: express.Response, action: () => Promise<unknown>) => {
@@ -197,10 +220,13 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
     res.json({ uploads: deps.outbox.list(query) });
   });
 
+  // `?waitMs=N`: answers once the upload has its first outcome (sent, failed, retrying, uncertain) or after N ms,
+  // so a client can tell its user what happened, as calculadorapnav's synchronous POST does.
   router.get('/uploads/:id', async (req, res) => {
+    const { waitMs } = parseOr400(UploadWaitQuerySchema, req.query, 'query');
     await deps.outbox.load();
-    const upload = deps.outbox.get(req.params.id);
-    if (!upload) throw new HttpError(404, 'not_found', `upload ${req.params.id} not found`);
+    if (!deps.outbox.get(req.params.id)) throw new HttpError(404, 'not_found', `upload ${req.params.id} not found`);
+    const upload = waitMs ? await deps.outbox.waitForOutcome(req.params.id, waitMs) : deps.outbox.get(req.params.id);
     res.json({ upload });
   });
 
