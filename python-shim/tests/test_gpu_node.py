@@ -145,6 +145,8 @@ def test_one_gpu_by_uuid_on_an_8_gpu_2_tib_node(node):
     reply, _ = execute(kc, f'%%pnav --output-dir {workdir}\nimport time\ntime.sleep(1.0)')
     assert reply['status'] == 'ok', reply
     run = last_run(kc)
+    if os.environ.get('PNAV_PRINT_FIGURES'):
+        print(json.dumps({k: run[k] for k in ('durationS', 'gpuIds', 'energy', 'attribution')}, indent=1))
 
     # A 1 s cell is 1 s, although the process query after the counters takes 1.5 s.
     assert 1.0 <= run['durationS'] < 1.4
