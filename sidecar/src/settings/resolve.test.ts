@@ -129,6 +129,7 @@ describe('calculadorapnav / CodeCarbon files', () => {
       region: 'ile-de-france',
       cloud_provider: 'gcp',
       cloud_region: 'europe-west9',
+      factors: 'pnav',
       pue: 1.4,
       type_ram: 'DDR5',
       components: ['cpu', 'gpu', 'ram'],
@@ -145,7 +146,7 @@ describe('calculadorapnav / CodeCarbon files', () => {
       .map(([k]) => k);
     expect(fromFile.sort()).toEqual(
       Object.keys(r.values)
-        .filter(k => k !== 'components' && k !== 'gpu_mode')
+        .filter(k => k !== 'components' && k !== 'gpu_mode' && k !== 'factors')
         .sort(),
     );
     expect(r.warnings).toEqual([]);
@@ -222,6 +223,7 @@ test('settingsList: every key once, in order, with value, source and description
     'region',
     'cloud_provider',
     'cloud_region',
+    'factors',
     'pue',
     'type_ram',
     'components',
@@ -235,7 +237,7 @@ test('settingsList: every key once, in order, with value, source and description
   ]);
   expect(list.find(s => s.key === 'pue')).toMatchObject({ value: 1.1, source: 'env:PNAV_PUE' });
   expect(list.find(s => s.key === 'country')!.description).toMatch(
-    /\(unset: guessed from the time zone, else the world average\)$/,
+    /\(unset: guessed from the time zone, else Spain \(calculadorapnav's fallback\)\)$/,
   );
 });
 
