@@ -121,6 +121,8 @@ class TrackerSettings:
                 'token': validation.token(raw_token),
                 'modelId': args.model_id,
             }
+            if validation.insecure_endpoint_allowed():  # PNAV_ALLOW_INSECURE_ENDPOINT=1, checked just above too
+                self.submit['allowInsecureEndpoint'] = True
             self.request['modelId'] = args.model_id
         elif given(args.model_id) and args.model_id is not None:
             self.request['modelId'] = validation.model_id(args.model_id)

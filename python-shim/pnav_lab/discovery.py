@@ -4,6 +4,10 @@ Order: env `PNAV_SIDECAR_URL` + `PNAV_SIDECAR_TOKEN`, then `pnav-sidecar.json` i
 Starting: `PNAV_SIDECAR_CMD`, else `node <repo>/sidecar/dist/cli.js sidecar` (editable install),
 else `pnav sidecar` from PATH. Many kernels starting at once start one sidecar: a file lock in the
 runtime dir serialises the spawn, and the sidecar itself defers to a live one.
+
+Only trusted places are read (trusted_files.py): the runtime dir and its files must be ours and private,
+a symlink is never followed, and a runtime file naming anything but a loopback http:// URL is refused.
+Whatever is found is still only a candidate: the client checks it proves it holds the token (peer.py).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import trusted_files
 from .errors import NodeMissing, SidecarStartFailed, SidecarUnavailable
+from .peer import loopback_url_problem
+from .trusted_files import UntrustedPath
 
 RUNTIME_FILE_NAME = 'pnav-sidecar.json'
 # Not the sidecar's own `pnav-sidecar.lock` (an O_EXCL file holding its pid): an empty file of ours under
@@ -61,13 +68,40 @@ def pid_alive(pid: int) -> bool:
         return True  # os.kill(pid, 0) terminates the process on Windows; /healthz decides there
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, owned by someone else
     except OSError:
-        return False
+        return False  # gone, or another user's process (PermissionError): never a sidecar of ours
     return not _is_zombie(pid)
+
+
+def process_start_id(pid: int) -> str | None:
+    """`<boot id>:<start ticks>` of `pid`, as the sidecar records it in `pid_start`; None without procfs."""
+    try:
+        with open(f'/proc/{pid}/stat', 'rb') as handle:
+            ticks = handle.read().rsplit(b')', 1)[1].split()[19].decode('ascii')
+    except (OSError, IndexError):
+        return None
+    try:
+        with open('/proc/sys/kernel/random/boot_id', encoding='ascii') as handle:
+            boot = handle.read().strip()
+    except OSError:
+        boot = 'unknown-boot'
+    return f'{boot}:{ticks}'
+
+
+def is_recorded_process(pid: int, recorded_start: str | None) -> bool:
+    """Alive and still the process the runtime file recorded (a reused pid has another start id)."""
+    if not pid_alive(pid):
+        return False
+    current = process_start_id(pid)
+    if current is None:
+        return True  # no procfs: the proof of the token decides
+    if recorded_start is None:  # a file from before start ids: at least the pid must run `sidecar`
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as handle:
+                return b'sidecar' in handle.read().split(b'\0')
+        except OSError:
+            return False
+    return current == recorded_start
 
 
 def _is_zombie(pid: int) -> bool:
@@ -80,22 +114,36 @@ def _is_zombie(pid: int) -> bool:
 
 
 def from_env() -> SidecarEndpoint | None:
+    """PNAV_SIDECAR_URL + PNAV_SIDECAR_TOKEN, when the URL is loopback http:// (else None: not a place to send a token)."""
     url = os.environ.get('PNAV_SIDECAR_URL')
     token = os.environ.get('PNAV_SIDECAR_TOKEN')
-    if url and token:
+    if url and token and loopback_url_problem(url) is None:
         return SidecarEndpoint(url=url.rstrip('/'), token=token, source='env')
     return None
 
 
 def read_runtime_file(directory: Path | None = None) -> SidecarEndpoint | None:
-    """The endpoint in the runtime file, or None when absent, unreadable or its pid is dead."""
-    path = (directory or runtime_dir()) / RUNTIME_FILE_NAME
-    try:
-        info = json.loads(path.read_text(encoding='utf-8'))
-        url, token, pid = str(info['url']).rstrip('/'), str(info['token']), int(info['pid'])
-    except (OSError, ValueError, KeyError, TypeError):
+    """The endpoint in the runtime file, or None when absent, unreadable or its pid is no longer the sidecar.
+
+    Raises UntrustedPath (a SidecarUnavailable) naming the reason when the dir or file could have been
+    planted by another user, or the file names a non-loopback URL.
+    """
+    directory = directory or runtime_dir()
+    path = directory / RUNTIME_FILE_NAME
+    trusted_files.check_private_dir(directory, 'runtime dir', missing_ok=True)
+    text = trusted_files.read_trusted(path)
+    if text is None:
         return None
-    if not pid_alive(pid):
+    try:
+        info = json.loads(text)
+        url, token, pid = str(info['url']).rstrip('/'), str(info['token']), int(info['pid'])
+        recorded_start = info.get('pid_start')
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    problem = loopback_url_problem(url)
+    if problem:
+        raise UntrustedPath(path, f'its url {problem}')
+    if not is_recorded_process(pid, recorded_start if isinstance(recorded_start, str) else None):
         return None
     version = info.get('version') if isinstance(info.get('version'), str) else None
     data_dir = info.get('data_dir') if isinstance(info.get('data_dir'), str) else None
@@ -158,7 +206,7 @@ class _SpawnLock:
             import fcntl
         except ImportError:
             return self
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = trusted_files.open_private(self._path, os.O_RDWR)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         return self
 
@@ -175,6 +223,14 @@ def _log_tail(path: Path, limit: int = 800) -> str:
         return ''
 
 
+def _read_replaceable(directory: Path) -> SidecarEndpoint | None:
+    """The runtime file in our checked private dir; one we cannot trust counts as absent (the sidecar replaces it)."""
+    try:
+        return read_runtime_file(directory)
+    except UntrustedPath:
+        return None
+
+
 def spawn_sidecar(
     directory: Path | None = None,
     extra_args: list[str] | None = None,
@@ -187,10 +243,10 @@ def spawn_sidecar(
     `healthy(endpoint) -> bool` confirms a candidate answers /healthz.
     """
     directory = directory or runtime_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    trusted_files.ensure_private_dir(directory, 'runtime dir')
     healthy = healthy or (lambda endpoint: True)
     with _SpawnLock(directory):
-        existing = read_runtime_file(directory)
+        existing = _read_replaceable(directory)
         if existing is not None and healthy(existing):
             return existing, None
         existing_pid = existing.pid if existing is not None else None
@@ -199,8 +255,7 @@ def spawn_sidecar(
         env.pop('PNAV_SIDECAR_URL', None)
         env.pop('PNAV_SIDECAR_TOKEN', None)
         log_path = directory / LOG_FILE_NAME
-        with open(log_path, 'ab') as log:
-            os.chmod(log_path, 0o600)
+        with os.fdopen(trusted_files.open_private(log_path, os.O_WRONLY | os.O_APPEND), 'ab') as log:
             try:
                 process = subprocess.Popen(
                     command,
@@ -215,13 +270,13 @@ def spawn_sidecar(
                 raise NodeMissing(f'{NODE_HINT} ({error})') from None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            endpoint = read_runtime_file(directory)
+            endpoint = _read_replaceable(directory)
             if endpoint is not None and healthy(endpoint):
                 return endpoint, (process if endpoint.pid == process.pid else None)
             if process.poll() is not None:
                 # Exit 0 is a sidecar that deferred to one already running ("already running"): use the one
                 # the runtime file names now, if it answers.
-                endpoint = read_runtime_file(directory)
+                endpoint = _read_replaceable(directory)
                 if endpoint is not None and healthy(endpoint):
                     return endpoint, None
             # Exited without a live sidecar to defer to: it will not become ready.

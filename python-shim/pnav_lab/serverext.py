@@ -18,6 +18,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
@@ -28,9 +29,11 @@ from traitlets import Bool, Float, List, Unicode, default
 from traitlets.config import Configurable
 
 from . import discovery
-from .client import SidecarClient
+from .client import verified
 from .contract import STREAM_PATH
 from .errors import SidecarUnavailable
+from .trusted_files import UntrustedPath
+from .verified_transport import fetch_verified, websocket_connect_verified
 
 PROXY_PREFIX = 'pnav'
 # Paths the sidecar serves as WebSocket (the stream of samples and run events).
@@ -97,13 +100,8 @@ class SidecarManager:
         self._lock = threading.Lock()
 
     def _healthy(self, endpoint) -> bool:
-        probe = SidecarClient(endpoint, start=False)
-        try:
-            return probe.request('GET', '/healthz', retry=False).get('ok') is True
-        except Exception:
-            return False
-        finally:
-            probe.close()
+        """Answers and proves it holds its token (PNAV_SIDECAR_TOKEN from the env is never sent unproven)."""
+        return verified(endpoint)
 
     def ensure(self) -> discovery.SidecarEndpoint | None:
         """The live endpoint, starting a sidecar when none answers. Blocking: call from a thread once serving."""
@@ -116,7 +114,7 @@ class SidecarManager:
                 # Whoever started Jupyter may have started the sidecar and exported its address.
                 found = discovery.from_env()
                 if found is None or not self._healthy(found):
-                    found = discovery.read_runtime_file(self.runtime_dir)
+                    found = self._runtime_file()
                 if found is not None and self._healthy(found):
                     self.endpoint = found
                 elif self.spawn:
@@ -138,6 +136,14 @@ class SidecarManager:
                 os.environ['PNAV_SIDECAR_URL'] = self.endpoint.url
                 os.environ['PNAV_SIDECAR_TOKEN'] = self.endpoint.token
             return self.endpoint
+
+    def _runtime_file(self) -> discovery.SidecarEndpoint | None:
+        try:
+            return discovery.read_runtime_file(self.runtime_dir)
+        except UntrustedPath as error:  # refused and said why; a sidecar of ours replaces it
+            if self.log:
+                self.log.warning('PNAV Lab: %s', error)
+            return None
 
     def _reap(self) -> None:
         """Collects our sidecar if it died (kill -9, OOM): unreaped it stays a zombie that looks alive."""
@@ -224,8 +230,8 @@ class PnavProxyHandler(APIHandler):
             decompress_response=False,
         )
         try:
-            return await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
-        except (OSError, httpclient.HTTPClientError) as error:  # connection refused, reset, timeout
+            return await fetch_verified(endpoint.token, urlsplit(endpoint.url).path, request)
+        except (OSError, httpclient.HTTPClientError) as error:  # refused, reset, timeout, not the sidecar
             self._upstream_error = f'{type(error).__name__}: {error}'
             return None
 
@@ -278,7 +284,9 @@ class PnavStreamProxyHandler(WebSocketMixin, websocket.WebSocketHandler, Jupyter
                 connect_timeout=5,
             )
             try:
-                self.upstream = await websocket.websocket_connect(request, on_message_callback=self._from_upstream)
+                self.upstream = await websocket_connect_verified(
+                    request, endpoint.token, urlsplit(endpoint.url).path, self._from_upstream
+                )
                 break
             except Exception:
                 if attempt == 0:

@@ -1211,6 +1211,7 @@ export interface paths {
                          */
                         status?: "ok" | "error" | "interrupted";
                         submit?: {
+                            allowInsecureEndpoint?: boolean;
                             endpointUrl: string;
                             modelId: string;
                             token: string;
@@ -1272,6 +1273,12 @@ export interface paths {
                                     tool: string | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
+                                csvPending?: {
+                                    dir: string;
+                                    file?: string;
+                                    /** @enum {string} */
+                                    onCsvWrite: "append" | "update";
+                                };
                                 degraded?: string | null;
                                 durationS: number;
                                 emissionsG: number;
@@ -1992,6 +1999,7 @@ export interface paths {
             requestBody?: {
                 content: {
                     "application/json": {
+                        allowInsecureEndpoint?: boolean;
                         endpointUrl: string;
                         modelId: string;
                         notebookPath?: string;
@@ -2213,10 +2221,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
+        /** Liveness. With ?challenge=<32..128 hex> it needs no token and answers proof = hex HMAC-SHA256(token, 'pnav-sidecar-healthz:' + challenge): clients check it before sending the token */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    challenge?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -2232,6 +2242,7 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
+                            proof?: string;
                             version: string;
                         };
                     };
@@ -2482,6 +2493,12 @@ export interface components {
                 tool: string | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
+            csvPending?: {
+                dir: string;
+                file?: string;
+                /** @enum {string} */
+                onCsvWrite: "append" | "update";
+            };
             degraded?: string | null;
             durationS: number;
             emissionsG: number;
@@ -2862,6 +2879,12 @@ export interface components {
                     tool: string | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
+                csvPending?: {
+                    dir: string;
+                    file?: string;
+                    /** @enum {string} */
+                    onCsvWrite: "append" | "update";
+                };
                 degraded?: string | null;
                 durationS: number;
                 emissionsG: number;

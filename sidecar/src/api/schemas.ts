@@ -121,6 +121,8 @@ export const SubmitSchema = z.strictObject({
   endpointUrl: z.string().regex(new RegExp(ENDPOINT_URL_PATTERN), 'must be an http(s) URL'),
   token: z.string(),
   modelId: ModelIdSchema,
+  /** Send the token over plain http:// to a host that is not loopback (checked when the upload is queued). */
+  allowInsecureEndpoint: z.boolean().optional(),
 });
 
 export const OpenRunRequestSchema = z.strictObject({
@@ -373,6 +375,13 @@ export const RunSchema = z.object({
    * between each last checkpoint and the restart, counted in durationS but not measured.
    */
   sidecarRestarts: z.object({ count: z.number().int(), unmeasuredS: z.number() }).optional(),
+  /**
+   * The CSV row this run owes, recorded with its close and cleared once the row is on disk (fdatasync).
+   * A sidecar that starts with it set writes the row again (`update`: replaced where it already is).
+   */
+  csvPending: z
+    .object({ dir: z.string(), file: z.string().optional(), onCsvWrite: z.enum(['append', 'update']) })
+    .optional(),
 });
 export type Run = z.infer<typeof RunSchema>;
 

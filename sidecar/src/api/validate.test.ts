@@ -36,7 +36,7 @@ describe('parseOr400', () => {
       failure(() => parseOr400(ExportRequestSchema, { format: 'csv', runIds: ['a'], fromat: 'json' })).message,
     ).toBe('fromat: unknown field');
     const upload = {
-      endpointUrl: 'http://x/',
+      endpointUrl: 'https://x/',
       token: 'b'.repeat(64),
       modelId: 'a'.repeat(64),
       runIds: ['a'],

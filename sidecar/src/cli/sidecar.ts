@@ -12,6 +12,7 @@ import {
 } from '../server/runtime-file.js';
 import { startSidecar } from '../server/sidecar.js';
 import { ensurePrivateDir } from '../store/journal.js';
+import { UntrustedPathError } from '../util/trusted-path.js';
 import { VERSION } from '../util/version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -60,7 +61,16 @@ async function serve(opts: RawSidecarOptions): Promise<number> {
     process.stderr.write(`pnav sidecar: ${err.message}\n`);
     return 2;
   }
-  const claim = await claimRuntimeDir(config.runtimeDir);
+  let claim: Awaited<ReturnType<typeof claimRuntimeDir>>;
+  try {
+    claim = await claimRuntimeDir(config.runtimeDir, { log });
+  } catch (err) {
+    if (!(err instanceof UntrustedPathError)) throw err;
+    process.stderr.write(
+      `pnav sidecar: ${err.message}; set --runtime-dir or PNAV_RUNTIME_DIR to a directory only you can write\n`,
+    );
+    return 1;
+  }
   if (claim.kind === 'running') {
     process.stdout.write(
       `pnav sidecar already running at ${claim.info.url} (pid ${claim.info.pid}, runtime file ${runtimeFilePath(config.runtimeDir)})\n`,

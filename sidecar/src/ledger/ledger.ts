@@ -631,7 +631,11 @@ export class Ledger {
    * The close exists in memory only once written: a write that fails (disk full: 507) leaves the
    * run open, and a retry closes it then. Closing a closed run returns it unchanged with `alreadyClosed`.
    */
-  async closeRun(id: string, req: CloseRunRequest): Promise<{ run: Run; alreadyClosed: boolean }> {
+  async closeRun(
+    id: string,
+    req: CloseRunRequest,
+    opts: { csvPending?: (run: Run) => Run['csvPending'] } = {},
+  ): Promise<{ run: Run; alreadyClosed: boolean }> {
     const run = this.require(id);
     const state = this.open.get(id);
     if (!state) return { run, alreadyClosed: true };
@@ -658,12 +662,36 @@ export class Ledger {
       draft.error = req.error ?? null;
       draft.endedAt = new Date(reading.wallMs).toISOString();
       draft.checkpointAt = null;
+      // The CSV row is owed from the same write that records the close: nothing can be lost between them.
+      const csvPending = opts.csvPending?.(draft);
+      if (csvPending) draft.csvPending = csvPending;
     });
     this.unregister(id);
     this.saveCheckpoint(id, null);
     this.deps.gpuByProcess?.untrack(id);
     this.emit('closed', run);
     return { run, alreadyClosed: false };
+  }
+
+  /** The CSV row of this run is on disk: it owes nothing any more (a plain group-commit write). */
+  csvWritten(id: string): void {
+    const run = this.runs.get(id);
+    if (!run?.csvPending) return;
+    const { csvPending: _, ...settled } = run;
+    try {
+      void this.deps.store.put(settled as Run);
+    } catch (err) {
+      this.log(
+        `run ${id}: could not record its CSV row as written (${(err as Error).message}); rewritten at the next start`,
+      );
+      return;
+    }
+    delete run.csvPending;
+  }
+
+  /** Closed runs whose CSV row was not known to be on disk when the sidecar stopped. */
+  owingCsv(): Run[] {
+    return [...this.runs.values()].filter(run => run.csvPending && !this.open.has(run.id));
   }
 
   /**

@@ -12,6 +12,7 @@ import type { PnavOutputs } from '../outputs/index.js';
 import type { SampleBuffer } from '../sampler/sample-buffer.js';
 import { type ConfigRouterOptions, createConfigRouter } from '../settings/router.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
+import { CHALLENGE_PATTERN, proofFor } from './proof.js';
 import { runsRouter } from './runs-routes.js';
 
 export interface AppDeps {
@@ -34,6 +35,10 @@ export interface AppDeps {
 
 export const DEFAULT_BODY_LIMIT = '1mb';
 
+function isChallenge(path: string, query: unknown): boolean {
+  return path === '/healthz' && typeof query === 'object' && query !== null && 'challenge' in query;
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const log = deps.log ?? (() => {});
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -44,14 +49,22 @@ export function createApp(deps: AppDeps): express.Express {
 
   const guard: RequestHandler = (req, _res, next) => {
     checkHostAndOrigin(req.headers, req.socket.localPort ?? 0);
-    if (!(deps.metricsPublic && req.path === '/metrics')) checkToken(req.headers.authorization, deps.token);
+    // The challenge is answered without the token: a client asks it before trusting us with the token.
+    const publicPath = (deps.metricsPublic && req.path === '/metrics') || isChallenge(req.path, req.query);
+    if (!publicPath) checkToken(req.headers.authorization, deps.token);
     next();
   };
   app.use(guard);
   app.use(jsonBodyParser(bodyLimit));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, version: deps.version });
+  // `?challenge=<hex nonce>`: the answer proves this process holds the token (proof.ts).
+  app.get('/healthz', (req, res) => {
+    const challenge = req.query.challenge;
+    if (challenge === undefined) return void res.json({ ok: true, version: deps.version });
+    if (typeof challenge !== 'string' || !CHALLENGE_PATTERN.test(challenge)) {
+      throw new HttpError(400, 'bad_request', 'challenge: must be 32 to 128 lowercase hexadecimal characters');
+    }
+    res.json({ ok: true, version: deps.version, proof: proofFor(deps.token, challenge) });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

@@ -104,7 +104,20 @@ export async function buildOpenApi(version: string): Promise<object> {
     });
   };
 
-  add('get', '/healthz', 'Liveness', { status: 200, schema: z.object({ ok: z.literal(true), version: z.string() }) });
+  add(
+    'get',
+    '/healthz',
+    "Liveness. With ?challenge=<32..128 hex> it needs no token and answers proof = hex HMAC-SHA256(token, 'pnav-sidecar-healthz:' + challenge): clients check it before sending the token",
+    { status: 200, schema: z.object({ ok: z.literal(true), version: z.string(), proof: z.string().optional() }) },
+    {
+      query: z.object({
+        challenge: z
+          .string()
+          .regex(/^[0-9a-f]{32,128}$/)
+          .optional(),
+      }),
+    },
+  );
   add('get', '/metrics', 'Prometheus text exposition (the token is not needed with --metrics-public)', {
     status: 200,
     response: { description: 'Prometheus metrics', content: { 'text/plain': { schema: z.string() } } },

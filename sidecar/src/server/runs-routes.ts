@@ -19,6 +19,7 @@ import {
 import { parseOr400 } from '../api/validate.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PnavOutputs } from '../outputs/index.js';
+import { writeOwedCsv } from './owed-csv.js';
 
 const EpochIndexSchema = z.object({ index: z.coerce.number().int().min(0).max(1_000_000) });
 
@@ -98,18 +99,14 @@ export function openRunAction(ledger: Ledger, rawBody: unknown): { run: Run } {
 export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: unknown): Promise<CloseRunResponse> {
   const { ledger, outputs, log } = deps;
   const body = parseOr400(CloseRunRequestSchema, rawBody);
-  const { run, alreadyClosed } = await ledger.closeRun(id, body);
+  const output = body.output;
+  const { run, alreadyClosed } = await ledger.closeRun(id, body, {
+    csvPending: output ? closed => csvTarget(closed, output) : undefined,
+  });
   let csv: CloseRunResponse['csv'] = null;
   let upload: CloseRunResponse['upload'] = null;
   let uploadError: string | null = null;
-  if (!alreadyClosed && body.output) {
-    try {
-      const written = await outputs.writeCsv(run, csvTarget(run, body.output));
-      csv = { path: written.path, epochsPath: written.epochsPath, methodsPath: written.methodsPath, error: null };
-    } catch (err) {
-      csv = { path: null, epochsPath: null, methodsPath: null, error: (err as Error).message };
-    }
-  }
+  if (!alreadyClosed && run.csvPending) csv = await writeOwedCsv(deps, run);
   if (!alreadyClosed && body.submit) {
     try {
       upload = await outputs.enqueue(run, body.submit);
