@@ -155,7 +155,13 @@ class ActiveRun:
     # ------------------------------------------------------------------ close
 
     def close(
-        self, status: str = 'ok', *, error: str | None = None, output: dict | None = None, submit: dict | None = None
+        self,
+        status: str = 'ok',
+        *,
+        error: str | None = None,
+        output: dict | None = None,
+        submit: dict | None = None,
+        record_failed: bool = False,
     ) -> dict | None:
         """Closes the run; returns the CloseRunResponse, or None when the sidecar could not be reached."""
         with self._lock:
@@ -178,6 +184,8 @@ class ActiveRun:
                 body['output'] = output
             if submit is not None:
                 body['submit'] = submit
+            if record_failed:
+                body['recordFailed'] = True
             if self._run is None:
                 self.run  # noqa: B018 -- read the open's answer first
             if not self.opened:

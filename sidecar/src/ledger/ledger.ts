@@ -23,6 +23,7 @@ import type {
   TypeProcess,
 } from '../api/schemas.js';
 import { COMPONENTS } from '../api/schemas.js';
+import type { FactorsName } from '../carbon/pnav-factors.js';
 import type { ByProcessGpuScope } from '../power/gpu/by-process.js';
 import {
   attributeWindow,
@@ -77,6 +78,8 @@ export interface LedgerDefaults {
   envCountry?: string;
   timeZone?: string;
   typeRam: Run['typeRam'];
+  /** Emission factors when neither the request nor the settings name them (default 'pnav'). */
+  factors?: FactorsName;
 }
 
 export interface LedgerDeps {
@@ -395,6 +398,7 @@ export class Ledger {
       configCountry: applied ? applied.configCountry : this.deps.defaults.country,
       envCountry: applied ? applied.envCountry : (req.env?.PNAV_COUNTRY ?? this.deps.defaults.envCountry),
       timeZone: this.deps.defaults.timeZone,
+      factors: req.factors ?? this.deps.defaults.factors,
     });
     const run: Run = {
       id: req.id ?? randomUUID(),
@@ -421,6 +425,7 @@ export class Ledger {
       },
       location,
       pue: req.pue ?? this.deps.defaults.pue,
+      ...(req.pue !== undefined && req.pueIsInt && Number.isInteger(req.pue) && { pueIsInt: true }),
       typeRam: req.typeRam ?? this.deps.defaults.typeRam,
       components,
       gpuIds: req.gpuIds ?? null,
@@ -443,6 +448,7 @@ export class Ledger {
         os: req.client?.os ?? null,
         pythonVersion: req.client?.pythonVersion ?? null,
         tool: req.client?.tool ?? null,
+        utcOffsetMin: req.client?.utcOffsetMin ?? null,
       },
       checkpointAt: startedAt,
       ...(applied && { settingsSources: applied.settingsSources, outputDir: applied.outputDir }),
