@@ -9,10 +9,10 @@ import { fetchAPI, postAPI, requestAPI } from './request';
 import type {
   ExportFormat,
   IExportRequest,
+  IRecordPreview,
   IRunSelection,
   IUpload,
   IUploadRequest,
-  PnavRecord,
   TypeProcess,
 } from './types';
 
@@ -46,15 +46,29 @@ function saveBlob(blob: Blob, name: string): string {
   return name;
 }
 
-export async function previewRecord(
+export function previewRecord(
   selection: IRunSelection,
   typeProcess: TypeProcess,
   settings: ServerConnection.ISettings,
   modelId?: string,
-): Promise<PnavRecord> {
-  const body = { ...selection, typeProcess, ...(modelId ? { modelId } : {}) };
-  const { record } = await postAPI<{ record: PnavRecord }>('records/preview', body, settings);
-  return record;
+  recordFailed = false,
+): Promise<IRecordPreview> {
+  const body = { ...selection, typeProcess, recordFailed, ...(modelId ? { modelId } : {}) };
+  return postAPI<IRecordPreview>('records/preview', body, settings);
+}
+
+/** The upload once it has its first outcome (delivered, rejected, retrying, uncertain), waiting up to waitMs. */
+export async function uploadOutcome(
+  id: string,
+  settings: ServerConnection.ISettings,
+  waitMs = 12_000,
+): Promise<IUpload> {
+  const { upload } = await requestAPI<{ upload: IUpload }>(
+    `uploads/${encodeURIComponent(id)}?waitMs=${waitMs}`,
+    {},
+    settings,
+  );
+  return upload;
 }
 
 /** Queues one record; `duplicate` when the same record was already sent or queued there (nothing new queued). */

@@ -3,7 +3,7 @@ import { Widget } from '@lumino/widgets';
 import { describe, expect, it, vi } from 'vitest';
 import { makeRun } from '../test-support/fixtures';
 import { plainTrans } from './trans';
-import type { IUpload, PnavRecord } from './types';
+import type { IRecordPreview, IUpload, PnavRecord } from './types';
 import { type IUploadFormOptions, UploadForm } from './uploadForm';
 import { type IRecordGroup, recordGroups } from './uploadMessages';
 
@@ -170,17 +170,25 @@ describe('UploadForm', () => {
     // Four of the record's columns are enough to check how rows are drawn.
     const preview = vi.fn((group: IRecordGroup, modelId: string | null) =>
       Promise.resolve({
-        type_process: group.typeProcess,
-        model_id: modelId,
-        energy_consumed: 0.000375,
-        region: null,
-      } as Partial<PnavRecord> as PnavRecord),
+        record: {
+          type_process: group.typeProcess,
+          model_id: modelId,
+          energy_consumed: 0.000375,
+          region: null,
+        } as Partial<PnavRecord> as PnavRecord,
+        runIds: group.runs.map(r => r.id),
+        excludedRunIds: [],
+        location: RUNS[0].location,
+      } as unknown as IRecordPreview),
     );
     const form = makeForm({ preview });
     form.node.querySelector<HTMLButtonElement>('.jp-pnav-PreviewButton')!.click();
     await settle();
     await settle();
     expect(preview.mock.calls.map(c => c[1])).toEqual([HEX, HEX]);
+    expect(form.node.querySelector('.jp-pnav-PreviewLocation')?.textContent).toBe(
+      'Country: ESP Spain (from: config), 146.15 g CO₂e/kWh (test)',
+    );
     const rows = [...form.node.querySelectorAll('.jp-pnav-PreviewTable')][0].querySelectorAll('tr');
     expect([...rows].map(r => r.textContent)).toEqual([
       'Processtraining',

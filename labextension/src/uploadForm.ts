@@ -9,7 +9,7 @@
 import { Widget } from '@lumino/widgets';
 import { previewRows } from './previewRows';
 import type { ITrans } from './trans';
-import type { IUpload, PnavRecord, TypeProcess } from './types';
+import type { IRecordPreview, IUpload, PnavRecord, TypeProcess } from './types';
 import { duplicateMessage, type IMessage, type IRecordGroup } from './uploadMessages';
 import { type IUploadForm, type UploadFormErrors, validateUploadForm } from './validation';
 
@@ -27,7 +27,7 @@ export interface IUploadFormOptions {
   endpointUrl: string;
   modelId: string;
   /** Fetches the record that would be sent for one group (the typed model id in it). */
-  preview: (group: IRecordGroup, modelId: string | null) => Promise<PnavRecord>;
+  preview: (group: IRecordGroup, modelId: string | null) => Promise<IRecordPreview>;
   /** Queues one record; `duplicate` when the same record already went there (nothing queued). */
   submit: (
     value: IUploadForm,
@@ -355,7 +355,25 @@ export class UploadForm extends Widget {
           box.appendChild(error);
           return;
         }
-        box.appendChild(this._previewTable(result.value, group));
+        const { record, location, excludedRunIds } = result.value;
+        const where = document.createElement('p');
+        where.className = 'jp-pnav-PreviewLocation';
+        where.textContent = trans.__(
+          'Country: %1 %2 (from: %3), %4 g CO₂e/kWh (%5)',
+          location.countryIso3,
+          location.countryName,
+          location.countrySource,
+          location.intensityGPerKWh,
+          location.intensitySource,
+        );
+        box.appendChild(where);
+        if (excludedRunIds.length > 0) {
+          const excluded = document.createElement('p');
+          excluded.className = 'jp-pnav-PreviewExcluded';
+          excluded.textContent = trans.__('Left out: %1 failed or interrupted run(s)', excludedRunIds.length);
+          box.appendChild(excluded);
+        }
+        box.appendChild(this._previewTable(record, group));
       });
     });
   }
