@@ -302,7 +302,7 @@ describe('uploads', () => {
       return upload.attempts >= 2 && upload.status === 'retrying' ? true : undefined;
     });
     expect((await request(app).post('/api/v1/uploads/up-nope/retry').send({})).status).toBe(404);
-  });
+  }, 30_000);
 
   it('waitMs answers with the first outcome: a 401 is final, with the server message and what to fix', async () => {
     endpoint = await startMockEndpoint(0, { token: 'f'.repeat(64) });
