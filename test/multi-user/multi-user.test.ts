@@ -145,6 +145,9 @@ describe.skipIf(why !== null)('as another local user', () => {
     fs.writeFileSync(path.join(signals, 'go'), '');
     await kernel.exit;
     expect(kernel.out()).toContain('closed');
+    expect(kernel.out()).toContain(
+      `the process at ${info.url} did not prove it is the PNAV sidecar (the socket answering there belongs to uid ${mallory.uid}, not to you (uid ${alice.uid})); its token was not sent. Your code keeps running.`,
+    );
     const afterKernel = mal.captured();
     expect(afterKernel).not.toContain(info.token);
     expect(afterKernel).not.toContain(pnavToken);
