@@ -30,7 +30,7 @@ def test_requests_round_trip(client):
 
 def test_error_envelope_becomes_a_typed_error_naming_the_field(client):
     with pytest.raises(SidecarRequestError) as error:
-        client.open_run({'pue': 9})
+        client.open_run({'pue': 0})
     assert error.value.status == 400
     assert error.value.code == 'bad_request'
     assert error.value.issues[0]['path'] == 'pue'
@@ -133,7 +133,7 @@ def test_an_open_sent_ahead_is_answered_with_the_next_request_under_the_id_the_c
 
 
 def test_a_refused_open_sent_ahead_raises_when_its_answer_is_read(client):
-    pending = client.send_open_run({'pue': 9})
+    pending = client.send_open_run({'pue': 0})
     with pytest.raises(SidecarRequestError) as error:
         pending.result()
     assert (error.value.status, error.value.issues[0]['path']) == (400, 'pue')

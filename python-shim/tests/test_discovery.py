@@ -69,10 +69,10 @@ def test_untrusted_runtime_files_are_refused_with_the_reason(clean_env):
         discovery.read_runtime_file(clean_env)
     assert str(error.value) == f"refusing {path}: its url 'http://10.0.0.7:8888' is not a loopback address"
     path.write_text(json.dumps({**live, 'url': 'http://127.0.0.1:1'}))
-    path.chmod(0o664)
+    path.chmod(0o666)
     with pytest.raises(UntrustedPath) as error:
         discovery.read_runtime_file(clean_env)
-    assert str(error.value) == f'refusing {path}: writable by its group (mode 0664)'
+    assert str(error.value) == f'refusing {path}: writable by every user (mode 0666)'
     path.unlink()
     elsewhere = clean_env.parent / f'{clean_env.name}-elsewhere.json'
     elsewhere.write_text(json.dumps({**live, 'url': 'http://127.0.0.1:1'}))

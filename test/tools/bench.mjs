@@ -24,6 +24,7 @@ const RESULTS = join(BENCH, 'results');
 // Short, quiet benches first; the peer comparison (minutes, installs peers) last.
 const BENCHES = [
   'sidecar-bench',
+  'open-runs',
   'kernel-overhead',
   'proof-connect',
   'multi-kernel-load',

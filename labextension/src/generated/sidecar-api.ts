@@ -306,6 +306,8 @@ export interface paths {
                         /** @enum {string} */
                         format: "csv" | "json" | "boamps";
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         /** @enum {string} */
                         typeProcess?: "training" | "inference";
@@ -505,6 +507,8 @@ export interface paths {
                     "application/json": {
                         modelId?: string;
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         /** @enum {string} */
                         typeProcess: "training" | "inference";
@@ -736,6 +740,7 @@ export interface paths {
                             os?: string;
                             pythonVersion?: string;
                             tool?: string;
+                            utcOffsetMin?: number;
                         };
                         cloudProvider?: string;
                         cloudRegion?: string;
@@ -746,6 +751,8 @@ export interface paths {
                             [key: string]: string;
                         };
                         executionCount?: number;
+                        /** @enum {string} */
+                        factors?: "pnav" | "latest";
                         gpuIds?: number[];
                         /** Format: uuid */
                         id?: string;
@@ -774,6 +781,7 @@ export interface paths {
                         notebookPath?: string;
                         pid?: number;
                         pue?: number;
+                        pueIsInt?: boolean;
                         region?: string;
                         /**
                          * @default training
@@ -1205,6 +1213,7 @@ export interface paths {
                              */
                             onCsvWrite?: "append" | "update";
                         };
+                        recordFailed?: boolean;
                         /**
                          * @default ok
                          * @enum {string}
@@ -1233,6 +1242,7 @@ export interface paths {
                                 methodsPath?: string | null;
                                 path: string | null;
                             } | null;
+                            notRecorded?: string | null;
                             run: {
                                 attribution: {
                                     components?: {
@@ -1271,6 +1281,7 @@ export interface paths {
                                     os: string | null;
                                     pythonVersion: string | null;
                                     tool: string | null;
+                                    utcOffsetMin?: number | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
                                 csvPending?: {
@@ -1400,7 +1411,9 @@ export interface paths {
                                     countryIso3: string;
                                     countryName: string;
                                     /** @enum {string} */
-                                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                                    /** @enum {string} */
+                                    factors?: "pnav" | "latest";
                                     intensityGPerKWh: number;
                                     intensitySource: string;
                                     intensityYear: number | null;
@@ -1423,6 +1436,7 @@ export interface paths {
                                 outputDir?: string | null;
                                 pid: number | null;
                                 pue: number;
+                                pueIsInt?: boolean;
                                 /** @enum {string} */
                                 quality: "measured" | "estimated" | "mixed";
                                 scope: {
@@ -1922,6 +1936,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -1932,7 +1947,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2003,6 +2018,8 @@ export interface paths {
                         endpointUrl: string;
                         modelId: string;
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         token: string;
                         /** @enum {string} */
@@ -2022,6 +2039,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2032,7 +2050,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2141,6 +2159,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2151,7 +2170,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2491,6 +2510,7 @@ export interface components {
                 os: string | null;
                 pythonVersion: string | null;
                 tool: string | null;
+                utcOffsetMin?: number | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
             csvPending?: {
@@ -2620,7 +2640,9 @@ export interface components {
                 countryIso3: string;
                 countryName: string;
                 /** @enum {string} */
-                countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                /** @enum {string} */
+                factors?: "pnav" | "latest";
                 intensityGPerKWh: number;
                 intensitySource: string;
                 intensityYear: number | null;
@@ -2643,6 +2665,7 @@ export interface components {
             outputDir?: string | null;
             pid: number | null;
             pue: number;
+            pueIsInt?: boolean;
             /** @enum {string} */
             quality: "measured" | "estimated" | "mixed";
             scope: {
@@ -2712,7 +2735,9 @@ export interface components {
                 countryIso3: string;
                 countryName: string;
                 /** @enum {string} */
-                countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                /** @enum {string} */
+                factors?: "pnav" | "latest";
                 intensityGPerKWh: number;
                 intensitySource: string;
                 intensityYear: number | null;
@@ -2778,7 +2803,9 @@ export interface components {
                     countryIso3: string;
                     countryName: string;
                     /** @enum {string} */
-                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                    /** @enum {string} */
+                    factors?: "pnav" | "latest";
                     intensityGPerKWh: number;
                     intensitySource: string;
                     intensityYear: number | null;
@@ -2877,6 +2904,7 @@ export interface components {
                     os: string | null;
                     pythonVersion: string | null;
                     tool: string | null;
+                    utcOffsetMin?: number | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
                 csvPending?: {
@@ -3006,7 +3034,9 @@ export interface components {
                     countryIso3: string;
                     countryName: string;
                     /** @enum {string} */
-                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                    /** @enum {string} */
+                    factors?: "pnav" | "latest";
                     intensityGPerKWh: number;
                     intensitySource: string;
                     intensityYear: number | null;
@@ -3029,6 +3059,7 @@ export interface components {
                 outputDir?: string | null;
                 pid: number | null;
                 pue: number;
+                pueIsInt?: boolean;
                 /** @enum {string} */
                 quality: "measured" | "estimated" | "mixed";
                 scope: {

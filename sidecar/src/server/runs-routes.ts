@@ -100,12 +100,20 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
   const { ledger, outputs, log } = deps;
   const body = parseOr400(CloseRunRequestSchema, rawBody);
   const output = body.output;
+  // calculadorapnav records nothing for a failed run, and the 40 PNAV columns carry no status: a failed
+  // run's row would read as a normal one. It stays in the ledger, the panel and the JSON export.
+  const notForPnav = (closed: Run) => closed.status !== 'ok' && !body.recordFailed;
   const { run, alreadyClosed } = await ledger.closeRun(id, body, {
-    csvPending: output ? closed => csvTarget(closed, output) : undefined,
+    csvPending: output ? closed => (notForPnav(closed) ? undefined : csvTarget(closed, output)) : undefined,
   });
   let csv: CloseRunResponse['csv'] = null;
   let upload: CloseRunResponse['upload'] = null;
   let uploadError: string | null = null;
+  let notRecorded: string | null = null;
+  if (!alreadyClosed && notForPnav(run) && (body.output || body.submit)) {
+    notRecorded = `the run ended ${run.status === 'error' ? 'with an error' : 'interrupted'}: no PNAV CSV row and no submission (recordFailed records it anyway)`;
+    return { run, csv: null, upload: null, uploadError: null, notRecorded };
+  }
   if (!alreadyClosed && run.csvPending) csv = await writeOwedCsv(deps, run);
   if (!alreadyClosed && body.submit) {
     try {
@@ -116,5 +124,5 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
     }
     if (uploadError) log(`run ${run.id}: ${uploadError}`);
   }
-  return { run, csv, upload, uploadError };
+  return { run, csv, upload, uploadError, notRecorded };
 }

@@ -168,6 +168,29 @@ describe('runs API', () => {
     expect(CloseRunResponseSchema.safeParse(older).success).toBe(true);
   });
 
+  it('a failed or interrupted run writes no PNAV CSV row and submits nothing, unless recordFailed', async () => {
+    const dir = fs.mkdtempSync(fake.path('csv-out-'));
+    const submit = { endpointUrl: 'http://127.0.0.1:9/api/pnav', modelId: 'a'.repeat(64), token: 'b'.repeat(64) };
+    for (const status of ['error', 'interrupted'] as const) {
+      const id = (await api('POST', '/api/v1/runs', { kind: 'function' })).body.run.id;
+      const closed = await api('POST', `/api/v1/runs/${id}/close`, { status, output: { dir }, submit });
+      expect(closed.body).toMatchObject({ run: { status }, csv: null, upload: null, uploadError: null });
+      expect(closed.body.notRecorded).toBe(
+        `the run ended ${status === 'error' ? 'with an error' : 'interrupted'}: no PNAV CSV row and no submission (recordFailed records it anyway)`,
+      );
+      expect((await api('GET', `/api/v1/runs/${id}`)).body.run.status).toBe(status); // still in the ledger
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const asked = (await api('POST', '/api/v1/runs', { kind: 'function' })).body.run.id;
+    const recorded = await api('POST', `/api/v1/runs/${asked}/close`, {
+      status: 'error',
+      output: { dir },
+      recordFailed: true,
+    });
+    expect(recorded.body.csv.path).toBe(`${dir}/emissions_training.csv`);
+    expect(recorded.body.notRecorded).toBeNull();
+  });
+
   it('handles epochs, batches and patches', async () => {
     const { body } = await api('POST', '/api/v1/runs', { typeProcess: 'training' });
     const id = body.run.id;
