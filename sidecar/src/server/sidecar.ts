@@ -182,8 +182,8 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
 }
 
 /**
- * The PNAV outputs module (issue 4) when this build has it. Imported by a computed name so
- * the sidecar builds and runs without it.
+ * The PNAV outputs module (CSV, exports, uploads), imported on first start rather than with the
+ * server. A literal specifier, so the single-file bundle (scripts/bundle.mjs) includes it.
  */
 async function loadOutputs(
   config: SidecarConfig,
@@ -191,10 +191,9 @@ async function loadOutputs(
   hardware: () => Status['hardware'],
   log: (msg: string) => void,
 ): Promise<PnavOutputs | null> {
-  const specifier = ['..', 'pnav', 'index.js'].join('/');
   let mod: { createPnavOutputs?: (deps: unknown) => PnavOutputs };
   try {
-    mod = (await import(specifier)) as typeof mod;
+    mod = (await import('../pnav/index.js')) as typeof mod;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(err))) {
