@@ -96,7 +96,9 @@ export function bootstrap() {
     'npm',
     ['package.json', 'package-lock.json', 'sidecar/package.json', 'labextension/package.json', 'test/package.json'],
     () => {
-      run('npm', ['install', '--no-audit', '--no-fund']);
+      // `npm ci` installs exactly the lock file and never rewrites it, so a newcomer's tree stays clean.
+      const lock = existsSync(join(ROOT, 'package-lock.json'));
+      run('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund']);
     },
   );
   if (!existsSync(VENV_PYTHON)) {
