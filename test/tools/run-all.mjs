@@ -102,6 +102,11 @@ const suites = [
   { name: 'python-shim (pytest)', run: () => pytest('python-shim/tests') },
   { name: 'cross-component + e2e (vitest)', run: () => vitest('test') },
   {
+    // npm run dist, then the wheel installed in fresh venvs (Python 3.9, 3.11, 3.13) without Node on PATH.
+    name: 'installed wheel (vitest)',
+    run: () => vitest('test', ['--config', 'wheel/vitest.config.ts']),
+  },
+  {
     name: 'faults (slow)',
     when: () => withFaults && existsSync(join(ROOT, 'test', 'faults')),
     run: () => vitest('test', ['--config', 'faults/vitest.config.ts']),

@@ -54,18 +54,21 @@ interface ILabWindow {
   };
 }
 
-/** `python3.9` / `python3.13` on PATH, else pyenv's build of it. */
+/** pyenv's build of `python3.9` / `python3.13`, else one on PATH (pyenv's shims only work for the selected version). */
 function findPython(version: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, `python${version}`))) return join(dir, `python${version}`);
-  }
   const pyenv = join(process.env.PYENV_ROOT ?? join(homedir(), '.pyenv'), 'versions');
-  if (!existsSync(pyenv)) return null;
-  const match = readdirSync(pyenv)
-    .filter(v => v.startsWith(`${version}.`))
-    .sort()
-    .pop();
-  return match ? join(pyenv, match, 'bin', `python${version}`) : null;
+  const build = existsSync(pyenv)
+    ? readdirSync(pyenv)
+        .filter(v => v.startsWith(`${version}.`))
+        .sort()
+        .pop()
+    : undefined;
+  if (build) return join(pyenv, build, 'bin', `python${version}`);
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && !dir.includes('/shims') && existsSync(join(dir, `python${version}`)))
+      return join(dir, `python${version}`);
+  }
+  return null;
 }
 
 /** A minimal environment for the installed product: its venv first on PATH, every dir of its own. */
@@ -205,6 +208,16 @@ describe.skipIf(prerequisites !== null)('pip install pnav-lab: the installed whe
     expect(sdist.stdout).toMatch(/\/pnav_lab\/sidecar\/pnav\.mjs$/m);
     expect(sdist.stdout).not.toMatch(/\.node$/m);
     expect(sdist.stdout).not.toMatch(/platform\.json$/m);
+    // Its bundle, as on a platform without koffi's native module: doctor says why NVML is out, the rest measures.
+    const unpacked = join(work, 'sdist');
+    mkdirSync(unpacked, { recursive: true });
+    await installed.runOk('tar', ['-xzf', built.sdist, '-C', unpacked]);
+    const bundle = join(unpacked, readdirSync(unpacked)[0], 'pnav_lab', 'sidecar', 'pnav.mjs');
+    const doctor = await installed.run(process.execPath, [bundle, 'doctor'], { cwd: work });
+    expect(doctor.stdout).toMatch(
+      /^gpu\s+nvidia-nvml\s+nvml\s+measured\s+no\s+this PNAV Lab build has no native FFI module \(koffi\) for linux-x64: GPU power comes from nvidia-smi instead/m,
+    );
+    expect(doctor.stdout).toMatch(/^cpu\s+cpu-tdp-load\s+tdp-load\s+estimated\s+yes/m);
     // npx installs the tarball and its dependencies (from npm's cache) in a folder of its own.
     const npmCache = join(work, 'npx-prefix');
     const r = await installed.runOk(
