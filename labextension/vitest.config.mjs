@@ -6,7 +6,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',
-    setupFiles: ['src/testing/setup.ts'],
+    setupFiles: ['test-support/setup.ts'],
     pool: 'threads',
     maxWorkers: 1,
   },

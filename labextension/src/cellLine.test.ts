@@ -1,8 +1,8 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
+import { makeRun } from '../test-support/fixtures';
 import { CellLine } from './cellLine';
 import { summarize } from './summary';
-import { makeRun } from './testing/fixtures';
 import { plainTrans } from './trans';
 
 const units = { energyUnit: 'auto', emissionsUnit: 'auto' } as const;

@@ -1,5 +1,5 @@
 /**
- * Loads the kernel extension (`%load_ext pnav_lab`) in Python kernels when
+ * Loads the kernel extension (the `%load_ext pnav_lab` loader) in Python kernels when
  * they start or restart, so `%%pnav` works in a new notebook without a setup
  * line. Executed silently: no cell output, no history entry.
  */
@@ -8,7 +8,12 @@ import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel } from '@jupyterlab/services';
 import type { SettingsHolder } from './settings';
 
-export const LOAD_CODE = '%load_ext pnav_lab';
+/**
+ * Calls the loader directly instead of `%load_ext`: the extension manager then does not count it as
+ * loaded, so a notebook's own `%load_ext pnav_lab` line (kept for plain Jupyter and VS Code) stays
+ * silent instead of printing "already loaded".
+ */
+export const LOAD_CODE = "__import__('pnav_lab').load_ipython_extension(get_ipython())";
 
 export class KernelLoader {
   constructor(

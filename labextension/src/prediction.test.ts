@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { makeEpoch } from '../test-support/fixtures';
 import { predictRun } from './prediction';
-import { makeEpoch } from './testing/fixtures';
 
 describe('predictRun', () => {
   it('is null before the first epoch finishes or without an epoch count', () => {

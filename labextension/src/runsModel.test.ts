@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { makeRun } from '../test-support/fixtures';
 import { type RunsChange, RunsModel } from './runsModel';
-import { makeRun } from './testing/fixtures';
 
 function scoped(): RunsModel {
   const model = new RunsModel();

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { ServerConnection } from '@jupyterlab/services';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import { makeRun } from '../test-support/fixtures';
 import { type ConnectionState, SidecarStream } from './stream';
-import { makeRun } from './testing/fixtures';
 import type { ISample, IStatus } from './types';
 
 const STATUS = { version: '1.0.0', sources: [] } as unknown as IStatus;

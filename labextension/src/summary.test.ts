@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { makeEpoch, makeRun } from '../test-support/fixtures';
 import { describeMethods, readSummary, summarize } from './summary';
-import { makeEpoch, makeRun } from './testing/fixtures';
 
 describe('summarize', () => {
   it('keeps the facility energy, emissions and the included components methods', () => {

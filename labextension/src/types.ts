@@ -119,6 +119,8 @@ export interface IStatus {
   version: string;
   pid: number;
   startedAt: string;
+  /** The directory holding this sidecar's ledger and outbox. */
+  dataDir: string;
   host: string;
   user: string;
   labels: Record<string, string>;
@@ -186,7 +188,7 @@ export interface IUploadRequest extends IRunSelection {
 
 export type UploadStatus = 'queued' | 'sending' | 'sent' | 'retrying' | 'failed';
 
-/** One queued submission as the sidecar shows it (`sidecar/src/pnav/schemas.ts`): never the token. */
+/** One queued submission as the sidecar shows it (`sidecar/src/outputs/schemas.ts`): never the token. */
 export interface IUpload {
   id: string;
   status: UploadStatus;

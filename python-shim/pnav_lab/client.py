@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import discovery
-from .errors import SidecarRequestError, SidecarUnavailable
+from .errors import PnavWarning, SidecarRequestError, SidecarUnavailable
 from .http1 import Connection
 
 DEFAULT_TIMEOUT_S = 2.0
@@ -26,6 +27,25 @@ _CONNECTION_ERRORS = (ConnectionError, OSError)
 
 def _describe(error: BaseException) -> str:
     return f'{type(error).__name__}: {error}' if str(error) else type(error).__name__
+
+
+_version_noted: set = set()
+
+
+def _note_version(endpoint: discovery.SidecarEndpoint) -> None:
+    """One line when the sidecar that answers is not this package's version (another checkout or install)."""
+    from ._version import __version__
+
+    if endpoint.version is None or endpoint.version == __version__ or endpoint.url in _version_noted:
+        return
+    _version_noted.add(endpoint.url)
+    where = f' (data dir {endpoint.data_dir})' if endpoint.data_dir else ''
+    warnings.warn(
+        f'pnav: using the PNAV sidecar {endpoint.version} at {endpoint.url}{where}, '
+        f'not version {__version__} of this pnav_lab',
+        PnavWarning,
+        stacklevel=3,
+    )
 
 
 class SidecarClient:
@@ -57,6 +77,7 @@ class SidecarClient:
         with self._lock:
             if self._endpoint is None:
                 self._endpoint = self._discover()
+                _note_version(self._endpoint)
             return self._endpoint
 
     def _healthy(self, endpoint: discovery.SidecarEndpoint) -> bool:

@@ -34,6 +34,9 @@ class SidecarEndpoint:
     token: str
     pid: int | None = None
     source: str = 'runtime-file'
+    #: The sidecar's version and data dir as its runtime file states them (None from the environment).
+    version: str | None = None
+    data_dir: str | None = None
 
 
 def runtime_dir() -> Path:
@@ -89,7 +92,9 @@ def read_runtime_file(directory: Path | None = None) -> SidecarEndpoint | None:
         return None
     if not pid_alive(pid):
         return None
-    return SidecarEndpoint(url=url, token=token, pid=pid)
+    version = info.get('version') if isinstance(info.get('version'), str) else None
+    data_dir = info.get('data_dir') if isinstance(info.get('data_dir'), str) else None
+    return SidecarEndpoint(url=url, token=token, pid=pid, version=version, data_dir=data_dir)
 
 
 def _note_to_stderr(note: str) -> None:

@@ -11,6 +11,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from . import context, validation
+from . import run as _run
 from .errors import PnavError, PnavValidationError, SidecarRequestError
 from .summary import format_duration, format_emissions, format_energy
 
@@ -23,7 +24,9 @@ def _parser(command: str, description: str) -> MagicArgumentParser:
 
 
 def _parsers() -> dict:
-    parsers = {'status': _parser('status', 'Power sources and their methods, country and carbon intensity.')}
+    status = _parser('status', 'Power sources and their methods, country and carbon intensity, which sidecar.')
+    status.add_argument('--verbose', action='store_true', help='Also list unavailable sources and how to enable them.')
+    parsers = {'status': status}
 
     runs = _parser('runs', "This notebook's runs, newest first.")
     runs.add_argument('--all', action='store_true', help='Runs of every notebook, not only this one.')
@@ -89,12 +92,16 @@ def dispatch(magics, line: str):
 
 
 def _selection(args) -> dict:
+    """The runs a command acts on: --runs, else this notebook's, else this kernel's (plain IPython, consoles)."""
     if args.runs:
         return {'runIds': [r.strip() for r in args.runs.split(',') if r.strip()]}
     path = context.notebook_path()
-    if path is None:
-        raise UsageError('%pnav: no notebook path is known in this kernel (JPY_SESSION_NAME unset); pass --runs ID,ID')
-    return {'notebookPath': path}
+    if path is not None:
+        return {'notebookPath': path}
+    ids = _run.opened_ids()
+    if not ids:
+        raise UsageError('%pnav: no runs in this kernel yet (measure a cell with %%pnav, or pass --runs ID,ID)')
+    return {'runIds': ids}
 
 
 # ---------------------------------------------------------------------- commands
@@ -102,34 +109,67 @@ def _selection(args) -> dict:
 
 def _status(client, args):
     status = client.status()
-    location = status['location']
-    print(
-        f'PNAV sidecar {status["version"]} (pid {status["pid"]}) on {status["host"]}, scope '
-        f'{status["scope"]["kind"]}: {status["scope"]["detail"]}'
-    )
-    print(
-        f'country {location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}), '
-        f'intensity {location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}), PUE {status["pue"]}'
-    )
-    for source in status['sources']:
-        state = 'in use' if source['available'] else f'unavailable: {source.get("reason") or "unknown"}'
-        kind = 'measured' if source['measured'] else 'estimated'
-        if source['method'] == 'none':
-            kind, state = '-', 'not present'
-        print(f'  {source["component"]:4s} {source["method"]:11s} {kind:9s} {state}')
-        if not source['available'] and source.get('fix'):
-            print(f'       fix: {source["fix"]}')
+    print(status_text(status, verbose=args.verbose))
     return None
+
+
+def status_text(status: dict, *, verbose: bool = False) -> str:
+    """A short aligned summary: what is measured and how, where CO2 comes from, which sidecar answers.
+
+    The setup advice for unavailable sources (udev rules, flags) is only shown with `verbose`.
+    """
+    location = status['location']
+    rows = []
+    in_use = [s for s in status['sources'] if s['available'] and s['method'] != 'none']
+    for source in in_use:
+        kind = 'measured' if source['measured'] else 'estimated'
+        rows.append((source['component'], f'{source["method"]} ({kind})'))
+    for component in ('cpu', 'gpu', 'ram'):
+        if not any(s['component'] == component for s in in_use):
+            rows.append((component, 'not present'))
+    rows.append(
+        (
+            'country',
+            f'{location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}), '
+            f'{location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}), PUE {status["pue"]}',
+        )
+    )
+    rows.append(('scope', f'{status["scope"]["kind"]}: {status["scope"]["detail"]}'))
+    sidecar = f'{status["version"]}, pid {status["pid"]} on {status["host"]}, since {status["startedAt"]}'
+    rows.append(('sidecar', sidecar))
+    if status.get('dataDir'):
+        rows.append(('data dir', status['dataDir']))
+    width = max(len(name) for name, _ in rows)
+    lines = [f'{name:<{width}}  {value}' for name, value in rows]
+    unavailable = [s for s in status['sources'] if not s['available'] and s['method'] != 'none']
+    if verbose:
+        for source in unavailable:
+            lines.append(
+                f'{"":<{width}}  {source["component"]} {source["method"]}: {source.get("reason") or "unavailable"}'
+            )
+            if source.get('fix'):
+                lines.append(f'{"":<{width}}    fix: {source["fix"]}')
+    elif unavailable:
+        lines.append(
+            f'({len(unavailable)} more source(s) unavailable: `%pnav status --verbose` or `pnav doctor` says how to enable them)'
+        )
+    return '\n'.join(lines)
 
 
 def _runs(client, args):
     query = {'limit': args.limit}
+    own_ids = None
     if not args.all:
         path = context.notebook_path()
-        if path is None:
-            raise UsageError('%pnav runs: no notebook path is known in this kernel; use --all')
-        query['notebookPath'] = path
+        if path is not None:
+            query['notebookPath'] = path
+        elif context.kernel_id() is not None:
+            query['kernelId'] = context.kernel_id()
+        else:
+            own_ids = set(_run.opened_ids())  # plain IPython: the runs this process opened
     runs = client.list_runs(**query)
+    if own_ids is not None:
+        runs = [run for run in runs if run['id'] in own_ids]
     if not runs:
         print('no runs yet')
         return None

@@ -212,7 +212,16 @@ class PnavMagics(Magics):
 
 
 def load_ipython_extension(shell) -> None:
-    """`%load_ext pnav_lab`; loading twice registers the magics once."""
+    """`%load_ext pnav_lab`; loading twice registers the magics once and says nothing.
+
+    Also binds `pnav_lab` in the notebook, so `pnav_lab.epochs(...)` works without an import, unless the
+    user already has a variable of that name.
+    """
+    import sys
+
+    user_ns = getattr(shell, 'user_ns', None)
+    if isinstance(user_ns, dict):
+        user_ns.setdefault('pnav_lab', sys.modules[__package__])
     if getattr(shell, '_pnav_lab_magics', None) is not None:
         return
     magics = PnavMagics(shell)

@@ -12,6 +12,8 @@ Frameworks are looked up in `sys.modules` only: a framework the user did not imp
   `dual_coef_` + `support_vectors_`), node count of each tree (`tree_.node_count`, summed over
   `estimators_` for forests and boosting), `coefs_` + `intercepts_` for MLPs, and the sum over the
   steps of a Pipeline. An unfitted or unknown estimator has 0 parameters.
+- Any other object whose `parameters()` returns arrays (the convention of hand-written NumPy models):
+  parameters = the sum of their sizes, features = the rows of the first 2-D array (its input weights).
 """
 
 from __future__ import annotations
@@ -133,6 +135,20 @@ def _sklearn_facts(estimator) -> dict:
     }
 
 
+def _array_parameters_facts(model) -> dict | None:
+    arrays = list(model.parameters())
+    if not arrays or not all(isinstance(getattr(a, 'size', None), int) and hasattr(a, 'shape') for a in arrays):
+        return None
+    n_features = next((int(a.shape[0]) for a in arrays if len(a.shape) == 2), 0)
+    framework = type(arrays[0]).__module__.split('.')[0] or 'unknown'
+    return {
+        'framework': framework,
+        'nParameters': int(sum(a.size for a in arrays)),
+        'nFeatures': n_features,
+        'name': type(model).__name__,
+    }
+
+
 def model_facts(obj) -> dict | None:
     """Facts for a recognised model object, or None."""
     if obj is None:
@@ -145,6 +161,8 @@ def model_facts(obj) -> dict | None:
             return _torch_facts(obj)
         if type(obj).__module__.startswith('sklearn.') and hasattr(obj, 'get_params'):
             return _sklearn_facts(obj)
+        if callable(getattr(obj, 'parameters', None)):
+            return _array_parameters_facts(obj)
     except Exception:
         return None
     return None

@@ -159,6 +159,7 @@ def output_problems(response: dict) -> list[str]:
 
 _stack: list[ActiveRun] = []
 _last_closed: dict | None = None
+_opened_ids: list[str] = []
 _stack_lock = threading.Lock()
 
 
@@ -169,6 +170,12 @@ def current() -> ActiveRun | None:
 def push(run: ActiveRun) -> None:
     with _stack_lock:
         _stack.append(run)
+        _opened_ids.append(run.id)
+
+
+def opened_ids() -> list[str]:
+    """Ids of the runs this process opened, oldest first: what `%pnav runs` lists where no notebook is known."""
+    return list(_opened_ids)
 
 
 def pop(run: ActiveRun) -> None:

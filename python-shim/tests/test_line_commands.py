@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from IPython.utils.capture import capture_output
@@ -38,12 +39,37 @@ def test_unknown_command_is_a_usage_error(notebook_shell):
     )
 
 
-def test_status_lists_sources_with_methods(notebook_shell):
+def test_status_is_a_short_aligned_summary(notebook_shell):
     result, captured = run(notebook_shell, '%pnav status')
     assert result.success
-    assert 'country ESP' in captured.stdout
-    assert 'cpu  rapl        measured  in use' in captured.stdout
-    assert 'ram  ram-model   estimated in use' in captured.stdout
+    lines = captured.stdout.splitlines()
+    names = [line.split('  ')[0].strip() for line in lines if not line.startswith('(')]
+    assert names[:3] == ['cpu', 'ram', 'gpu']
+    assert 'country' in names and 'sidecar' in names and 'data dir' in names
+    assert 'cpu       rapl (measured)' in captured.stdout
+    assert 'ram       ram-model (estimated)' in captured.stdout
+    assert 'gpu       not present' in captured.stdout
+    assert 'country   ESP ' in captured.stdout
+    # Every value starts in the same column.
+    assert len({re.match(r'\S+(?: \S+)?\s+', line).end() for line in lines if not line.startswith('(')}) == 1
+    assert 'fix:' not in captured.stdout
+    assert len(lines) <= 8
+
+
+def test_status_verbose_adds_the_setup_advice(notebook_shell):
+    result, captured = run(notebook_shell, '%pnav status --verbose')
+    assert result.success
+    assert 'fix:' in captured.stdout or 'unavailable' in captured.stdout
+
+
+def test_runs_outside_jupyterlab_lists_this_kernels_runs(shell, monkeypatch):
+    """Plain IPython (no JPY_SESSION_NAME, no kernel): the runs this process opened."""
+    monkeypatch.delenv('JPY_SESSION_NAME', raising=False)
+    run(shell, '%%pnav --no-save --quiet --type inference --label plain-ipython\nx = 1')
+    result, captured = run(shell, '%pnav runs')
+    assert result.success, captured.stderr
+    assert 'no notebook path' not in captured.stderr
+    assert ' inference ' in captured.stdout
 
 
 def test_runs_shows_this_notebooks_runs(notebook_shell):

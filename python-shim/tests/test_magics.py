@@ -152,6 +152,31 @@ def test_load_ext_twice_registers_once(shell):
     assert shell._pnav_lab_magics is magics
 
 
+def test_load_ext_binds_pnav_lab_without_an_import(shell):
+    shell.user_ns.pop('pnav_lab', None)
+    pnav_lab.load_ipython_extension(shell)
+    result, _ = run_cell(shell, 'n = 0\nfor e in pnav_lab.epochs(range(2)):\n    n += 1')
+    assert result.success, result.error_in_exec
+    assert shell.user_ns['pnav_lab'] is pnav_lab
+
+
+def test_load_ext_keeps_a_users_own_pnav_lab_variable(shell):
+    shell.user_ns['pnav_lab'] = 'mine'
+    pnav_lab.load_ipython_extension(shell)
+    assert shell.user_ns['pnav_lab'] == 'mine'
+    shell.user_ns['pnav_lab'] = pnav_lab
+
+
+def test_load_after_the_lab_loader_is_silent(shell):
+    """The lab extension calls the loader directly; the notebook's own `%load_ext` then prints nothing."""
+    shell.extension_manager.loaded.discard('pnav_lab')
+    result, captured = run_cell(shell, "__import__('pnav_lab').load_ipython_extension(get_ipython())")
+    assert result.success
+    result, captured = run_cell(shell, '%load_ext pnav_lab')
+    assert result.success
+    assert captured.stdout == '' and captured.stderr == ''
+
+
 def test_model_option_fills_model_facts(shell, client):
     pytest.importorskip('sklearn', reason='scikit-learn not installed: model facts test SKIPPED')
     source = (

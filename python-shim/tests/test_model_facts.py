@@ -75,3 +75,30 @@ def test_keras_models():
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
     facts = model_facts(model)
     assert facts['nParameters'] == 7850 and facts['nFeatures'] == [784]
+
+
+def test_numpy_model_with_parameters_method():
+    np = pytest.importorskip('numpy', reason='numpy not installed: NumPy model facts test SKIPPED')
+
+    class TwoLayer:
+        def __init__(self):
+            self.W1, self.b1 = np.zeros((2, 16)), np.zeros(16)
+            self.W2, self.b2 = np.zeros((16, 3)), np.zeros(3)
+
+        def parameters(self):
+            return [self.W1, self.b1, self.W2, self.b2]
+
+    assert model_facts(TwoLayer()) == {
+        'framework': 'numpy',
+        'nParameters': 2 * 16 + 16 + 16 * 3 + 3,
+        'nFeatures': 2,
+        'name': 'TwoLayer',
+    }
+
+
+def test_parameters_method_without_arrays_is_not_a_model():
+    class Config:
+        def parameters(self):
+            return {'lr': 0.1}
+
+    assert model_facts(Config()) is None

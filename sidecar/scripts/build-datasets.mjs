@@ -184,7 +184,7 @@ for (const r of cpuRows) {
 write('cpu-tdp.json', {
   unit: 'W',
   description:
-    'Thermal design power per CPU model name, matched against the machine CPU model string by sidecar/src/power/tdp-table.ts.',
+    'Thermal design power per CPU model name, matched against the machine CPU model string by sidecar/src/power/cpu/tdp-table.ts.',
   source: { ...CODECARBON, licence: 'MIT', file: 'codecarbon/data/hardware/cpu_power.csv' },
   defaultTdpW: 85,
   defaultTdpSource: 'CodeCarbon POWER_CONSTANT (external/hardware.py): TDP assumed for an unknown CPU',

@@ -11,7 +11,7 @@ import { register as registerMeasure } from './cli/measure.js';
 import { register as registerMockPnav } from './cli/mock-pnav.js';
 import { register as registerSidecar } from './cli/sidecar.js';
 import { register as registerUpload } from './cli/upload.js';
-import { VERSION } from './runtime/version.js';
+import { VERSION } from './util/version.js';
 
 const program = new Command('pnav')
   .description('PNAV Lab: energy and CO2 of notebook cells and training')

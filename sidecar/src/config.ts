@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { Iso3Schema, LabelsSchema, PueSchema } from './api/schemas.js';
+import { SETTINGS, type SettingKey } from './settings/definitions.js';
 import { settingsPaths } from './settings/files.js';
 import { resolveSettings } from './settings/resolve.js';
 
@@ -147,3 +148,19 @@ const OPTION_NAMES: Record<string, string> = {
   labels: '--label',
   nvidiaSmiPath: '--nvidia-smi',
 };
+
+/**
+ * The settings that `pnav sidecar`'s own flags give (layer `sidecar:--flag`, just above the
+ * built-in defaults). Values equal to the built-in default are left out: the startup config
+ * cannot tell a flag given as `--pue 1` from no flag, and either way the default applies.
+ */
+export function settingsFromSidecarConfig(
+  config: Pick<SidecarConfig, 'country' | 'pue' | 'gpuIds' | 'sampleIntervalMs'>,
+): Partial<Record<SettingKey, unknown>> {
+  const out: Partial<Record<SettingKey, unknown>> = {};
+  if (config.country) out.country = config.country;
+  if (config.pue !== SETTINGS.pue.default) out.pue = config.pue;
+  if (config.gpuIds && config.gpuIds.length > 0) out.gpu_ids = config.gpuIds;
+  if (config.sampleIntervalMs !== SETTINGS.sample_interval_ms.default) out.sample_interval_ms = config.sampleIntervalMs;
+  return out;
+}

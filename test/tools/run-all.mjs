@@ -100,6 +100,8 @@ const suites = [
     run: () => vitest('labextension'),
   },
   { name: 'python-shim (pytest)', run: () => pytest('python-shim/tests') },
+  // The READMEs' examples and the example notebooks, executed as printed in real kernels.
+  { name: 'docs as tests (pytest)', run: () => pytest('test/docs') },
   { name: 'cross-component + e2e (vitest)', run: () => vitest('test') },
   {
     // npm run dist, then the wheel installed in fresh venvs (Python 3.9, 3.11, 3.13) without Node on PATH.

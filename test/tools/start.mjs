@@ -1,29 +1,66 @@
 #!/usr/bin/env node
 /**
  * `npm start`: installs and builds what is missing, then starts JupyterLab with the PNAV Lab
- * lab extension, the server extension (which starts the sidecar and proxies /pnav/) and a demo
- * notebook that trains a small model inside %%pnav cells. Extra arguments go to `jupyter lab`,
- * e.g. `npm start -- --no-browser --port 9999`.
+ * lab extension, the server extension (which starts the sidecar and proxies /pnav/) and the demo
+ * notebook open. Extra arguments go to `jupyter lab`, e.g. `npm start -- --no-browser --port 9999`.
  *
- * Notebooks live in .pnav-dev/notebooks (git-ignored), so playing with the demo never dirties the
- * repository; the demo is copied there once from python-shim/examples/.
+ * Everything this checkout writes lives in .pnav-dev/ (git-ignored): the notebooks (the demo is
+ * copied there, so playing with it never dirties the repository), and the sidecar's runtime and
+ * data dirs, so this checkout starts its own sidecar instead of attaching to one another checkout
+ * or a pip-installed PNAV Lab left running.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { bootstrap, ROOT, VENV_BIN } from './bootstrap.mjs';
+
+const DEMO = 'pnav-demo.ipynb';
 
 bootstrap();
 
-const notebooks = join(ROOT, '.pnav-dev', 'notebooks');
+const dev = join(ROOT, '.pnav-dev');
+const notebooks = join(dev, 'notebooks');
 mkdirSync(notebooks, { recursive: true });
-const demo = join(notebooks, 'pnav-demo.ipynb');
-if (!existsSync(demo)) copyFileSync(join(ROOT, 'python-shim', 'examples', 'pnav-demo.ipynb'), demo);
+refreshDemo(join(ROOT, 'python-shim', 'examples', DEMO), join(notebooks, DEMO));
 
-const lab = spawn(
-  join(VENV_BIN, 'jupyter'),
-  ['lab', `--ServerApp.root_dir=${notebooks}`, ...process.argv.slice(2), 'pnav-demo.ipynb'],
-  { stdio: 'inherit', env: { ...process.env, PATH: `${VENV_BIN}:${process.env.PATH}` } },
-);
+const args = ['lab', `--ServerApp.root_dir=${notebooks}`, ...process.argv.slice(2)];
+// Jupyter refuses to run as root without this; containers and fresh VMs often are root.
+if (process.getuid?.() === 0 && !args.includes('--allow-root')) args.push('--allow-root');
+// A positional file is resolved against the working directory, so JupyterLab runs in the notebooks folder.
+args.push(DEMO);
+
+const lab = spawn(join(VENV_BIN, 'jupyter'), args, {
+  cwd: notebooks,
+  stdio: ['inherit', 'inherit', 'pipe'],
+  env: {
+    ...process.env,
+    PATH: `${VENV_BIN}:${process.env.PATH}`,
+    PNAV_RUNTIME_DIR: join(dev, 'runtime'),
+    PNAV_DATA_DIR: join(dev, 'data'),
+  },
+});
+let announced = false;
+lab.stderr.on('data', chunk => {
+  process.stderr.write(chunk);
+  const url = announced ? null : /(http:\/\/(?:localhost|127\.0\.0\.1)[^\s]*\/lab[^\s]*)/.exec(String(chunk));
+  if (url) {
+    announced = true;
+    const rel = path => relative(process.cwd(), path) || '.';
+    process.stdout.write(
+      `\nPNAV Lab: JupyterLab at ${url[1]} · notebooks in ${rel(notebooks)} · sidecar data in ${rel(join(dev, 'data'))}\n\n`,
+    );
+  }
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => lab.kill(sig));
 lab.on('exit', code => process.exit(code ?? 0));
+
+/** Copies the demo in, and updates a copy the user has not changed when the repository's demo changes. */
+function refreshDemo(source, target) {
+  const stamp = `${target}.source-sha256`;
+  const hash = file => createHash('sha256').update(readFileSync(file)).digest('hex');
+  const pristine = existsSync(target) && existsSync(stamp) && hash(target) === readFileSync(stamp, 'utf8');
+  if (existsSync(target) && !pristine) return;
+  copyFileSync(source, target);
+  writeFileSync(stamp, hash(target));
+}

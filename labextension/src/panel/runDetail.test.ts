@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
-import { makeEpoch, makeRun } from '../testing/fixtures';
+import { makeEpoch, makeRun } from '../../test-support/fixtures';
 import { plainTrans } from '../trans';
 import { RunDetail } from './runDetail';
 

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
+import { makeRun } from '../../test-support/fixtures';
 import { RunsModel } from '../runsModel';
-import { makeRun } from '../testing/fixtures';
 import { plainTrans } from '../trans';
 import { ROW_HEIGHT_PX, RunsTable } from './runsTable';
 

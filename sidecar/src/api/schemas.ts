@@ -317,6 +317,8 @@ export const StatusSchema = z.object({
   version: z.string(),
   pid: z.number().int(),
   startedAt: z.string(),
+  /** The directory holding this sidecar's ledger and outbox. */
+  dataDir: z.string(),
   host: z.string(),
   user: z.string(),
   labels: z.record(z.string(), z.string()),

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
-import { CLI, ensureBuilt } from './__fixtures__/built-cli.js';
+import { CLI, ensureBuilt } from '../../test-support/built-cli.js';
+import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { formatDoctor } from './doctor.js';
 
 let withRapl: FakeRoot;

@@ -4,8 +4,8 @@
  * measure/exit-codes.ts: 0 ok, 1 a cell failed, 2 setup, 3 budget exceeded, 130 interrupted.
  */
 import type { Command } from 'commander';
-import { EXIT } from '../measure/exit-codes.js';
-import { MeasureOptionsError, parseMeasureOptions, type RawMeasureOptions } from '../measure/options.js';
+import { EXIT } from './measure/exit-codes.js';
+import { MeasureOptionsError, parseMeasureOptions, type RawMeasureOptions } from './measure/options.js';
 
 export function register(program: Command): void {
   program
@@ -59,9 +59,9 @@ export async function runMeasure(notebook: string, raw: RawMeasureOptions): Prom
   // Loaded here, not at the top: every `pnav` process (the sidecar too) would otherwise load
   // @jupyterlab/services and its dependencies (~18 MB resident) without using them.
   const [{ ConsoleUi }, { measureNotebook }, { writeOutputs }] = await Promise.all([
-    import('../measure/console-ui.js'),
-    import('../measure/runner.js'),
-    import('../measure/write-outputs.js'),
+    import('./measure/console-ui.js'),
+    import('./measure/runner.js'),
+    import('./measure/write-outputs.js'),
   ]);
   const ui = new ConsoleUi();
   try {

@@ -1,4 +1,4 @@
-/** `pnav mock-pnav`: a local PNAV endpoint for tests and demos (see pnav/mock-server.ts). */
+/** `pnav mock-pnav`: a local PNAV endpoint for tests and demos (see outputs/outbox/mock-server.ts). */
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 
@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--token <hex>', 'accept only this token (default: any 64-hex token)')
     .action(async (opts: MockOptions) => {
-      const { createMockPnavApp } = await import('../pnav/mock-server.js'); // not loaded by other subcommands
+      const { createMockPnavApp } = await import('../outputs/outbox/mock-server.js'); // not loaded by other subcommands
       const server = createMockPnavApp({ token: opts.token }).listen(Number(opts.port), opts.host, () => {
         const { port } = server.address() as AddressInfo;
         const base = `http://${opts.host}:${port}`;

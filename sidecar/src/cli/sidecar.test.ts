@@ -6,10 +6,10 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt } from '../../test-support/built-cli.js';
+import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import type { Run } from '../api/schemas.js';
-import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
-import type { RuntimeInfo } from '../runtime/runtime-file.js';
-import { CLI, ensureBuilt } from './__fixtures__/built-cli.js';
+import type { RuntimeInfo } from '../server/runtime-file.js';
 
 let fake: FakeRoot;
 const children: ChildProcess[] = [];

@@ -9,10 +9,10 @@ import {
   runtimeFilePath,
   tryLockFile,
   writeRuntimeFile,
-} from '../runtime/runtime-file.js';
-import { VERSION } from '../runtime/version.js';
+} from '../server/runtime-file.js';
 import { startSidecar } from '../server/sidecar.js';
 import { ensurePrivateDir } from '../store/journal.js';
+import { VERSION } from '../util/version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -99,6 +99,7 @@ async function serve(opts: RawSidecarOptions): Promise<number> {
     pid: process.pid,
     version: VERSION,
     started_at: new Date().toISOString(),
+    data_dir: config.dataDir,
   });
   claim.release();
   process.stdout.write(`pnav sidecar ${VERSION} listening on ${sidecar.url} (runtime file ${file})\n`);

@@ -6,9 +6,9 @@
  */
 import type { Command } from 'commander';
 import { API_PREFIX } from '../api/schemas.js';
-import { findRunningSidecar } from '../measure/sidecar-ensure.js';
-import { PNAV_COLUMNS } from '../pnav/columns.js';
-import type { Upload } from '../pnav/schemas.js';
+import { PNAV_COLUMNS } from '../outputs/csv/columns.js';
+import type { Upload } from '../outputs/schemas.js';
+import { findRunningSidecar } from './measure/sidecar-ensure.js';
 
 interface UploadOptions {
   notebook?: string;

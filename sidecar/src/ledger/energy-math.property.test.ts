@@ -16,11 +16,11 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Component, Run } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
-import { RaplCounter } from '../power/rapl-counter.js';
+import { RaplCounter } from '../power/cpu/rapl-counter.js';
+import { Meter } from '../power/meter.js';
 import type { PowerSource, SourceReading } from '../power/source.js';
 import { RunStore } from '../store/run-store.js';
 import { Ledger } from './ledger.js';
-import { Meter } from './meter.js';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'pnav-energy-prop-'));
 let tmpCount = 0;

@@ -3,8 +3,8 @@
  * totals, PUE, quality and the model size bucket.
  */
 import { COMPONENTS, type Component, type EnergyBreakdown, type Run } from '../api/schemas.js';
+import { componentEnergyJ, type MeterReading } from '../power/meter.js';
 import type { PowerSource } from '../power/source.js';
-import { componentEnergyJ, type MeterReading } from './meter.js';
 
 export interface WindowFigures {
   durationS: number;

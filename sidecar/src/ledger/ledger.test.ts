@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { scriptedMachine } from '../../test-support/scripted-source.js';
 import { type OpenRunRequest, OpenRunRequestSchema, type Run } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
+import { Meter } from '../power/meter.js';
 import { RunStore } from '../store/run-store.js';
-import { scriptedMachine } from './__fixtures__/scripted-source.js';
 import { Ledger, LedgerError } from './ledger.js';
-import { Meter } from './meter.js';
 
 let tmp: string;
 let machine: ReturnType<typeof scriptedMachine>;

@@ -19,14 +19,14 @@ import type {
   RunStatus,
   TypeProcess,
 } from '../api/schemas.js';
+import type { ByProcessGpuScope } from '../power/gpu/by-process.js';
+import { type CpuSnapshot, cpuTimeShare, ProcReader } from '../power/host/process-shares.js';
+import type { Meter, MeterReading } from '../power/meter.js';
 import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
-import type { ByProcessGpuScope } from '../settings/gpu-by-process.js';
 import type { RunStore } from '../store/run-store.js';
 import { byIso } from '../util/iso-order.js';
-import { type CpuSnapshot, cpuTimeShare, ProcReader } from './attribution.js';
 import type { Carbon } from './carbon-port.js';
 import { quality, sizeBucket, windowFigures, zeroBreakdown } from './figures.js';
-import type { Meter, MeterReading } from './meter.js';
 
 /** 'progress' events are produced by the sampler from progressRuns(), not emitted here. */
 export type RunEvent = 'opened' | 'progress' | 'epoch' | 'closed' | 'updated';

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
+import { Meter } from '../power/meter.js';
 import type { PowerSource, SourceReading } from '../power/source.js';
 import { RunStore } from '../store/run-store.js';
 import { Ledger } from './ledger.js';
-import { Meter } from './meter.js';
 import { processStartTicks, RunReaper } from './reaper.js';
 
 /** A constant 10 W CPU: the hardware boundary, the only fake here. */

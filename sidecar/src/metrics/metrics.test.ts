@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { ScriptedCounter } from '../../test-support/scripted-source.js';
 import type { Location, Run } from '../api/schemas.js';
-import { ScriptedCounter } from '../ledger/__fixtures__/scripted-source.js';
 import { createMetrics } from './metrics.js';
 
 const SOURCES = [

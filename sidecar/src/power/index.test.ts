@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeFakeNvidiaSmi } from './__fixtures__/fake-nvidia-smi.js';
-import { FakeRoot, procStat } from './__fixtures__/fake-sysfs.js';
+import { makeFakeNvidiaSmi } from '../../test-support/fake-nvidia-smi.js';
+import { FakeRoot, procStat } from '../../test-support/fake-sysfs.js';
 import { createPowerSources, doctor, startAll, stopAll } from './index.js';
 
 const GiB = 1024 ** 3;

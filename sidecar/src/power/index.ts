@@ -4,17 +4,17 @@
  * Returned sources are probed but not started: the caller calls start() once on each (startAll).
  */
 import type { Component, SourceInfo, Status } from '../api/schemas.js';
-import { CpuEstimateSource } from './cpu-estimate.js';
-import { discoverGpus } from './gpu.js';
-import { readDimms, readInventory } from './hardware.js';
-import { NoGpuSource } from './no-gpu.js';
-import { RamModelSource, ramModel } from './ram-model.js';
-import { RaplDramSource, RaplPackageSource } from './rapl.js';
-import { readScope, type Scope } from './scope.js';
+import { CpuEstimateSource } from './cpu/cpu-estimate.js';
+import { RaplDramSource, RaplPackageSource } from './cpu/rapl.js';
+import { tdpTable } from './cpu/tdp-table.js';
+import { discoverGpus } from './gpu/gpu.js';
+import { NoGpuSource } from './gpu/no-gpu.js';
+import { readDimms, readInventory } from './host/hardware.js';
+import { readScope, type Scope } from './host/scope.js';
+import { RamModelSource, ramModel } from './ram/ram-model.js';
 import type { PowerSource, ProbeResult } from './source.js';
-import { tdpTable } from './tdp-table.js';
 
-export type { Scope } from './scope.js';
+export type { Scope } from './host/scope.js';
 export type { PowerSource, ProbeResult, SourceReading } from './source.js';
 
 export interface PowerOptions {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ScriptedCounter } from '../../test-support/scripted-source.js';
 import type { Sample } from '../api/schemas.js';
-import { ScriptedCounter } from '../ledger/__fixtures__/scripted-source.js';
-import { Meter } from '../ledger/meter.js';
+import { Meter } from '../power/meter.js';
 import { Sampler } from './sampler.js';
 
 describe('Sampler', () => {

@@ -4,7 +4,7 @@
  * checkpoints open runs every checkpointIntervalMs.
  */
 import { COMPONENTS, type Component, type Sample } from '../api/schemas.js';
-import type { Meter, MeterReading } from '../ledger/meter.js';
+import type { Meter, MeterReading } from '../power/meter.js';
 
 export interface SamplerDeps {
   meter: Meter;

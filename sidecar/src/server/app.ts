@@ -3,16 +3,16 @@
  * Order: Host/Origin check, bearer token, JSON body (with a size limit), routes, 404, errors.
  */
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { HttpError, storageError } from '../api/errors.js';
 import { API_PREFIX, SamplesQuerySchema, type SourceInfo, type Status } from '../api/schemas.js';
+import { parseOr400 } from '../api/validate.js';
 import { type Ledger, LedgerError } from '../ledger/ledger.js';
 import type { SidecarMetrics } from '../metrics/metrics.js';
+import type { PnavOutputs } from '../outputs/index.js';
 import type { SampleBuffer } from '../sampler/sample-buffer.js';
 import { type ConfigRouterOptions, createConfigRouter } from '../settings/router.js';
-import { HttpError, storageError } from './errors.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
-import type { PnavOutputs } from './outputs-port.js';
 import { runsRouter } from './runs-routes.js';
-import { parseOr400 } from './validate.js';
 
 export interface AppDeps {
   token: string;
@@ -24,7 +24,7 @@ export interface AppDeps {
   metrics: SidecarMetrics;
   /** Serve /metrics without the token (still loopback and Host-checked). */
   metricsPublic?: boolean;
-  outputs?: PnavOutputs | null;
+  outputs: PnavOutputs;
   /** GET/PUT /api/v1/config: settings files and the sidecar's own flags. */
   settings?: ConfigRouterOptions;
   /** Largest JSON body accepted (body-parser syntax). */
@@ -60,9 +60,7 @@ export function createApp(deps: AppDeps): express.Express {
   // The generator (and its zod extension) is loaded on the first request only: most sidecars never get one.
   let openapi: Promise<string> | null = null;
   app.get(`${API_PREFIX}/openapi.json`, async (_req, res) => {
-    openapi ??= import('./openapi.js')
-      .then(m => m.buildOpenApi(deps.version, { outputs: Boolean(deps.outputs) }))
-      .then(doc => JSON.stringify(doc));
+    openapi ??= import('./openapi.js').then(m => m.buildOpenApi(deps.version)).then(doc => JSON.stringify(doc));
     try {
       res.type('application/json').send(await openapi);
     } catch (err) {
@@ -80,8 +78,8 @@ export function createApp(deps: AppDeps): express.Express {
     const query = parseOr400(SamplesQuerySchema, req.query, 'query');
     res.json({ samples: deps.samples.since(query.sinceMs) });
   });
-  app.use(API_PREFIX, runsRouter({ ledger: deps.ledger, outputs: deps.outputs ?? null, log }));
-  if (deps.outputs) app.use(API_PREFIX, deps.outputs.router);
+  app.use(API_PREFIX, runsRouter({ ledger: deps.ledger, outputs: deps.outputs, log }));
+  app.use(API_PREFIX, deps.outputs.router);
   app.use(API_PREFIX, createConfigRouter(deps.settings));
 
   app.use((req, _res, next) => {

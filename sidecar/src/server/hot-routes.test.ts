@@ -7,8 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { parseConfig } from '../config.js';
-import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
 import { createHotRoutes } from './hot-routes.js';
 import { type RunningSidecar, startSidecar } from './sidecar.js';
 
@@ -139,7 +139,7 @@ describe('hot routes answer as the express app does', () => {
       token: TOKEN,
       bodyLimit: '1mb',
       ledger: sidecar.ledger,
-      outputs: null,
+      outputs: sidecar.outputs,
       log: () => {},
     });
     const toApp: string[] = [];

@@ -3,8 +3,8 @@
  * generates its requests from it. Checked against express's own routing table of a real sidecar.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { parseConfig } from '../config.js';
-import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
 import { listRoutes } from './routes-list.js';
 import { type RunningSidecar, startSidecar } from './sidecar.js';
 

@@ -29,6 +29,7 @@ import {
   StatusSchema,
   StreamMessageSchema,
 } from '../api/schemas.js';
+import * as outputSchemas from '../outputs/schemas.js';
 
 // registry.register() names schemas through the `.openapi()` method this adds to zod. zod 4 gives
 // instances their methods when they are built, so schemas built before this line (all of
@@ -38,12 +39,7 @@ const c = <S extends z.ZodType>(schema: S): S => schema.clone() as S;
 
 type Method = 'get' | 'post' | 'patch' | 'put';
 
-export interface OpenApiOptions {
-  /** The PNAV outputs routes (exports, previews, uploads) are served: describe them too. */
-  outputs?: boolean;
-}
-
-export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): Promise<object> {
+export async function buildOpenApi(version: string): Promise<object> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   const Run = registry.register('Run', c(RunSchema));
@@ -191,7 +187,7 @@ export async function buildOpenApi(version: string, opts: OpenApiOptions = {}): 
     { status: 200, schema: c(PutConfigResponseSchema) },
     { body: c(PutConfigRequestSchema) },
   );
-  if (opts.outputs) await addOutputs(add);
+  addOutputs(add);
 
   const generator = new OpenApiGeneratorV31(registry.definitions);
   return generator.generateDocument({
@@ -214,10 +210,9 @@ type AddPath = (
   request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject; conflict?: boolean },
 ) => void;
 
-/** The PNAV outputs routes (src/pnav/router.ts), from that module's own schemas. */
-async function addOutputs(add: AddPath): Promise<void> {
-  const pnav = await import('../pnav/schemas.js');
-  const Upload = c(pnav.UploadSchema);
+/** The PNAV outputs routes (src/outputs/router.ts), from that module's own schemas. */
+function addOutputs(add: AddPath): void {
+  const Upload = c(outputSchemas.UploadSchema);
   const uploadParams = z.object({ id: z.string() });
   add(
     'post',
@@ -236,28 +231,28 @@ async function addOutputs(add: AddPath): Promise<void> {
         },
       },
     },
-    { body: c(pnav.ExportRequestSchema), conflict: true },
+    { body: c(outputSchemas.ExportRequestSchema), conflict: true },
   );
   add(
     'post',
     `${API_PREFIX}/records/preview`,
     'The calculadorapnav record (40 keys, in order) that an upload of these runs would send',
-    { status: 200, schema: z.object({ record: c(pnav.PreviewRecordSchema), runIds: z.array(z.string()) }) },
-    { body: c(pnav.PreviewRequestSchema), conflict: true },
+    { status: 200, schema: z.object({ record: c(outputSchemas.PreviewRecordSchema), runIds: z.array(z.string()) }) },
+    { body: c(outputSchemas.PreviewRequestSchema), conflict: true },
   );
   add(
     'post',
     `${API_PREFIX}/uploads`,
     'Queue a PNAV submission of these runs (durable outbox, retried)',
     { status: 202, schema: z.object({ uploads: z.array(Upload) }) },
-    { body: c(pnav.UploadRequestSchema), conflict: true },
+    { body: c(outputSchemas.UploadRequestSchema), conflict: true },
   );
   add(
     'get',
     `${API_PREFIX}/uploads`,
     'Queued and past submissions, newest first',
     { status: 200, schema: z.object({ uploads: z.array(Upload) }) },
-    { query: c(pnav.UploadsQuerySchema) },
+    { query: c(outputSchemas.UploadsQuerySchema) },
   );
   add(
     'get',

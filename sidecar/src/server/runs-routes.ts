@@ -1,6 +1,7 @@
 /** Routes of runs, epochs and batches under /api/v1. */
 import { Router } from 'express';
 import { z } from 'zod';
+import { HttpError } from '../api/errors.js';
 import {
   CloseEpochRequestSchema,
   CloseRunRequestSchema,
@@ -12,16 +13,15 @@ import {
   PatchRunRequestSchema,
   type Run,
 } from '../api/schemas.js';
+import { parseOr400 } from '../api/validate.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { HttpError } from './errors.js';
-import type { PnavOutputs } from './outputs-port.js';
-import { parseOr400 } from './validate.js';
+import type { PnavOutputs } from '../outputs/index.js';
 
 const EpochIndexSchema = z.object({ index: z.coerce.number().int().min(0).max(1_000_000) });
 
 export interface RunsRoutesDeps {
   ledger: Ledger;
-  outputs: PnavOutputs | null;
+  outputs: PnavOutputs;
   log: (msg: string) => void;
 }
 
@@ -90,25 +90,19 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
   let upload: CloseRunResponse['upload'] = null;
   let uploadError: string | null = null;
   if (!alreadyClosed && body.output) {
-    if (!outputs) csv = { path: null, epochsPath: null, error: 'CSV output is not available in this sidecar build' };
-    else {
-      try {
-        const written = await outputs.writeCsv(run, body.output);
-        csv = { path: written.path, epochsPath: written.epochsPath, error: null };
-      } catch (err) {
-        csv = { path: null, epochsPath: null, error: (err as Error).message };
-      }
+    try {
+      const written = await outputs.writeCsv(run, body.output);
+      csv = { path: written.path, epochsPath: written.epochsPath, error: null };
+    } catch (err) {
+      csv = { path: null, epochsPath: null, error: (err as Error).message };
     }
   }
   if (!alreadyClosed && body.submit) {
-    if (!outputs) uploadError = 'PNAV submission is not available in this sidecar build';
-    else {
-      try {
-        upload = await outputs.enqueue(run, body.submit);
-      } catch (err) {
-        // The message names the field (parseSubmitTarget) and never carries the token.
-        uploadError = `could not queue the PNAV submission: ${(err as Error).message}`;
-      }
+    try {
+      upload = await outputs.enqueue(run, body.submit);
+    } catch (err) {
+      // The message names the field (parseSubmitTarget) and never carries the token.
+      uploadError = `could not queue the PNAV submission: ${(err as Error).message}`;
     }
     if (uploadError) log(`run ${run.id}: ${uploadError}`);
   }

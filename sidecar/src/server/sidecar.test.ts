@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { CloseRunResponseSchema, type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
 import { parseConfig } from '../config.js';
-import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
 import { type RunningSidecar, startSidecar } from './sidecar.js';
 
 const TOKEN = 'a'.repeat(64);

@@ -8,25 +8,24 @@ import type { Express } from 'express';
 import type { Location, SourceInfo, Status } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
 import { systemTimeZone } from '../carbon/system-time-zone.js';
-import type { SidecarConfig } from '../config.js';
+import { type SidecarConfig, settingsFromSidecarConfig } from '../config.js';
 import { Ledger } from '../ledger/ledger.js';
-import { Meter } from '../ledger/meter.js';
 import { RunReaper } from '../ledger/reaper.js';
 import { createMetrics } from '../metrics/metrics.js';
+import { createPnavOutputs, type PnavOutputs } from '../outputs/index.js';
+import { ByProcessGpuScope } from '../power/gpu/by-process.js';
 import { createPowerSources, doctor, startAll, stopAll } from '../power/index.js';
+import { Meter } from '../power/meter.js';
 import type { PowerSource } from '../power/source.js';
-import { VERSION } from '../runtime/version.js';
 import { SampleBuffer } from '../sampler/sample-buffer.js';
 import { Sampler } from '../sampler/sampler.js';
 import { settingsPaths } from '../settings/files.js';
-import { ByProcessGpuScope } from '../settings/gpu-by-process.js';
-import { settingsFromSidecarConfig } from '../settings/sidecar-flags.js';
 import { EnergyTotalsStore } from '../store/energy-totals-store.js';
 import { RunStore } from '../store/run-store.js';
+import { VERSION } from '../util/version.js';
 import { createApp, DEFAULT_BODY_LIMIT } from './app.js';
 import { createHotRoutes } from './hot-routes.js';
 import { listen } from './http.js';
-import type { PnavOutputs } from './outputs-port.js';
 import { StreamHub } from './stream.js';
 
 export interface RunningSidecar {
@@ -34,6 +33,8 @@ export interface RunningSidecar {
   port: number;
   token: string;
   ledger: Ledger;
+  /** CSV, exports and the submission outbox that run close writes through. */
+  outputs: PnavOutputs;
   /** The periodic sampler; benchmarks drive `tick()` directly to simulate long runs fast. */
   sampler: Sampler;
   /** The express app (its routing table is checked against the OpenAPI description). */
@@ -98,6 +99,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     version: VERSION,
     pid: process.pid,
     startedAt,
+    dataDir: config.dataDir,
     host: os.hostname(),
     user: os.userInfo().username,
     labels: config.labels,
@@ -110,7 +112,12 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     hardware: power.hardware,
   });
   const hub = new StreamHub({ token, status, log });
-  const outputs = await loadOutputs(config, ledger, () => power.hardware, log);
+  const outputs = createPnavOutputs({
+    dataDir: path.resolve(config.dataDir),
+    runs: { get: id => ledger.get(id), list: filter => ledger.list(filter) },
+    hardware: () => power.hardware,
+    log,
+  });
 
   ledger.onEvent((event, run) => {
     if (event === 'opened' || event === 'closed') metrics.setOpenRuns(ledger.openCount);
@@ -152,7 +159,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
   const hot = createHotRoutes({ token, bodyLimit: DEFAULT_BODY_LIMIT, ledger, outputs, log });
   const server = await listen(app, hub, config.host, config.port, hot);
   sampler.start();
-  outputs?.start();
+  outputs.start();
 
   let closing: Promise<void> | null = null;
   return {
@@ -160,6 +167,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     port: server.port,
     token,
     ledger,
+    outputs,
     sampler,
     app,
     close: () => {
@@ -168,7 +176,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
         sampler.stop();
         await server.close();
         await ledger.interruptAll('the sidecar was stopped while this run was open');
-        await outputs?.stop();
+        await outputs.stop();
         await stopAll(power.sources);
         await store.flush();
         store.close();
@@ -179,34 +187,4 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       return closing;
     },
   };
-}
-
-/**
- * The PNAV outputs module (CSV, exports, uploads), imported on first start rather than with the
- * server. A literal specifier, so the single-file bundle (scripts/bundle.mjs) includes it.
- */
-async function loadOutputs(
-  config: SidecarConfig,
-  ledger: Ledger,
-  hardware: () => Status['hardware'],
-  log: (msg: string) => void,
-): Promise<PnavOutputs | null> {
-  let mod: { createPnavOutputs?: (deps: unknown) => PnavOutputs };
-  try {
-    mod = (await import('../pnav/index.js')) as typeof mod;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url/.test(String(err))) {
-      log('PNAV outputs (CSV, exports, uploads) are not in this build');
-      return null;
-    }
-    throw err;
-  }
-  if (!mod.createPnavOutputs) return null;
-  return mod.createPnavOutputs({
-    dataDir: path.resolve(config.dataDir),
-    runs: { get: (id: string) => ledger.get(id), list: (filter: Parameters<Ledger['list']>[0]) => ledger.list(filter) },
-    hardware,
-    log,
-  });
 }

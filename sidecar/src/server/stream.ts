@@ -5,8 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { HttpError } from '../api/errors.js';
 import { API_PREFIX, type Status, type StreamMessage } from '../api/schemas.js';
-import { HttpError } from './errors.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
 
 /** A client this far behind is dropped rather than buffered without bound. */

@@ -101,7 +101,7 @@ export function applySettingsToOpenRequest(
   }
 
   // Which GPUs: explicit ids win; else the kernel's CUDA_VISIBLE_DEVICES in 'visible' mode.
-  // 'by-process' starts with no GPU and learns them from nvidia-smi while the run lasts (gpu-by-process.ts).
+  // 'by-process' starts with no GPU and learns them from nvidia-smi while the run lasts (power/gpu/by-process.ts).
   if (out.gpuIds === undefined) {
     if (out.gpuMode === 'visible') {
       const visible = parseCudaVisibleDevices(req.env?.CUDA_VISIBLE_DEVICES);
@@ -144,7 +144,7 @@ export function settingsForOpenRun(
 /**
  * CUDA's device list as GPU indices: '' or '-1' hide every GPU; parsing stops at the first entry
  * that is not an index, as CUDA does. UUID (GPU-…/MIG-…) lists return null: the ids cannot be
- * known without asking the driver, so every GPU counts (gpu-by-process.ts maps UUIDs).
+ * known without asking the driver, so every GPU counts (power/gpu/by-process.ts maps UUIDs).
  */
 export function parseCudaVisibleDevices(text: string | undefined): number[] | null {
   if (text === undefined) return null;

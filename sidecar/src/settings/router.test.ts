@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { type Run, RunSchema } from '../api/schemas.js';
 import { parseConfig } from '../config.js';
-import { FakeRoot } from '../power/__fixtures__/fake-sysfs.js';
 import { type RunningSidecar, startSidecar } from '../server/sidecar.js';
 import { TOKEN_REFUSAL } from './definitions.js';
 

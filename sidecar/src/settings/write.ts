@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
-import { KeyedMutex, writeFileAtomic } from '../pnav/atomic-file.js';
+import { KeyedMutex, writeFileAtomic } from '../util/atomic-file.js';
 import { parseSettingValue, requireSettingKey, SettingError, type SettingKey } from './definitions.js';
 import { findUpward, forgetFile, PROJECT_FILE, type SettingsPaths, settingsPaths } from './files.js';
 

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Journal, writeFileAtomic } from './journal.js';
+import { writeFileAtomicSync } from '../util/atomic-file.js';
+import { Journal } from './journal.js';
 
 let dir: string;
 beforeEach(() => {
@@ -86,7 +87,7 @@ describe('Journal', () => {
     j.close();
     const journal = fs.readFileSync(path.join(dir, 'runs.journal'), 'utf8');
     // Snapshot newer than the journal's lines, journal not yet truncated.
-    writeFileAtomic(path.join(dir, 'runs.snapshot.json'), JSON.stringify({ seq: 5, records: { a: { n: 9 } } }));
+    writeFileAtomicSync(path.join(dir, 'runs.snapshot.json'), JSON.stringify({ seq: 5, records: { a: { n: 9 } } }));
     fs.writeFileSync(path.join(dir, 'runs.journal'), journal);
     const again = new Journal<{ n: number }>({ dir, name: 'runs' });
     expect(Object.fromEntries(again.open())).toEqual({ a: { n: 9 } });

@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { writeFileAtomicSync } from '../util/atomic-file.js';
 
 export interface JournalOptions {
   dir: string;
@@ -249,7 +250,7 @@ export class Journal<T> {
   compact(): void {
     if (this.fd === null) return;
     const snapshot: Snapshot<T> = { seq: this.seq, records: Object.fromEntries(this.records) };
-    writeFileAtomic(this.snapshotPath, JSON.stringify(snapshot));
+    writeFileAtomicSync(this.snapshotPath, JSON.stringify(snapshot), { mode: 0o600, forceMode: true });
     // Safe to truncate: every line's seq is <= the snapshot's, so replay would skip them anyway.
     fs.ftruncateSync(this.fd, 0);
     fs.fsyncSync(this.fd);
@@ -300,27 +301,5 @@ function makeDirs(dir: string): void {
     if (code !== 'ENOENT' || path.dirname(dir) === dir) throw err;
     makeDirs(path.dirname(dir));
     fs.mkdirSync(dir, { mode: 0o700 });
-  }
-}
-
-/** write tmp + fsync + rename + fsync dir: readers see the old file or the new one, never half. */
-export function writeFileAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true }); // a half-written tmp would only hold space on a full disk
-    throw err;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
-  const dirFd = fs.openSync(path.dirname(file), 'r');
-  try {
-    fs.fsyncSync(dirFd);
-  } finally {
-    fs.closeSync(dirFd);
   }
 }

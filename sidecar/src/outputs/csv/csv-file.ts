@@ -1,0 +1,106 @@
+/**
+ * The PNAV CSV files of a run: `emissions_<type_process>.csv` (calculadorapnav's 40
+ * columns, one row per run) and `emissions_<type_process>_epochs.csv` (one row per
+ * measured epoch, same units: s, kWh including PUE, kg CO2eq).
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Epoch, Run } from '../../api/schemas.js';
+import { csvCells, pyInt, pyRepr } from '../py-format.js';
+import { type HardwareFacts, joulesToKWh, measuredEpochs, pnavTimestamp, runToRecord } from '../record.js';
+import { PNAV_COLUMNS } from './columns.js';
+import { type OnCsvWrite, upsertRows } from './csv-table.js';
+
+export const EPOCH_COLUMNS = [
+  'run_id',
+  'epoch',
+  'timestamp',
+  'duration',
+  'cpu_energy',
+  'gpu_energy',
+  'ram_energy',
+  'energy_consumed',
+  'emissions',
+  'n_batch',
+] as const;
+
+export interface CsvOutput {
+  dir: string;
+  file?: string;
+  onCsvWrite: OnCsvWrite;
+}
+
+export class CsvOutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CsvOutputError';
+  }
+}
+
+/** calculadorapnav's default name, `emissions_<type_process>.csv`. */
+export function csvFileName(typeProcess: string, file?: string): string {
+  return file ?? `emissions_${typeProcess}.csv`;
+}
+
+/** `emissions_training.csv` → `emissions_training_epochs.csv`. */
+export function epochsFileName(csvName: string): string {
+  const ext = path.extname(csvName);
+  return `${ext ? csvName.slice(0, -ext.length) : csvName}_epochs${ext || '.csv'}`;
+}
+
+function epochKWh(run: Run, epoch: Epoch, component: 'cpu' | 'gpu' | 'ram'): number {
+  const energy = epoch.energy[component];
+  return energy.included ? joulesToKWh(energy.energyJ * run.pue) : 0;
+}
+
+/** One row per measured epoch of the run. */
+export function epochRows(run: Run): string[][] {
+  return measuredEpochs(run).map(epoch => [
+    run.id,
+    pyInt(epoch.index),
+    pnavTimestamp(new Date(epoch.endedAt ?? epoch.startedAt)),
+    pyRepr(epoch.durationS),
+    pyRepr(epochKWh(run, epoch, 'cpu')),
+    pyRepr(epochKWh(run, epoch, 'gpu')),
+    pyRepr(epochKWh(run, epoch, 'ram')),
+    pyRepr(joulesToKWh(epoch.facilityEnergyJ)),
+    pyRepr(epoch.emissionsG / 1000),
+    pyInt(epoch.nBatch),
+  ]);
+}
+
+async function assertDirectory(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => null);
+  // calculadorapnav: OSError("Folder '…' doesn't exist !"); we say the same, in a sentence.
+  if (!info?.isDirectory()) throw new CsvOutputError(`output directory '${dir}' does not exist`);
+}
+
+export interface CsvWriteResult {
+  path: string;
+  epochsPath: string | null;
+  backupPath: string | null;
+}
+
+export async function writeRunCsv(run: Run, hardware: HardwareFacts, output: CsvOutput): Promise<CsvWriteResult> {
+  const file = csvFileName(run.typeProcess, output.file);
+  if (file.includes('/') || file.includes('\\') || file === '.' || file === '..') {
+    throw new CsvOutputError(`output file '${file}' must be a file name, not a path`);
+  }
+  const dir = path.resolve(output.dir);
+  await assertDirectory(dir);
+  const record = runToRecord(run, hardware);
+  const main = await upsertRows(path.join(dir, file), PNAV_COLUMNS, run.id, [csvCells(record)], output.onCsvWrite);
+  const rows = epochRows(run);
+  let epochsPath: string | null = null;
+  if (rows.length > 0) {
+    const epochs = await upsertRows(
+      path.join(dir, epochsFileName(file)),
+      EPOCH_COLUMNS,
+      run.id,
+      rows,
+      output.onCsvWrite,
+    );
+    epochsPath = epochs.path;
+  }
+  return { path: main.path, epochsPath, backupPath: main.backupPath };
+}

@@ -1,0 +1,302 @@
+/**
+ * The durable outbox of PNAV submissions. Each record is written to
+ * `<dataDir>/outbox/<id>.json` (0600, directory 0700, atomic write + fsync) BEFORE any
+ * send, then one worker sends the due entries one at a time:
+ *   queued → sending → sent | retrying (back-off, Retry-After) | failed.
+ * The token is kept in the entry only while a send may still need it, so a record queued
+ * before a restart can still be sent; it is deleted from the file once the entry is sent or
+ * failed. A record marked sent is never sent again; an entry found `sending` after a crash
+ * is retried with the same Idempotency-Key (the server may have received it).
+ */
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { TypeProcess } from '../../api/schemas.js';
+import { writeFileAtomic } from '../../util/atomic-file.js';
+import { byIso } from '../../util/iso-order.js';
+import type { Upload, UploadStatus } from '../schemas.js';
+import { type SendOutcome, scrub, sendRecord } from './submit.js';
+
+interface OutboxEntry extends Upload {
+  version: 1;
+  /** The exact request body. */
+  body: string;
+  /** Present only while the entry may still be sent (queued, sending, retrying). */
+  token: string | null;
+}
+
+export interface OutboxOptions {
+  dir: string;
+  log: (msg: string) => void;
+  /** First retry delay; doubles each attempt up to `maxDelayMs`, with jitter. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Longest `Retry-After` honoured (a server asking for a day gets `maxRetryAfterMs`). */
+  maxRetryAfterMs?: number;
+  timeoutMs?: number;
+  random?: () => number;
+}
+
+export interface EnqueueInput {
+  endpointUrl: string;
+  token: string;
+  modelId: string;
+  typeProcess: TypeProcess;
+  notebookPath: string | null;
+  runIds: string[];
+  body: string;
+}
+
+const ENTRY_FILE = /^up-[0-9a-f-]{36}\.json$/;
+
+export function toPublic(entry: OutboxEntry): Upload {
+  const { version: _v, body: _b, token: _t, ...upload } = entry;
+  return upload;
+}
+
+export class Outbox {
+  private entries = new Map<string, OutboxEntry>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private inFlight: AbortController | null = null;
+  private stopped = true;
+  private loaded: Promise<void> | null = null;
+  /** After a worker error (e.g. the disk is full) nothing is tried before this. */
+  private cooldownUntil = 0;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: OutboxOptions) {
+    this.baseDelayMs = options.baseDelayMs ?? 2_000;
+    this.maxDelayMs = options.maxDelayMs ?? 10 * 60_000;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60 * 60_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  private filePath(id: string): string {
+    return path.join(this.options.dir, `${id}.json`);
+  }
+
+  private async ensureDir(): Promise<void> {
+    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.options.dir, 0o700);
+  }
+
+  /** Reads every entry from disk once (start() or the first call that needs them). */
+  load(): Promise<void> {
+    this.loaded ??= (async () => {
+      await this.ensureDir();
+      for (const name of await readdir(this.options.dir)) {
+        if (!ENTRY_FILE.test(name)) continue;
+        try {
+          const entry = JSON.parse(await readFile(path.join(this.options.dir, name), 'utf8')) as OutboxEntry;
+          if (entry.version === 1 && typeof entry.id === 'string') this.entries.set(entry.id, entry);
+        } catch (error) {
+          this.options.log(`outbox: ignoring unreadable entry ${name}: ${(error as Error).message}`);
+        }
+      }
+    })();
+    return this.loaded;
+  }
+
+  /** Writes the new state of an entry; readers see it only once it is on disk. */
+  private async persist(entry: OutboxEntry): Promise<void> {
+    const next = { ...entry, updatedAt: new Date().toISOString() };
+    await writeFileAtomic(this.filePath(next.id), JSON.stringify(next), { mode: 0o600, forceMode: true });
+    this.entries.set(next.id, next);
+  }
+
+  /** Queues a record: on disk before this resolves, sent by the worker afterwards. */
+  async enqueue(input: EnqueueInput): Promise<Upload> {
+    await this.load();
+    // The same runs' record to the same place, still pending or delivered: not queued twice.
+    const twin = [...this.entries.values()].find(
+      e =>
+        e.status !== 'failed' &&
+        e.endpointUrl === input.endpointUrl &&
+        e.modelId === input.modelId &&
+        e.runIds.join('\n') === input.runIds.join('\n') &&
+        e.body === input.body,
+    );
+    if (twin) return toPublic(twin);
+    const id = `up-${randomUUID()}`;
+    const now = new Date().toISOString();
+    const entry: OutboxEntry = {
+      version: 1,
+      id,
+      status: 'queued',
+      endpointUrl: input.endpointUrl,
+      modelId: input.modelId,
+      typeProcess: input.typeProcess,
+      notebookPath: input.notebookPath,
+      runIds: input.runIds,
+      idempotencyKey: id,
+      attempts: 0,
+      lastError: null,
+      lastHttpStatus: null,
+      nextAttemptAt: now,
+      createdAt: now,
+      updatedAt: now,
+      sentAt: null,
+      body: input.body,
+      token: input.token,
+    };
+    await this.persist(entry);
+    this.kick();
+    return toPublic(entry);
+  }
+
+  get(id: string): Upload | undefined {
+    const entry = this.entries.get(id);
+    return entry ? toPublic(entry) : undefined;
+  }
+
+  /** Newest first. */
+  list(filter: { notebookPath?: string } = {}): Upload[] {
+    return [...this.entries.values()]
+      .filter(e => filter.notebookPath === undefined || e.notebookPath === filter.notebookPath)
+      .sort((a, b) => byIso(b.createdAt, a.createdAt))
+      .map(toPublic);
+  }
+
+  /** Loads the entries and resumes the pending ones (including those a crash left `sending`). */
+  start(): void {
+    this.stopped = false;
+    void this.load()
+      .then(() => this.kick())
+      .catch(error => this.options.log(`outbox: cannot read ${this.options.dir}: ${(error as Error).message}`));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.inFlight?.abort();
+    await this.running;
+  }
+
+  /** Starts the worker unless it is running; it is the only sender (one at a time). */
+  private kick(): void {
+    if (this.stopped || this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.drain()
+      .catch(error => {
+        this.cooldownUntil = Date.now() + this.baseDelayMs;
+        this.options.log(`outbox: worker error: ${(error as Error).message}`);
+      })
+      .finally(() => {
+        this.running = null;
+        this.schedule();
+      });
+  }
+
+  private pending(): OutboxEntry[] {
+    return [...this.entries.values()].filter(
+      e => e.status === 'queued' || e.status === 'retrying' || e.status === 'sending',
+    );
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const next = this.pending()
+      .map(e => Date.parse(e.nextAttemptAt ?? e.createdAt))
+      .sort((a, b) => a - b)[0];
+    if (next === undefined) return;
+    const delay = Math.max(0, next - Date.now(), this.cooldownUntil - Date.now());
+    this.timer = setTimeout(() => this.kick(), Math.min(delay, 2 ** 31 - 1));
+    this.timer.unref?.();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      const now = Date.now();
+      const due = this.pending()
+        .filter(e => Date.parse(e.nextAttemptAt ?? e.createdAt) <= now)
+        .sort((a, b) => byIso(a.createdAt, b.createdAt))[0];
+      if (!due) return;
+      await this.attempt(due);
+    }
+  }
+
+  /** Exponential back-off with jitter: base x 2^(n-1), capped, times 0.5..1. */
+  backoffMs(attempts: number): number {
+    const ceiling = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.max(0, attempts - 1));
+    return Math.round(ceiling * (0.5 + this.random() / 2));
+  }
+
+  private async attempt(current: OutboxEntry): Promise<void> {
+    const entry: OutboxEntry = { ...current };
+    if (!entry.token) {
+      // A pending entry without its token cannot be sent (an edited file): stop it, visibly.
+      entry.status = 'failed';
+      entry.lastError = 'the token is no longer stored for this record; submit it again';
+      entry.nextAttemptAt = null;
+      await this.persist(entry);
+      return;
+    }
+    entry.status = 'sending';
+    entry.attempts += 1;
+    await this.persist(entry);
+    const token = entry.token;
+    this.inFlight = new AbortController();
+    let outcome: SendOutcome;
+    try {
+      outcome = await sendRecord({
+        endpointUrl: entry.endpointUrl,
+        token,
+        idempotencyKey: entry.idempotencyKey,
+        body: entry.body,
+        timeoutMs: this.options.timeoutMs,
+        signal: this.inFlight.signal,
+      });
+    } finally {
+      this.inFlight = null;
+    }
+    if (this.stopped && outcome.kind === 'retry') {
+      // Interrupted by stop(): resumed at the next start, this attempt not counted.
+      entry.attempts -= 1;
+      entry.status = 'retrying';
+      entry.nextAttemptAt = new Date().toISOString();
+      await this.persist(entry);
+      return;
+    }
+    this.apply(entry, outcome);
+    await this.persist(entry);
+  }
+
+  private apply(entry: OutboxEntry, outcome: SendOutcome): void {
+    const host = new URL(entry.endpointUrl).host;
+    if (outcome.kind === 'sent') {
+      entry.status = 'sent';
+      entry.lastHttpStatus = outcome.httpStatus;
+      entry.lastError = null;
+      entry.sentAt = new Date().toISOString();
+      entry.nextAttemptAt = null;
+      entry.token = null;
+      this.options.log(`upload ${entry.id}: sent to ${host} (HTTP ${outcome.httpStatus}, attempt ${entry.attempts})`);
+      return;
+    }
+    entry.lastHttpStatus = outcome.httpStatus;
+    entry.lastError = scrub(outcome.message, entry.token ?? '');
+    if (outcome.kind === 'failed') {
+      entry.status = 'failed';
+      entry.nextAttemptAt = null;
+      entry.token = null;
+      this.options.log(`upload ${entry.id}: failed for good: ${entry.lastError}`);
+      return;
+    }
+    const retryAfter = outcome.retryAfterMs === null ? null : Math.min(outcome.retryAfterMs, this.maxRetryAfterMs);
+    const delay = retryAfter ?? this.backoffMs(entry.attempts);
+    entry.status = 'retrying';
+    entry.nextAttemptAt = new Date(Date.now() + delay).toISOString();
+    this.options.log(
+      `upload ${entry.id}: attempt ${entry.attempts} did not succeed (${entry.lastError}); next in ${Math.round(delay / 1000)} s`,
+    );
+  }
+}
+
+export type { UploadStatus };

@@ -1,0 +1,175 @@
+/**
+ * The PNAV routes, mounted under /api/v1 by the server: exports (csv, json, boamps),
+ * record previews and uploads. Bodies are zod-validated; errors use the API envelope;
+ * the token is never part of a response.
+ */
+import express, { type ErrorRequestHandler, type Router } from 'express';
+import { HttpError } from '../api/errors.js';
+import type { Run, TypeProcess } from '../api/schemas.js';
+import { parseOr400 } from '../api/validate.js';
+import { byIso } from '../util/iso-order.js';
+import { aggregateRuns } from './aggregate.js';
+import { runToBoamps } from './boamps.js';
+import { PNAV_HEADER } from './csv/columns.js';
+import { csvLine } from './csv/csv-table.js';
+import type { Outbox } from './outbox/outbox.js';
+import { csvCells, pyJson } from './py-format.js';
+import { type HardwareFacts, runToRecord } from './record.js';
+import {
+  ExportFormatContentType,
+  ExportRequestSchema,
+  PreviewRequestSchema,
+  UploadRequestSchema,
+  UploadsQuerySchema,
+} from './schemas.js';
+
+export interface RunSource {
+  get(id: string): Run | undefined;
+  list(filter: { notebookPath?: string; runIds?: string[]; typeProcess?: string }): Run[];
+}
+
+export interface PnavRouterDeps {
+  runs: RunSource;
+  hardware: () => HardwareFacts;
+  outbox: Outbox;
+  version: string;
+}
+
+interface Selection {
+  runIds?: string[];
+  notebookPath?: string;
+  typeProcess?: TypeProcess;
+}
+
+/** The closed runs a request names, oldest first: by id (all must exist) or by notebook. */
+export function selectRuns(runs: RunSource, selection: Selection): Run[] {
+  let chosen: Run[];
+  if (selection.runIds) {
+    const found = selection.runIds.map(id => runs.get(id));
+    const unknown = selection.runIds.filter((_, i) => !found[i]);
+    if (unknown.length > 0) throw new HttpError(404, 'not_found', `unknown run id(s): ${unknown.join(', ')}`);
+    chosen = found as Run[];
+    const open = chosen.filter(run => run.status === 'open');
+    if (open.length > 0) {
+      throw new HttpError(
+        409,
+        'conflict',
+        `run(s) still open: ${open.map(run => run.id).join(', ')}; close them first`,
+      );
+    }
+    if (selection.typeProcess) {
+      const other = chosen.filter(run => run.typeProcess !== selection.typeProcess);
+      if (other.length > 0) {
+        throw new HttpError(
+          400,
+          'bad_request',
+          `typeProcess: run(s) ${other.map(run => run.id).join(', ')} are not ${selection.typeProcess} runs`,
+          [{ path: 'typeProcess', message: `run(s) ${other.map(run => run.id).join(', ')} do not match` }],
+        );
+      }
+    }
+  } else {
+    chosen = runs
+      .list({ notebookPath: selection.notebookPath, typeProcess: selection.typeProcess })
+      .filter(run => run.status !== 'open');
+    if (chosen.length === 0) {
+      const what = selection.typeProcess ? `${selection.typeProcess} ` : '';
+      throw new HttpError(404, 'not_found', `no closed ${what}runs for notebook ${selection.notebookPath}`);
+    }
+  }
+  return [...chosen].sort((a, b) => byIso(a.startedAt, b.startedAt));
+}
+
+function byType(runs: Run[]): Map<TypeProcess, Run[]> {
+  const groups = new Map<TypeProcess, Run[]>();
+  for (const run of runs) groups.set(run.typeProcess, [...(groups.get(run.typeProcess) ?? []), run]);
+  return groups;
+}
+
+function attachment(res: express.Response, format: keyof typeof ExportFormatContentType, name: string, body: string) {
+  res.setHeader('Content-Type', ExportFormatContentType[format]);
+  res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+  res.send(body);
+}
+
+/** Errors of these routes in the API envelope, whatever app they are mounted in. */
+const envelope: ErrorRequestHandler = (err, _req, res, next) => {
+  if (err instanceof HttpError && !res.headersSent) {
+    res.status(err.status).json(err.toBody());
+    return;
+  }
+  next(err);
+};
+
+export function createPnavRouter(deps: PnavRouterDeps): Router {
+  const router = express.Router();
+
+  router.post('/exports', (req, res) => {
+    const body = parseOr400(ExportRequestSchema, req.body);
+    const runs = selectRuns(deps.runs, body);
+    const hardware = deps.hardware();
+    const groups = byType(runs);
+    const units = body.aggregate || body.format === 'boamps' ? [...groups.values()].map(aggregateRuns) : runs;
+    const single = groups.size === 1 ? [...groups.keys()][0] : null;
+    if (body.format === 'csv') {
+      const lines = [PNAV_HEADER, ...units.map(run => csvLine(csvCells(runToRecord(run, hardware))))];
+      attachment(res, 'csv', single ? `emissions_${single}.csv` : 'emissions.csv', `${lines.join('\n')}\n`);
+    } else if (body.format === 'json') {
+      const records = units.map(run => pyJson(runToRecord(run, hardware)));
+      attachment(res, 'json', single ? `pnav_${single}.json` : 'pnav.json', `[${records.join(', ')}]`);
+    } else {
+      if (units.length > 1) {
+        throw new HttpError(
+          400,
+          'bad_request',
+          'typeProcess: a BoAmps report covers one process type; choose training or inference',
+          [{ path: 'typeProcess', message: 'required when the runs mix training and inference' }],
+        );
+      }
+      const report = runToBoamps(units[0], hardware, { toolVersion: deps.version });
+      attachment(res, 'boamps', `boamps_report_${units[0].id}.json`, JSON.stringify(report, null, 2));
+    }
+  });
+
+  router.post('/records/preview', (req, res) => {
+    const body = parseOr400(PreviewRequestSchema, req.body);
+    const runs = selectRuns(deps.runs, body);
+    const run = aggregateRuns(runs);
+    const record = runToRecord(run, deps.hardware(), body.modelId ? { modelId: body.modelId } : {});
+    res.json({ record, runIds: runs.map(r => r.id) });
+  });
+
+  router.post('/uploads', async (req, res) => {
+    const body = parseOr400(UploadRequestSchema, req.body);
+    const runs = selectRuns(deps.runs, body);
+    const record = runToRecord(aggregateRuns(runs), deps.hardware(), { modelId: body.modelId });
+    const upload = await deps.outbox.enqueue({
+      endpointUrl: body.endpointUrl,
+      token: body.token,
+      modelId: body.modelId,
+      typeProcess: body.typeProcess,
+      notebookPath: body.notebookPath ?? runs[0].notebookPath,
+      runIds: runs.map(run => run.id),
+      body: pyJson(record),
+    });
+    res.status(202).json({ uploads: [upload] });
+  });
+
+  // The outbox reads its entries from disk once, asynchronously, at start: wait for that, or an upload
+  // queued before a restart answers 404 (and is missing from lists) for the first moments after it.
+  router.get('/uploads', async (req, res) => {
+    const query = parseOr400(UploadsQuerySchema, req.query, 'query');
+    await deps.outbox.load();
+    res.json({ uploads: deps.outbox.list(query) });
+  });
+
+  router.get('/uploads/:id', async (req, res) => {
+    await deps.outbox.load();
+    const upload = deps.outbox.get(req.params.id);
+    if (!upload) throw new HttpError(404, 'not_found', `upload ${req.params.id} not found`);
+    res.json({ upload });
+  });
+
+  router.use(envelope);
+  return router;
+}
