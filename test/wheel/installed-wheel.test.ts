@@ -363,6 +363,32 @@ describe.skipIf(prerequisites !== null)('pip install pnav-lab: the installed whe
       expect(post.status).toBe(403);
     });
 
+    it("applies Jupyter's XSRF rule to a browser session's POST through the proxy", async () => {
+      // Log in as a browser does (token in the URL once), then use only the cookies Jupyter set.
+      const login = await fetch(`${url}lab?token=${token}`, { redirect: 'manual' });
+      const cookies = login.headers.getSetCookie().map(c => c.split(';')[0]);
+      const xsrf = cookies.find(c => c.startsWith('_xsrf='))?.slice('_xsrf='.length);
+      expect(cookies.some(c => c.startsWith('username-'))).toBe(true);
+      expect(xsrf).toBeTruthy();
+      const headers = { Cookie: cookies.join('; '), 'Content-Type': 'application/json' };
+      const body = JSON.stringify({ kind: 'manual', label: 'xsrf check' });
+      const without = await fetch(`${url}pnav/api/v1/runs`, { method: 'POST', headers, body });
+      expect(without.status).toBe(403);
+      const withToken = await fetch(`${url}pnav/api/v1/runs`, {
+        method: 'POST',
+        headers: { ...headers, 'X-XSRFToken': decodeURIComponent(xsrf as string) },
+        body,
+      });
+      expect(withToken.status).toBe(201);
+      const { run } = (await withToken.json()) as { run: { id: string } };
+      const closed = await fetch(`${url}pnav/api/v1/runs/${run.id}/close`, {
+        method: 'POST',
+        headers: { ...headers, 'X-XSRFToken': decodeURIComponent(xsrf as string) },
+        body: JSON.stringify({ status: 'ok' }),
+      });
+      expect(closed.status).toBe(200);
+    });
+
     it('runs a %%pnav --epochs 2 cell in Chromium and shows the run with its 2 epochs in the panel', async () => {
       page = await harness.openNotebook(browser.context, { url, token }, NOTEBOOK);
       await page.evaluate(() => {
