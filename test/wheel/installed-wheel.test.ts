@@ -238,14 +238,16 @@ describe.skipIf(prerequisites !== null)('pip install pnav-lab: the installed whe
   it('lists the lab extension and the server extension as enabled', async () => {
     const env = productEnv(lab, join(work, 'lists'));
     const labext = await installed.runOk(join(lab.bin, 'jupyter'), ['labextension', 'list'], { env, cwd: work });
-    expect(`${labext.stdout}${labext.stderr}`).toMatch(
+    // `jupyter labextension list` colours "enabled" and "OK" even into a pipe.
+    const ansiColour = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+    expect(`${labext.stdout}${labext.stderr}`.replace(ansiColour, '')).toMatch(
       /pnav-lab-labextension v[\d.]+ enabled\s+OK \(python, pnav-lab\)/,
     );
     const serverext = await installed.runOk(join(lab.bin, 'jupyter'), ['server', 'extension', 'list'], {
       env,
       cwd: work,
     });
-    const out = `${serverext.stdout}${serverext.stderr}`;
+    const out = `${serverext.stdout}${serverext.stderr}`.replace(ansiColour, '');
     expect(out).toMatch(/pnav_lab enabled/);
     expect(out).toMatch(/pnav_lab [\d.]+ OK/);
   });
