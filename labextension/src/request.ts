@@ -6,8 +6,9 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { apiErrorFrom, PnavNetworkError } from './errors';
+import { API_PREFIX } from './generated/contract';
 
-export const API_PATH = 'api/v1';
+export const API_PATH = API_PREFIX.slice(1);
 
 /** `<baseUrl>pnav/api/v1/<endpoint>`. */
 export function apiUrl(settings: ServerConnection.ISettings, endpoint: string): string {

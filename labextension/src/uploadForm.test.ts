@@ -2,6 +2,7 @@
 import { Widget } from '@lumino/widgets';
 import { describe, expect, it } from 'vitest';
 import { plainTrans } from './trans';
+import type { PnavRecord } from './types';
 import { UploadForm } from './uploadForm';
 
 const HEX = 'cd'.repeat(32);
@@ -72,7 +73,13 @@ describe('UploadForm', () => {
       scopeText: '',
       endpointUrl: '',
       modelId: '',
-      preview: typeProcess => Promise.resolve({ type_process: typeProcess, energy_consumed: 0.001, region: null }),
+      // Three of the record's columns are enough to check how rows are drawn.
+      preview: typeProcess =>
+        Promise.resolve({
+          type_process: typeProcess,
+          energy_consumed: 0.001,
+          region: null,
+        } as Partial<PnavRecord> as PnavRecord),
     });
     form.node.querySelector<HTMLButtonElement>('.jp-pnav-PreviewButton')!.click();
     await new Promise(resolve => setTimeout(resolve, 0));

@@ -10,9 +10,14 @@
  * Messages are English source strings; the UI passes them through the translator.
  */
 
+import { ENDPOINT_URL_MAX_LENGTH, ENDPOINT_URL_PATTERN, MODEL_ID_PATTERN, TOKEN_PATTERN } from './generated/contract';
+
 export type Validated = { ok: true; value: string } | { ok: false; message: string };
 
-const HEX64 = /^[a-f0-9]{64}$/;
+// The sidecar's own patterns (generated from its contract): what passes here passes there.
+const TOKEN = new RegExp(TOKEN_PATTERN);
+const MODEL_ID = new RegExp(MODEL_ID_PATTERN);
+const ENDPOINT_URL = new RegExp(ENDPOINT_URL_PATTERN, 'i');
 
 /** calculadorapnav's normalisation of a typed token: lower case, trimmed, spaces removed. */
 export function normalizeToken(raw: string): string {
@@ -24,7 +29,7 @@ export function validateToken(raw: string): Validated {
   if (value === '') {
     return { ok: false, message: 'The token is required.' };
   }
-  return HEX64.test(value)
+  return TOKEN.test(value)
     ? { ok: true, value }
     : { ok: false, message: 'The token must be a 64-character hexadecimal string.' };
 }
@@ -34,15 +39,18 @@ export function validateModelId(raw: string): Validated {
   if (value === '') {
     return { ok: false, message: 'The model id is required.' };
   }
-  return HEX64.test(value)
+  return MODEL_ID.test(value)
     ? { ok: true, value }
     : { ok: false, message: 'The model id must be 64 lowercase hexadecimal characters.' };
 }
 
 export function validateEndpointUrl(raw: string): Validated {
   const value = raw.trim();
-  if (!/^https?:\/\//i.test(value)) {
+  if (!ENDPOINT_URL.test(value)) {
     return { ok: false, message: 'The endpoint must be an http(s) URL.' };
+  }
+  if (value.length > ENDPOINT_URL_MAX_LENGTH) {
+    return { ok: false, message: `The endpoint URL must be at most ${ENDPOINT_URL_MAX_LENGTH} characters.` };
   }
   try {
     const url = new URL(value);

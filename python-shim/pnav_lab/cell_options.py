@@ -131,13 +131,18 @@ def check_output_dir(args) -> None:
         raise UsageError(f"%%pnav --output-dir: folder '{args.output_dir}' doesn't exist")
 
 
-def csv_output(args, configured_dir: str | None = None) -> dict | None:
+def csv_output(args) -> dict | None:
     """The close request's `output`, or None with --no-save. Directory: --output-dir, else the configured
-    one (settings), else the kernel's working directory."""
+    one (settings; the sidecar applies it, relative to the kernel's working directory), else the kernel's
+    working directory."""
     if args.no_save:
         return None
-    directory = os.path.abspath(os.path.expanduser(args.output_dir or configured_dir or os.getcwd()))
-    output = {'dir': directory, 'onCsvWrite': args.on_csv_write or 'append'}
+    output = {
+        'dir': os.path.abspath(os.path.expanduser(args.output_dir or os.getcwd())),
+        'onCsvWrite': args.on_csv_write or 'append',
+    }
+    if args.output_dir is None:
+        output['dirIsFallback'] = True
     if args.output_file:
         output['file'] = args.output_file
     return output

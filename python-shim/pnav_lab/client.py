@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 import warnings
 from urllib.parse import quote, urlencode, urlsplit
 
 from . import discovery
+from .contract import API_PREFIX
 from .errors import PnavWarning, SidecarRequestError, SidecarUnavailable
 from .http1 import Connection
 
@@ -69,6 +71,8 @@ class SidecarClient:
         # Only requests that begin something (opening a run, a status query) may start a sidecar: a call in
         # the middle of a run must not block the user's loop for a sidecar start it cannot use anyway.
         self._may_start_now = True
+        # Pipelined requests whose answers have not been read yet, oldest first.
+        self._unread: list[PendingOpen] = []
 
     # ------------------------------------------------------------------ discovery
 
@@ -119,6 +123,9 @@ class SidecarClient:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+            unread, self._unread = self._unread, []
+            for pending in unread:
+                pending.lost(ConnectionError('the connection closed before the answer was read'))
 
     def _connect(self, timeout_s: float):
         parts = urlsplit(self.endpoint.url)
@@ -126,8 +133,10 @@ class SidecarClient:
             raise SidecarUnavailable(f'the sidecar URL must be http:// on loopback (got {self.endpoint.url})')
         return Connection(parts.hostname or '127.0.0.1', parts.port or 80, timeout_s)
 
-    def _request_once(self, method: str, path: str, body, timeout_s: float, raw: bool = False):
+    def _send(self, method: str, path: str, body, timeout_s: float) -> Connection:
+        """Sends one request on the kept-alive connection, after reading the answers still owed on it."""
         endpoint = self.endpoint
+        self._read_unread()
         if self._connection is None or time.monotonic() - self._last_used > IDLE_RECONNECT_S:
             self.close()
             self._connection = self._connect(timeout_s)
@@ -140,28 +149,41 @@ class SidecarClient:
             headers['Content-Type'] = 'application/json'
         base_path = urlsplit(endpoint.url).path.rstrip('/')
         try:
-            response = connection.request(method, base_path + path, headers, payload)
+            connection.send(method, base_path + path, headers, payload)
         except BaseException:
             self.close()
             raise
         self._last_used = time.monotonic()
+        return connection
+
+    def _receive(self, connection: Connection, method: str, raw: bool = False, *, late: bool = False):
+        try:
+            response = connection.read_response(method)
+        except BaseException:
+            self.close()
+            raise
+        if not late:  # an answer read late was sent long ago: the idle clock keeps the time it was asked
+            self._last_used = time.monotonic()
         if response.will_close:
             self.close()
-        data = response.body
-        if 200 <= response.status < 300:
-            if raw:
-                return data, response.headers.get('content-type', '')
+        return _decode(response, raw)
+
+    def _request_once(self, method: str, path: str, body, timeout_s: float, raw: bool = False):
+        return self._receive(self._send(method, path, body, timeout_s), method, raw)
+
+    def _read_unread(self) -> None:
+        """Reads the answers of pipelined requests, in the order they were sent."""
+        while self._unread:
+            pending = self._unread.pop(0)
             try:
-                return json.loads(data) if data else {}
-            except ValueError:
-                raise SidecarRequestError(response.status, 'bad_response', f'not JSON: {data[:100]!r}') from None
-        try:
-            envelope = json.loads(data)['error']
-            raise SidecarRequestError(
-                response.status, envelope.get('code', 'unknown'), envelope.get('message', ''), envelope.get('issues')
-            )
-        except (ValueError, KeyError, TypeError):
-            raise SidecarRequestError(response.status, 'unknown', data[:300].decode('utf-8', 'replace')) from None
+                pending.answered(self._receive(self._connection, pending.method, late=True))
+            except SidecarRequestError as error:
+                pending.refused(error)
+            except _CONNECTION_ERRORS as error:
+                pending.lost(error)
+            except BaseException as error:  # KeyboardInterrupt mid-read: the connection is closed, the answer lost
+                pending.lost(ConnectionError(_describe(error)))
+                raise
 
     def request(
         self,
@@ -210,40 +232,135 @@ class SidecarClient:
         return self.request('GET', '/healthz')
 
     def status(self) -> dict:
-        return self.request('GET', '/api/v1/status')
+        return self.request('GET', f'{API_PREFIX}/status')
 
     def open_run(self, body: dict) -> dict:
-        return self.request('POST', '/api/v1/runs', body)['run']
+        return self.request('POST', f'{API_PREFIX}/runs', body)['run']
+
+    def send_open_run(self, body: dict) -> PendingOpen:
+        """Opens a run without waiting for the answer: the run id is chosen here (a UUID), the request is
+        sent, and the answer is read with the next request on the connection or by `PendingOpen.result()`.
+        Raises SidecarUnavailable, like open_run, when no sidecar can be found or started."""
+        body = {**body, 'id': str(uuid.uuid4())}
+        with self._lock:
+            self._may_start_now = True
+            pending = PendingOpen(self, body)
+            try:
+                self._send('POST', f'{API_PREFIX}/runs', body, self._timeout_s)
+            except _CONNECTION_ERRORS as error:
+                pending.lost(error)  # result() opens it again, re-discovering the sidecar
+                return pending
+            self._unread.append(pending)
+            return pending
 
     def get_run(self, run_id: str) -> dict:
-        return self.request('GET', f'/api/v1/runs/{quote(run_id, safe="")}')['run']
+        return self.request('GET', f'{API_PREFIX}/runs/{quote(run_id, safe="")}')['run']
 
     def list_runs(self, **query) -> list:
         query = {k: v for k, v in query.items() if v is not None}
         suffix = f'?{urlencode(query)}' if query else ''
-        return self.request('GET', f'/api/v1/runs{suffix}')['runs']
+        return self.request('GET', f'{API_PREFIX}/runs{suffix}')['runs']
 
     def patch_run(self, run_id: str, body: dict) -> dict:
-        return self.request('PATCH', f'/api/v1/runs/{quote(run_id, safe="")}', body, may_start=False)['run']
+        return self.request('PATCH', f'{API_PREFIX}/runs/{quote(run_id, safe="")}', body, may_start=False)['run']
 
     def close_run(self, run_id: str, body: dict, *, timeout_s: float | None = None) -> dict:
         # Closing twice is harmless, so a retry after a lost response is safe.
         return self.request(
-            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/close', body, timeout_s=timeout_s or 10.0, may_start=False
+            'POST',
+            f'{API_PREFIX}/runs/{quote(run_id, safe="")}/close',
+            body,
+            timeout_s=timeout_s or 10.0,
+            may_start=False,
         )
 
     def open_epoch(self, run_id: str, index: int | None = None) -> dict:
         body = {} if index is None else {'index': index}
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs', body, may_start=False)['epoch']
+        return self.request('POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/epochs', body, may_start=False)[
+            'epoch'
+        ]
 
     def close_epoch(self, run_id: str, index: int, n_batch: int | None = None) -> dict:
         body = {} if n_batch is None else {'nBatch': n_batch}
         return self.request(
-            'POST', f'/api/v1/runs/{quote(run_id, safe="")}/epochs/{index}/close', body, may_start=False
+            'POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/epochs/{index}/close', body, may_start=False
         )['epoch']
 
     def count_batches(self, run_id: str, n: int) -> dict:
-        return self.request('POST', f'/api/v1/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)['run']
+        return self.request('POST', f'{API_PREFIX}/runs/{quote(run_id, safe="")}/batches', {'n': n}, may_start=False)[
+            'run'
+        ]
+
+
+def _decode(response, raw: bool):
+    data = response.body
+    if 200 <= response.status < 300:
+        if raw:
+            return data, response.headers.get('content-type', '')
+        try:
+            return json.loads(data) if data else {}
+        except ValueError:
+            raise SidecarRequestError(response.status, 'bad_response', f'not JSON: {data[:100]!r}') from None
+    try:
+        envelope = json.loads(data)['error']
+        raise SidecarRequestError(
+            response.status, envelope.get('code', 'unknown'), envelope.get('message', ''), envelope.get('issues')
+        )
+    except (ValueError, KeyError, TypeError):
+        raise SidecarRequestError(response.status, 'unknown', data[:300].decode('utf-8', 'replace')) from None
+
+
+class PendingOpen:
+    """A POST /runs sent ahead of its answer (see SidecarClient.send_open_run)."""
+
+    method = 'POST'
+
+    def __init__(self, client: SidecarClient, body: dict):
+        self._client = client
+        self.body = body
+        self.run_id: str = body['id']
+        self._run: dict | None = None
+        self._error: BaseException | None = None
+        self._lost: BaseException | None = None
+
+    def answered(self, answer: dict) -> None:
+        self._run = answer['run']
+
+    def refused(self, error: SidecarRequestError) -> None:
+        self._error = error
+
+    def lost(self, error: BaseException) -> None:
+        self._lost = error
+
+    def result(self) -> dict:
+        """The opened run; raises what open_run would have raised."""
+        client = self._client
+        with client._lock:
+            if self._run is None and self._error is None and self._lost is None:
+                client._read_unread()
+            if self._lost is not None and self._run is None and self._error is None:
+                self._retry_once()
+        if self._error is not None:
+            raise self._error
+        return self._run
+
+    def _retry_once(self) -> None:
+        """The answer was lost with the connection: the run may or may not exist. Open it again with the
+        same id (the request re-discovers a restarted sidecar); 409 means the first open got through."""
+        lost, self._lost = self._lost, None
+        try:
+            # Mid-cell: never start a sidecar here (that would block the user's code for a run it cannot use).
+            self._run = self._client.request('POST', f'{API_PREFIX}/runs', self.body, may_start=False)['run']
+        except SidecarRequestError as error:
+            if error.status != 409:
+                self._error = error
+                return
+            try:
+                self._run = self._client.get_run(self.run_id)
+            except Exception as again:
+                self._error = again
+        except SidecarUnavailable as error:
+            self._error = SidecarUnavailable(f'{error} (after {_describe(lost)})')
 
 
 _shared: SidecarClient | None = None

@@ -1,6 +1,6 @@
 """A minimal HTTP/1.1 client connection for the loopback sidecar: one `sendall` per request, a buffered read
-of the answer, keep-alive. `http.client` costs ~0.2 ms more per request (email-based header parsing), and
-every `%%pnav` cell makes two requests."""
+of the answer, keep-alive, and pipelining (send now, read the answer later). `http.client` costs ~0.2 ms
+more per request (email-based header parsing), and every `%%pnav` cell makes two requests."""
 
 from __future__ import annotations
 
@@ -35,12 +35,16 @@ class Connection:
             self.sock.close()
 
     def request(self, method: str, path: str, headers: dict, body: bytes | None) -> Response:
+        self.send(method, path, headers, body)
+        return self.read_response(method)
+
+    def send(self, method: str, path: str, headers: dict, body: bytes | None) -> None:
+        """Sends a request without reading its answer: several may be in flight, answered in order."""
         lines = [f'{method} {path} HTTP/1.1'.encode('ascii'), b'Host: ' + self.host_header]
         lines += [f'{name}: {value}'.encode('latin-1') for name, value in headers.items()]
         if body is not None or method in ('POST', 'PUT', 'PATCH'):
             lines.append(f'Content-Length: {len(body or b"")}'.encode('ascii'))
         self.sock.sendall(b'\r\n'.join(lines) + b'\r\n\r\n' + (body or b''))
-        return self._read_response(method)
 
     def _line(self) -> bytes:
         line = self.reader.readline(65537)
@@ -48,7 +52,7 @@ class Connection:
             raise ProtocolError('the sidecar closed the connection')
         return line
 
-    def _read_response(self, method: str) -> Response:
+    def read_response(self, method: str) -> Response:
         status_line = self._line()
         parts = status_line.split(None, 2)
         if len(parts) < 2 or not parts[0].startswith(b'HTTP/1.'):

@@ -12,6 +12,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from . import context, validation
 from . import run as _run
+from .contract import API_PREFIX
 from .errors import PnavError, PnavValidationError, SidecarRequestError
 from .summary import format_duration, format_emissions, format_energy
 
@@ -191,7 +192,7 @@ def _export(client, args):
     body = {'format': args.format, **_selection(args)}
     if args.type_process:
         body['typeProcess'] = args.type_process
-    data, _content_type = client.request('POST', '/api/v1/exports', body, timeout_s=30.0, raw=True)
+    data, _content_type = client.request('POST', f'{API_PREFIX}/exports', body, timeout_s=30.0, raw=True)
     path = os.path.abspath(args.path or f'pnav_export.{EXPORT_EXTENSIONS[args.format]}')
     with open(path, 'wb') as handle:
         handle.write(data)
@@ -216,7 +217,7 @@ def _upload(client, args):
     if args.status:
         path = context.notebook_path()
         suffix = f'?{urlencode({"notebookPath": path})}' if path else ''
-        uploads = client.request('GET', f'/api/v1/uploads{suffix}')['uploads']
+        uploads = client.request('GET', f'{API_PREFIX}/uploads{suffix}')['uploads']
         if not uploads:
             print('no uploads')
         for upload in uploads:
@@ -225,7 +226,7 @@ def _upload(client, args):
         return None
     selection = {**_selection(args), 'typeProcess': args.type_process}
     if args.preview:
-        record = client.request('POST', '/api/v1/records/preview', selection)['record']
+        record = client.request('POST', f'{API_PREFIX}/records/preview', selection)['record']
         print(json.dumps(record, indent=1))
         return None
     try:
@@ -235,7 +236,7 @@ def _upload(client, args):
         raise UsageError(f'%pnav upload: {error}') from None
     body = {'endpointUrl': endpoint, 'token': _token(), 'modelId': model_id, **selection}
     try:
-        uploads = client.request('POST', '/api/v1/uploads', body, timeout_s=10.0)['uploads']
+        uploads = client.request('POST', f'{API_PREFIX}/uploads', body, timeout_s=10.0)['uploads']
     except SidecarRequestError as error:
         raise UsageError(f'%pnav upload: {error}') from None
     for upload in uploads:
@@ -250,7 +251,7 @@ def _config(client, args):
     if not args.pairs:
         try:
             query = urlencode({'cwd': cwd, 'env': json.dumps(context.pnav_env())})
-            settings = client.request('GET', f'/api/v1/config?{query}')
+            settings = client.request('GET', f'{API_PREFIX}/config?{query}')
         except SidecarRequestError as error:
             if error.status == 404:
                 raise UsageError('%pnav config: this sidecar has no /api/v1/config (update the sidecar)') from None
@@ -263,7 +264,9 @@ def _config(client, args):
         if not sep or not key:
             raise UsageError(f'%pnav config: expected KEY=VALUE, got {pair!r}')
         try:
-            answer = client.request('PUT', '/api/v1/config', {'key': key, 'value': value, 'scope': scope, 'cwd': cwd})
+            answer = client.request(
+                'PUT', f'{API_PREFIX}/config', {'key': key, 'value': value, 'scope': scope, 'cwd': cwd}
+            )
         except SidecarRequestError as error:
             raise UsageError(f'%pnav config {key}: {error}') from None
         written = answer.get('written', {}) if isinstance(answer, dict) else {}

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import warnings
-from contextlib import contextmanager
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from . import cell_options, context, line_commands
+from . import cell_body, cell_options, context, line_commands
 from . import run as _run
 from .client import shared_client
 from .errors import PnavError, PnavWarning
 from .model_facts import model_facts
 from .summary import summary_line
-
-
-def _accepts(function, name: str) -> bool:
-    try:
-        return name in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _cell_source(line: str, cell: str) -> str:
-    """The body, with a comment standing in for the `%%pnav` line so traceback line numbers match the cell."""
-    if cell.lstrip().startswith('%%'):
-        return cell  # a nested cell magic must stay on the first line
-    return f'# %%pnav {line}'.rstrip() + '\n' + cell
 
 
 def _execution_count(shell, outer_result) -> int:
@@ -38,62 +22,23 @@ def _execution_count(shell, outer_result) -> int:
     return count if isinstance(count, int) else shell.execution_count
 
 
-@contextmanager
-def _traceback_names_cell(shell, number: int):
-    """Tracebacks of the body say `Cell In[N]` with the calling cell's N, not the next one."""
-    compiler = getattr(shell, 'compile', None)
-    original = getattr(compiler, 'cache', None)
-    if original is None:
-        yield
-        return
-
-    def cache(transformed_code, _number=0, raw_code=None):
-        return original(transformed_code, number, raw_code)
-
-    compiler.cache = cache
-    try:
-        yield
-    finally:
-        if compiler.__dict__.get('cache') is cache:
-            del compiler.cache
-
-
-@contextmanager
-def _semicolon_sees_body(shell, cell: str):
-    """`x;` at the end of the body hides the value as it would without the magic: IPython's displayhook
-    looks for the `;` in the last parsed history entry, which is the `%%pnav` call, not the body."""
-    history = getattr(getattr(shell, 'history_manager', None), 'input_hist_parsed', None)
-    lines = [line for line in cell.splitlines() if line.strip()]
-    if not isinstance(history, list) or not lines or ';' not in lines[-1]:
-        yield
-        return
-    history.append(cell)
-    try:
-        yield
-    finally:
-        if history and history[-1] is cell:
-            history.pop()
-
-
-def _refuse_top_level_await(shell, cell: str) -> None:
-    """Inside a running event loop (ipykernel), IPython cannot run an async body from a magic."""
-    if 'await' not in cell and 'async' not in cell:
-        return
+def _refuse_top_level_await() -> None:
+    """Inside a running event loop (ipykernel), a magic cannot run an async body to completion."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return  # plain IPython runs it in a loop of its own
-    try:
-        needs_loop = shell.should_run_async(
-            cell, transformed_cell=shell.transform_cell(cell), preprocessing_exc_tuple=None
-        )
-    except Exception:
-        return
-    if needs_loop:
-        raise UsageError(
-            '%%pnav cannot run a cell with top-level await in this kernel; measure it with '
-            '`with pnav_lab.EmissionsTracker(): ...` in a normal cell instead'
-        )
+        return  # plain IPython runs it on its loop runner
+    raise UsageError(
+        '%%pnav cannot run a cell with top-level await in this kernel; measure it with '
+        '`with pnav_lab.EmissionsTracker(): ...` in a normal cell instead'
+    )
+
+
+def _fail_calling_cell(outer_result, error: BaseException) -> None:
+    """The magic itself returns normally: mark the calling cell failed so the kernel replies status
+    'error' and "Run All" stops, without showing the traceback twice."""
+    if outer_result is not None:
+        outer_result.error_in_exec = error
 
 
 @magics_class
@@ -101,7 +46,6 @@ class PnavMagics(Magics):
     def __init__(self, shell, client=None):
         super().__init__(shell)
         self._client = client
-        self._run_cell_takes_cell_id = _accepts(shell.run_cell, 'cell_id')
 
     @property
     def client(self):
@@ -126,7 +70,8 @@ class PnavMagics(Magics):
         )
         body.update(run_fields)
         try:
-            run = self.client.open_run(body)
+            # Sent without waiting for the answer: the body runs while the sidecar opens the run.
+            run = self.client.send_open_run(body)
         except PnavError as error:
             self._warn(f'this cell is not measured: {error}')
             return None
@@ -142,9 +87,15 @@ class PnavMagics(Magics):
             print(cell_options.usage())
             return None
         args = cell_options.parse(line)  # UsageError: one line, the cell does not run
-        _refuse_top_level_await(shell, cell)
         run_fields = cell_options.open_request(args)  # validated before anything runs
         cell_options.check_output_dir(args)
+        number = _execution_count(shell, outer_result)
+        source = cell_body.body_source(line, cell)
+        codes = error = None
+        if 'await' in cell or 'async' in cell:  # refused before anything is opened (see below)
+            codes, error = cell_body.prepare(shell, source, number)
+            if error is None and cell_body.needs_event_loop(codes):
+                _refuse_top_level_await()
         if 'label' not in run_fields:
             # Without --label the run is named by its first line, so the CSV, the panel and
             # `pnav measure` all show the same thing.
@@ -152,37 +103,32 @@ class PnavMagics(Magics):
             if first:
                 run_fields['label'] = first[:80]
 
+        # The open is sent first and the body compiled while the sidecar handles it; its answer is read
+        # before the body runs, so the measured window holds the whole body.
         active = self._open(run_fields, outer_result)
-        output = cell_options.csv_output(args, active.run.get('outputDir') if active is not None else None)
-        if active is not None:
-            _run.push(active)
-        run_kwargs = {'store_history': False}
-        cell_id = getattr(getattr(outer_result, 'info', None), 'cell_id', None)
-        if self._run_cell_takes_cell_id and cell_id is not None:
-            run_kwargs['cell_id'] = cell_id
-        inner_result = None
         try:
-            with _traceback_names_cell(shell, _execution_count(shell, outer_result)), _semicolon_sees_body(shell, cell):
-                inner_result = shell.run_cell(_cell_source(line, cell), **run_kwargs)
+            if codes is None:
+                codes, error = cell_body.prepare(shell, source, number)
+            if active is not None:
+                active.run  # noqa: B018 -- the open's answer (a failed open warns once)
+                if not active.opened:
+                    active = None
+            if active is not None:
+                _run.push(active)
+            if error is None:  # a body that does not compile is recorded as a failed run
+                error = cell_body.run(shell, codes)
         except KeyboardInterrupt as interrupt:  # arrived outside the user's code, between our calls
             if active is not None:
                 _run.pop(active)
-                active.close('interrupted', error='KeyboardInterrupt', output=output)
+                active.close('interrupted', error='KeyboardInterrupt', output=cell_options.csv_output(args))
             raise interrupt
         finally:
             if active is not None:
                 _run.pop(active)
-            shell.displayhook.exec_result = outer_result
-
-        error = (
-            inner_result.error_before_exec if inner_result.error_before_exec is not None else inner_result.error_in_exec
-        )
         if active is not None:
-            self._close(active, args, output, error)
-        if error is not None and outer_result is not None:
-            # The magic itself returned normally: mark the calling cell failed so the kernel replies
-            # status 'error' and "Run All" stops, without showing the traceback twice.
-            outer_result.error_in_exec = error
+            self._close(active, args, cell_options.csv_output(args), error)
+        if error is not None:
+            _fail_calling_cell(outer_result, error)
         return None
 
     def _close(self, active: _run.ActiveRun, args, output, error) -> None:

@@ -17,10 +17,15 @@ BATCH_FLUSH_INTERVAL_S = 1.0
 
 
 class ActiveRun:
-    def __init__(self, client, run: dict, *, n_epoch: int | None = None, n_batch: int | None = None):
+    """`run`: the opened run, or a PendingOpen whose answer is read when first needed (a cell's body runs
+    meanwhile)."""
+
+    def __init__(self, client, run, *, n_epoch: int | None = None, n_batch: int | None = None):
         self.client = client
-        self.run = run
-        self.id = run['id']
+        self._run: dict | None = run if isinstance(run, dict) else None
+        self._pending = None if isinstance(run, dict) else run
+        self.id = run['id'] if isinstance(run, dict) else run.run_id
+        self.opened = True
         self.n_epoch_given = n_epoch
         self.n_batch_given = n_batch
         self.model: dict | None = None
@@ -34,6 +39,17 @@ class ActiveRun:
         self._total_batches = 0
         self._last_flush = time.monotonic()
 
+    @property
+    def run(self) -> dict:
+        """The run as the sidecar opened it; a failed open warns once and makes the run a no-op."""
+        if self._run is None:
+            try:
+                self._run = self._pending.result()
+            except Exception as error:
+                self._run, self.opened, self.broken = {'id': self.id}, False, True
+                self.warn(f'this cell is not measured: {_describe(error)}')
+        return self._run
+
     # ------------------------------------------------------------------ failure handling
 
     def warn(self, message: str) -> None:
@@ -43,6 +59,8 @@ class ActiveRun:
             warnings.warn(f'pnav: {message}', PnavWarning, stacklevel=3)
 
     def _call(self, what: str, fn, *args, **kwargs):
+        if self._run is None:
+            self.run  # noqa: B018 -- the open's answer decides whether there is a run to talk about
         if self.broken:
             return None
         try:
@@ -131,17 +149,27 @@ class ActiveRun:
                 body['output'] = output
             if submit is not None:
                 body['submit'] = submit
+            if self._run is None:
+                self.run  # noqa: B018 -- read the open's answer first
+            if not self.opened:
+                return None
             if self.broken:
                 # Try the close anyway: the sidecar may be back, and the row must not be lost.
                 self.broken = False
-            response = self._call('close', self.client.close_run, self.id, body)
-            if response is not None:
-                global _last_closed
-                _last_closed = response
-                problems = output_problems(response)
-                if problems:
-                    self.warn('; '.join(problems))
-            return response
+            return self._closed(self._call('close', self.client.close_run, self.id, body))
+
+    def _closed(self, response: dict | None) -> dict | None:
+        if response is not None:
+            global _last_closed
+            _last_closed = response
+            problems = output_problems(response)
+            if problems:
+                self.warn('; '.join(problems))
+        return response
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) if isinstance(error, PnavError) else f'{type(error).__name__}: {error}'
 
 
 def output_problems(response: dict) -> list[str]:

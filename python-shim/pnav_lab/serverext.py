@@ -22,11 +22,12 @@ from tornado.ioloop import IOLoop
 
 from . import discovery
 from .client import SidecarClient
+from .contract import STREAM_PATH
 from .errors import SidecarUnavailable
 
 PROXY_PREFIX = 'pnav'
 # Paths the sidecar serves as WebSocket (the stream of samples and run events).
-WEBSOCKET_PATHS = ('api/v1/stream',)
+WEBSOCKET_PATHS = (STREAM_PATH.lstrip('/'),)
 FORWARDED_REQUEST_HEADERS = ('Content-Type', 'Accept', 'Idempotency-Key')
 FORWARDED_RESPONSE_HEADERS = ('Content-Disposition', 'Cache-Control', 'Retry-After', 'Location')
 PROXY_TIMEOUT_S = 60.0

@@ -1,6 +1,8 @@
 """Validation shared by the magic, the decorator and the tracker, with calculadorapnav's rules.
 
-Every error is a PnavValidationError whose message starts with the field's name.
+The accepted values, patterns and limits are the sidecar's own (`contract.py`, generated from its
+schemas), so what passes here passes there. Every error is a PnavValidationError whose message
+starts with the field's name.
 """
 
 from __future__ import annotations
@@ -8,15 +10,31 @@ from __future__ import annotations
 import math
 import re
 
+from .contract import (
+    COMPONENTS,
+    COUNTRY_ISO3_PATTERN,
+    CSV_WRITE_MODES,
+    ENDPOINT_URL_PATTERN,
+    LABEL_NAME_PATTERN,
+    LABEL_TEXT_MAX_LENGTH,
+    LABEL_VALUE_MAX_LENGTH,
+    LABELS_MAX_COUNT,
+    MODEL_ID_PATTERN,
+    PUE_MAX,
+    PUE_MIN,
+    TOKEN_PATTERN,
+    TYPE_PROCESSES,
+    TYPE_RAMS,
+)
 from .errors import PnavValidationError
 
-TYPE_PROCESSES = ('training', 'inference')
-TYPE_RAMS = ('DDR3', 'DDR4', 'DDR5')
-CSV_WRITE_MODES = ('append', 'update')
-COMPONENTS = ('cpu', 'gpu', 'ram')
-_ISO3 = re.compile(r'^[A-Z]{3}$')
-_HEX64 = re.compile(r'^[0-9a-f]{64}$')
-_LABEL_NAME = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]{0,62}$')
+__all__ = ['COMPONENTS', 'CSV_WRITE_MODES', 'TYPE_PROCESSES', 'TYPE_RAMS']
+
+_ISO3 = re.compile(COUNTRY_ISO3_PATTERN)
+_MODEL_ID = re.compile(MODEL_ID_PATTERN)
+_TOKEN = re.compile(TOKEN_PATTERN)
+_ENDPOINT_URL = re.compile(ENDPOINT_URL_PATTERN)
+_LABEL_NAME = re.compile(LABEL_NAME_PATTERN)
 
 
 def type_process(value, field: str = 'type_process') -> str:
@@ -44,13 +62,13 @@ def country_iso3(value, field: str = 'country_iso_code') -> str:
 
 
 def model_id(value, field: str = 'model_id') -> str:
-    if not isinstance(value, str) or not _HEX64.match(value):
+    if not isinstance(value, str) or not _MODEL_ID.match(value):
         raise PnavValidationError(field, 'must be a 64-character lowercase hexadecimal string (hash)')
     return value
 
 
 def endpoint_url(value, field: str = 'endpoint_url') -> str:
-    if not isinstance(value, str) or not re.match(r'^https?://', value):
+    if not isinstance(value, str) or not _ENDPOINT_URL.match(value):
         raise PnavValidationError(field, f"must be a URL starting with 'http://' or 'https://' (got {value!r})")
     return value
 
@@ -65,7 +83,7 @@ def normalise_token(value) -> str | None:
 def token(value, field: str = 'token') -> str:
     """A PNAV token: `[a-f0-9]{64}` after normalisation. The message never repeats the token."""
     normalised = normalise_token(value)
-    if normalised is None or not _HEX64.match(normalised):
+    if normalised is None or not _TOKEN.match(normalised):
         raise PnavValidationError(
             field,
             'must be the 64-character hexadecimal PNAV token (pass token=..., or set PNAV_TOKEN; '
@@ -81,8 +99,13 @@ def count(value, field: str) -> int:
 
 
 def pue(value, field: str = 'pue') -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not 1 <= value <= 3:
-        raise PnavValidationError(field, f'must be a number between 1 and 3 (got {value!r})')
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or math.isnan(value)
+        or not PUE_MIN <= value <= PUE_MAX
+    ):
+        raise PnavValidationError(field, f'must be a number between {PUE_MIN} and {PUE_MAX} (got {value!r})')
     return float(value)
 
 
@@ -119,10 +142,10 @@ def labels(values, field: str = 'label') -> tuple[str | None, dict]:
             value = value[1:-1]
         key, sep, rest = value.partition('=')
         if sep and _LABEL_NAME.match(key):
-            pairs[key] = rest[:200]
+            pairs[key] = rest[:LABEL_VALUE_MAX_LENGTH]
         else:
             text.append(value)
-    if len(pairs) > 16:
-        raise PnavValidationError(field, 'at most 16 key=value labels')
-    label = ' '.join(text)[:500] or None
+    if len(pairs) > LABELS_MAX_COUNT:
+        raise PnavValidationError(field, f'at most {LABELS_MAX_COUNT} key=value labels')
+    label = ' '.join(text)[:LABEL_TEXT_MAX_LENGTH] or None
     return label, pairs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 
 import pytest
 from conftest import start_sidecar
@@ -116,3 +117,40 @@ def test_a_call_in_the_middle_of_a_run_never_starts_a_sidecar(tmp_path, monkeypa
     with pytest.raises(SidecarUnavailable):
         client.open_run({})  # opening a run may start one (this command exits at once)
     assert marker.exists()
+
+
+def test_an_open_sent_ahead_is_answered_with_the_next_request_under_the_id_the_client_chose(client):
+    pending = client.send_open_run({'kind': 'manual', 'label': 'ahead'})
+    assert uuid.UUID(pending.run_id).version == 4
+    assert client.healthz()['ok'] is True  # the open's answer is read first, in order
+    run = pending.result()
+    assert (run['id'], run['status'], run['label']) == (pending.run_id, 'open', 'ahead')
+    assert client.close_run(run['id'], {'status': 'ok'})['run']['status'] == 'ok'
+
+
+def test_a_refused_open_sent_ahead_raises_when_its_answer_is_read(client):
+    pending = client.send_open_run({'pue': 9})
+    with pytest.raises(SidecarRequestError) as error:
+        pending.result()
+    assert (error.value.status, error.value.issues[0]['path']) == (400, 'pue')
+
+
+def test_a_client_chosen_id_that_exists_is_a_conflict(client):
+    run = client.open_run({'kind': 'manual'})
+    with pytest.raises(SidecarRequestError) as error:
+        client.open_run({'kind': 'manual', 'id': run['id']})
+    assert (error.value.status, error.value.code) == (409, 'conflict')
+    assert str(error.value) == f'run {run["id"]} already exists; a client-chosen id must be new'
+    with pytest.raises(SidecarRequestError) as error:
+        client.open_run({'kind': 'manual', 'id': 'not-a-uuid'})
+    assert (error.value.status, error.value.issues[0]['path']) == (400, 'id')
+
+
+def test_an_open_whose_answer_was_lost_is_found_under_its_id_not_opened_twice(client):
+    pending = client.send_open_run({'kind': 'manual', 'label': 'lost answer'})
+    time.sleep(0.5)  # the sidecar opens it and answers ...
+    client.close()  # ... and the answer is lost with the connection
+    run = pending.result()  # sent again: 409, so the first open got through, and the run is fetched
+    assert (run['id'], run['label'], run['status']) == (pending.run_id, 'lost answer', 'open')
+    assert len([r for r in client.list_runs(status='open') if r['id'] == pending.run_id]) == 1
+    client.close_run(run['id'], {})

@@ -130,3 +130,17 @@ def test_gpu_ids_from_configuration_beat_the_kernels_cuda_visible_devices(
     configured = measured_cell(config_shell, config_sidecar)
     project_file = tmp_path / 'home' / 'project' / 'notebooks' / '.pnav.toml'
     assert (configured['gpuIds'], configured['settingsSources']['gpu_ids']) == ([0], f'project:{project_file}')
+
+
+def test_configured_output_dir_takes_the_csv_relative_to_the_notebook_and_an_argument_wins(config_shell, tmp_path):
+    notebooks = tmp_path / 'home' / 'project' / 'notebooks'
+    (notebooks / 'results').mkdir()
+    (notebooks / 'mine').mkdir()
+    result, captured = run_cell(config_shell, '%pnav config output_dir=results --project')
+    assert result.success, captured.stderr
+    result, captured = run_cell(config_shell, '%%pnav --type inference --quiet\nx = 1')
+    assert result.success, captured.stderr
+    assert pnav_lab.last_run()['csv']['path'] == str(notebooks / 'results' / 'emissions_inference.csv')
+    assert (notebooks / 'results' / 'emissions_inference.csv').is_file()
+    result, captured = run_cell(config_shell, '%%pnav --type inference --quiet --output-dir mine\nx = 1')
+    assert pnav_lab.last_run()['csv']['path'] == str(notebooks / 'mine' / 'emissions_inference.csv')

@@ -260,3 +260,82 @@ def test_top_level_await_is_refused_with_a_clear_message_and_the_body_does_not_r
         'import asyncio, pnav_lab\nwith pnav_lab.EmissionsTracker(type_process="inference") as t:\n    await asyncio.sleep(0.01)\nassert t.response["run"]["status"] == "ok"',
     )
     assert reply['status'] == 'ok', reply
+
+
+def test_the_last_value_is_out_n_and_sets_underscore(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    # Earlier cells assigned `_` (for _ in ...), which stops IPython updating it.
+    execute(kc, 'globals().pop("_", None)')
+    reply, outputs = execute(kc, '%%pnav --no-save --quiet\nvalue = 20\nvalue + 22')
+    assert reply['status'] == 'ok'
+    result = next(m for m in outputs if m['msg_type'] == 'execute_result')
+    assert result['content']['data']['text/plain'] == '42'
+    assert result['content']['execution_count'] == reply['execution_count']
+    _, outputs = execute(kc, f'print(_, Out[{reply["execution_count"]}])')
+    assert ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream') == '42 42\n'
+
+
+def test_traceback_names_the_cell_and_its_line_numbers(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    reply, _ = execute(kc, '%%pnav --no-save --quiet\nx = 1\n\ndef f():\n    return 1 / 0\nf()')
+    assert reply['status'] == 'error'
+    assert reply['ename'] == 'ZeroDivisionError'
+    traceback = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(reply['traceback']))
+    n = reply['execution_count']
+    assert f'Cell In[{n}], line 6' in traceback and '----> 6 f()' in traceback
+    assert f'Cell In[{n}], line 5, in f()' in traceback and '----> 5     return 1 / 0' in traceback
+    assert 'pnav_lab' not in traceback and 'run_cell_magic' not in traceback
+    assert last_run(kc)['status'] == 'error'
+
+
+def test_a_syntax_error_fails_the_cell_and_is_recorded_as_a_failed_run(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    reply, outputs = execute(kc, '%%pnav --no-save --quiet\nx = 1\ndef broken(:\n    pass')
+    assert reply['status'] == 'error'
+    assert reply['ename'] == 'SyntaxError'
+    traceback = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(reply['traceback']))
+    assert 'line 3' in traceback
+    run = last_run(kc)
+    assert run['status'] == 'error' and run['error'].startswith('SyntaxError: ')
+
+
+def test_nested_cell_magic_and_line_magics_run_inside_the_measured_cell(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    reply, outputs = execute(kc, '%%pnav --no-save --quiet\n%%time\nnested = sum(range(10))\nnested')
+    assert reply['status'] == 'ok', reply
+    stdout = ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream')
+    assert 'Wall time' in stdout
+    result = next(m for m in outputs if m['msg_type'] == 'execute_result')
+    assert result['content']['data']['text/plain'] == '45'
+    assert last_run(kc)['status'] == 'ok'
+    reply, outputs = execute(kc, '%%pnav --no-save --quiet\nimport os\nhere = %pwd\nhere == os.getcwd()')
+    assert reply['status'] == 'ok', reply
+    result = next(m for m in outputs if m['msg_type'] == 'execute_result')
+    assert result['content']['data']['text/plain'] == 'True'
+
+
+def test_model_is_looked_up_after_the_body(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    reply, _ = execute(kc, 'import importlib.util; assert importlib.util.find_spec("sklearn")')
+    if reply['status'] != 'ok':
+        pytest.skip('SKIPPED LOUDLY: scikit-learn is not installed in the kernel')
+    reply, outputs = execute(
+        kc,
+        '%%pnav --no-save --quiet --model reg\nimport numpy as np\nfrom sklearn.linear_model import LinearRegression\n'
+        'reg = LinearRegression().fit(np.random.rand(20, 10), np.random.rand(20, 5))',
+    )
+    assert reply['status'] == 'ok', reply
+    assert [m for m in outputs if m['msg_type'] == 'stream'] == []
+    model = last_run(kc)['model']
+    assert (model['framework'], model['nParameters'], model['nFeatures']) == ('sklearn', 55, 10)
+
+
+def test_the_run_id_is_chosen_by_the_kernel_and_the_summary_follows_the_value(kernel):
+    _kernel_id, _km, kc, _workdir = kernel
+    reply, outputs = execute(kc, '%%pnav --no-save\n"value"')
+    assert reply['status'] == 'ok'
+    assert [m['msg_type'] for m in outputs] == ['execute_result', 'stream']
+    assert outputs[1]['content']['text'].startswith('pnav: ')
+    run = last_run(kc)
+    assert uuid.UUID(run['id']).version == 4
+    assert run['status'] == 'ok'

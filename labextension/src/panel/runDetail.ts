@@ -87,7 +87,7 @@ export class RunDetail extends Widget {
           formatEnergy(run.attribution.energyJ, units.energyUnit),
         ),
         trans.__(
-          'Share of the machine energy attributed to this kernel by CPU time: an attribution, not a measurement.',
+          'Share of the machine energy attributed to this kernel (CPU by CPU time, GPU by GPU memory, RAM by resident memory): an attribution, not a measurement.',
         ),
       );
     }

@@ -1,15 +1,8 @@
 /** The one error envelope of the API: `{error: {code, message, issues?}}`. */
 
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden_host'
-  | 'forbidden_origin'
-  | 'not_found'
-  | 'payload_too_large'
-  | 'conflict'
-  | 'storage_unavailable'
-  | 'internal';
+import type { ErrorCode } from './contract.js';
+
+export type { ErrorCode };
 
 export interface ErrorIssue {
   path: string;

@@ -8,14 +8,31 @@
  */
 import { z } from 'zod';
 import { isKnownCountryIso3 } from '../carbon/countries.js';
+import {
+  API_PREFIX,
+  COMPONENTS as COMPONENT_NAMES,
+  COUNTRY_ISO3_PATTERN,
+  CSV_WRITE_MODES,
+  ENDPOINT_URL_PATTERN,
+  ERROR_CODES,
+  LABEL_NAME_PATTERN,
+  LABEL_TEXT_MAX_LENGTH,
+  LABEL_VALUE_MAX_LENGTH,
+  LABELS_MAX_COUNT,
+  MODEL_ID_PATTERN,
+  PUE_MAX,
+  PUE_MIN,
+  TYPE_PROCESSES,
+  TYPE_RAMS,
+} from './contract.js';
 
-export const API_PREFIX = '/api/v1';
+export { API_PREFIX, ERROR_CODES };
 
 // ---------------------------------------------------------------- primitives
 
-export const ComponentSchema = z.enum(['cpu', 'gpu', 'ram']);
+export const ComponentSchema = z.enum(COMPONENT_NAMES);
 export type Component = z.infer<typeof ComponentSchema>;
-export const COMPONENTS: readonly Component[] = ['cpu', 'gpu', 'ram'];
+export const COMPONENTS: readonly Component[] = COMPONENT_NAMES;
 
 /** How a figure was obtained. `measured` methods read hardware counters. */
 export const MethodSchema = z.enum([
@@ -28,27 +45,32 @@ export const MethodSchema = z.enum([
 ]);
 export type Method = z.infer<typeof MethodSchema>;
 
-export const TypeProcessSchema = z.enum(['training', 'inference']);
+export const TypeProcessSchema = z.enum(TYPE_PROCESSES);
 export type TypeProcess = z.infer<typeof TypeProcessSchema>;
 
 export const RunKindSchema = z.enum(['cell', 'function', 'manual']);
 export const RunStatusSchema = z.enum(['open', 'ok', 'error', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
-export const TypeRamSchema = z.enum(['DDR3', 'DDR4', 'DDR5']);
+export const TypeRamSchema = z.enum(TYPE_RAMS);
 /** A country the carbon dataset knows: an unknown code is refused, never silently given the world average. */
 export const Iso3Schema = z
   .string()
-  .regex(/^[A-Z]{3}$/, { error: 'must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP', abort: true })
+  .regex(new RegExp(COUNTRY_ISO3_PATTERN), {
+    error: 'must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP',
+    abort: true,
+  })
   .refine(isKnownCountryIso3, { error: issue => `unknown ISO 3166-1 alpha-3 code '${String(issue.input)}'` });
-export const ModelIdSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hexadecimal characters');
-export const PueSchema = z.number().min(1, 'must be >= 1').max(3, 'must be <= 3');
+export const ModelIdSchema = z
+  .string()
+  .regex(new RegExp(MODEL_ID_PATTERN), 'must be 64 lowercase hexadecimal characters');
+export const PueSchema = z.number().min(PUE_MIN, `must be >= ${PUE_MIN}`).max(PUE_MAX, `must be <= ${PUE_MAX}`);
 export const LabelsSchema = z
   .record(
-    z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/, 'label names are [a-zA-Z_][a-zA-Z0-9_]*'),
-    z.string().max(200),
+    z.string().regex(new RegExp(LABEL_NAME_PATTERN), 'label names are [a-zA-Z_][a-zA-Z0-9_]*'),
+    z.string().max(LABEL_VALUE_MAX_LENGTH),
   )
-  .refine(r => Object.keys(r).length <= 16, 'at most 16 labels');
+  .refine(r => Object.keys(r).length <= LABELS_MAX_COUNT, `at most ${LABELS_MAX_COUNT} labels`);
 
 /** calculadorapnav's model facts. `nFeatures` is a tuple (list) for Keras models. */
 export const ModelFactsSchema = z.strictObject({
@@ -84,17 +106,28 @@ export const CsvOutputSchema = z.strictObject({
   /** An existing directory: it is never created (calculadorapnav refuses a missing output_dir too). */
   dir: AbsolutePathSchema,
   file: z.string().min(1).max(255).optional(),
-  onCsvWrite: z.enum(['append', 'update']).default('append'),
+  onCsvWrite: z.enum(CSV_WRITE_MODES).default('append'),
+  /**
+   * `dir` is the kernel's working directory, given as a fallback: the run's configured output_dir
+   * (settings, resolved at open), taken relative to `dir`, wins. Lets a client close without having
+   * read the open's answer.
+   */
+  dirIsFallback: z.boolean().optional(),
 });
 
 /** calculadorapnav's online submission, queued in the durable outbox. The token is never stored in runs. */
 export const SubmitSchema = z.strictObject({
-  endpointUrl: z.string().regex(/^https?:\/\//, 'must be an http(s) URL'),
+  endpointUrl: z.string().regex(new RegExp(ENDPOINT_URL_PATTERN), 'must be an http(s) URL'),
   token: z.string(),
   modelId: ModelIdSchema,
 });
 
 export const OpenRunRequestSchema = z.strictObject({
+  /**
+   * A run id chosen by the client (a UUID), so it can send the open and go on without waiting for the
+   * answer; 409 when a run with this id exists. Without it the sidecar picks one.
+   */
+  id: z.uuid().optional(),
   kind: RunKindSchema.default('manual'),
   kernelId: z.string().max(200).optional(),
   notebookPath: z.string().max(4096).optional(),
@@ -102,7 +135,7 @@ export const OpenRunRequestSchema = z.strictObject({
   executionCount: z.number().int().min(0).optional(),
   /** The kernel's pid: its process tree's CPU time gives the attributed share. */
   pid: z.number().int().positive().optional(),
-  label: z.string().max(500).optional(),
+  label: z.string().max(LABEL_TEXT_MAX_LENGTH).optional(),
   labels: LabelsSchema.optional(),
   typeProcess: TypeProcessSchema.default('training'),
   nEpoch: z.number().int().min(0).optional(),
@@ -149,7 +182,7 @@ export const CloseRunRequestSchema = z.strictObject({
 export type CloseRunRequest = z.infer<typeof CloseRunRequestSchema>;
 
 export const PatchRunRequestSchema = z.strictObject({
-  label: z.string().max(500).optional(),
+  label: z.string().max(LABEL_TEXT_MAX_LENGTH).optional(),
   nEpoch: z.number().int().min(0).optional(),
   nBatch: z.number().int().min(0).optional(),
   model: ModelFactsSchema.optional(),
@@ -187,6 +220,18 @@ export const ComponentEnergySchema = z.object({
   measured: z.boolean(),
   /** False when the run excluded this component: shown as excluded, never as zero. */
   included: z.boolean(),
+  /** What the figure covers: 'machine', 'GPU 3', 'whole GPU (MIG slice not separable)', a memory limit, ... */
+  scope: z.string().optional(),
+  /** How the figure was obtained, with its inputs (counter, model and the figures it used). */
+  basis: z.string().optional(),
+  /**
+   * 'coarse': the window spans fewer than a few updates of the source's counter (NVML ~100 ms, RAPL ~1 ms),
+   * so the figure is right on average but not for this window; 'unavailable': the source gave no value in the
+   * window (e.g. nvidia-smi `[N/A]` power), the energy is not a measured zero. Absent on runs stored before.
+   */
+  quality: z.enum(['fine', 'coarse', 'unavailable']).optional(),
+  /** Why the source stopped answering inside the window (its last value was kept), else null. */
+  degraded: z.string().nullable().optional(),
 });
 export type ComponentEnergy = z.infer<typeof ComponentEnergySchema>;
 
@@ -227,8 +272,35 @@ export const EpochSchema = z.object({
   /** energyJ x PUE: what calculadorapnav reports as energy. */
   facilityEnergyJ: z.number(),
   emissionsG: z.number(),
+  /** 'coarse' when any included component is coarse (see ComponentEnergy.quality). */
+  windowQuality: z.enum(['fine', 'coarse']).optional(),
 });
 export type Epoch = z.infer<typeof EpochSchema>;
+
+/** One component's attributed share, with the basis it was computed on. */
+export const AttributedShareSchema = z.object({
+  basis: z.enum(['cpu-time', 'gpu-memory', 'resident-memory', 'unavailable', 'excluded']),
+  /** Attributed energy / the component's window energy, 0..1. */
+  share: z.number(),
+  energyJ: z.number(),
+  /** The inputs: ticks, MiB per GPU, resident bytes, or why the basis is unavailable. */
+  detail: z.string(),
+});
+export type AttributedShare = z.infer<typeof AttributedShareSchema>;
+
+export const AttributionSchema = z.object({
+  method: z.enum(['cpu-time-share', 'per-component']),
+  /** Attributed energy / the window's energy (before PUE). */
+  share: z.number(),
+  /** Attributed energy before PUE. */
+  energyJ: z.number(),
+  /** Attributed energy after PUE: the kernel's figure next to the machine's facilityEnergyJ. */
+  facilityEnergyJ: z.number().optional(),
+  components: z
+    .object({ cpu: AttributedShareSchema, gpu: AttributedShareSchema, ram: AttributedShareSchema })
+    .optional(),
+});
+export type Attribution = z.infer<typeof AttributionSchema>;
 
 export const RunSchema = z.object({
   id: z.string(),
@@ -270,8 +342,22 @@ export const RunSchema = z.object({
   emissionsG: z.number(),
   /** 'measured' when every included component was read from a counter. */
   quality: z.enum(['measured', 'estimated', 'mixed']),
-  /** Share of the machine's energy attributed to the kernel's process tree by CPU time. An attribution, not a measurement. */
-  attribution: z.object({ method: z.literal('cpu-time-share'), share: z.number(), energyJ: z.number() }).nullable(),
+  /** 'coarse' when any included component's window spans fewer than a few counter updates. */
+  windowQuality: z.enum(['fine', 'coarse']).optional(),
+  /**
+   * What the headline figures (energyJ, facilityEnergyJ, emissionsG) cover: 'machine' — every CPU package,
+   * the run's GPUs and the RAM of the machine (or of its cgroup/SLURM scope for estimates), not the kernel
+   * alone; the kernel's own share is `attribution`.
+   */
+  energyScope: z.literal('machine').optional(),
+  /** Sources that failed inside the window, with the reason ('gpu: ...; cpu: ...'), else null. */
+  degraded: z.string().nullable().optional(),
+  /**
+   * The kernel's share of the machine's energy: CPU by the process tree's CPU time, GPU by its processes'
+   * GPU use on each GPU, RAM by resident memory ('per-component'; runs stored before used one CPU-time
+   * share for everything). An attribution, not a measurement.
+   */
+  attribution: AttributionSchema.nullable(),
   epochs: z.array(EpochSchema),
   error: z.string().nullable(),
   client: z.object({ os: z.string().nullable(), pythonVersion: z.string().nullable(), tool: z.string().nullable() }),
@@ -361,22 +447,9 @@ export const StreamMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type StreamMessage = z.infer<typeof StreamMessageSchema>;
 
-/** Every `error.code` the API answers with (storage_unavailable: 507, the data dir cannot be written). */
-export const ERROR_CODES = [
-  'bad_request',
-  'unauthorized',
-  'forbidden_host',
-  'forbidden_origin',
-  'not_found',
-  'payload_too_large',
-  'conflict',
-  'storage_unavailable',
-  'internal',
-] as const;
-
 export const ErrorResponseSchema = z.object({
   error: z.object({
-    code: z.string().describe(`One of: ${ERROR_CODES.join(', ')}`),
+    code: z.enum(ERROR_CODES),
     message: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   }),

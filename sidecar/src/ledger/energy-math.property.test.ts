@@ -64,7 +64,7 @@ describe('RAPL wraparound', () => {
       ),
       { numRuns: 200 },
     );
-  });
+  }, 60_000); // 200 cases of up to 60 file writes each: slow on a loaded machine, not wrong
 });
 
 // ------------------------------------------------------------------ the ledger against a model

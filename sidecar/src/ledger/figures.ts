@@ -1,46 +1,90 @@
 /**
  * Pure arithmetic of a measurement window: per-component energy between two meter readings,
- * totals, PUE, quality and the model size bucket.
+ * totals, PUE, quality and the model size bucket. Every component figure says how it was obtained:
+ * method, measured or estimated, what it covers (scope), its basis, and whether the window was long
+ * enough for the source's update period (quality).
  */
 import { COMPONENTS, type Component, type EnergyBreakdown, type Run } from '../api/schemas.js';
-import { componentEnergyJ, type MeterReading } from '../power/meter.js';
+import { componentEnergyJ, type MeterReading, type WindowHealth } from '../power/meter.js';
+import type { ComponentProvenance } from '../power/provenance.js';
 import type { PowerSource } from '../power/source.js';
+
+/** A window shorter than this many source updates is 'coarse'. */
+export const COARSE_UPDATES = 3;
+export type { ComponentProvenance };
+
+export interface WindowContext {
+  sourceOf: (c: Component) => PowerSource | undefined;
+  included: readonly Component[];
+  gpuIds: readonly number[] | null;
+  provenance?: (c: Component) => ComponentProvenance | undefined;
+  /** What each counted GPU covers ('whole GPU', or the MIG note). */
+  gpuScope?: string | null;
+  health?: (c: Component, startMonoMs: number, endMonoMs: number) => WindowHealth;
+}
 
 export interface WindowFigures {
   durationS: number;
   energy: EnergyBreakdown;
   /** Sum of included components, before PUE. */
   energyJ: number;
+  windowQuality: 'fine' | 'coarse';
+  /** Every degraded component's reason, or null. */
+  degraded: string | null;
 }
 
-export function windowFigures(
-  start: MeterReading,
-  end: MeterReading,
-  sourceOf: (c: Component) => PowerSource | undefined,
-  included: readonly Component[],
-  gpuIds: readonly number[] | null,
-): WindowFigures {
+function gpuScopeLabel(ids: readonly number[] | null, perGpu: string | null | undefined): string {
+  const which = ids === null ? 'every GPU of the sidecar' : ids.length === 0 ? 'no GPU' : `GPU ${ids.join(', ')}`;
+  return perGpu && perGpu !== 'whole GPU' ? `${which}: ${perGpu}` : which;
+}
+
+export function windowFigures(start: MeterReading, end: MeterReading, ctx: WindowContext): WindowFigures {
   const durationS = Math.max(0, (end.monoMs - start.monoMs) / 1000);
   const energy = {} as EnergyBreakdown;
   let energyJ = 0;
+  let coarse = false;
+  const degraded: string[] = [];
   for (const c of COMPONENTS) {
-    const source = sourceOf(c);
-    const isIncluded = included.includes(c);
-    const ids = c === 'gpu' ? gpuIds : null;
+    const source = ctx.sourceOf(c);
+    const isIncluded = ctx.included.includes(c);
+    const ids = c === 'gpu' ? ctx.gpuIds : null;
     const e =
       source && isIncluded
         ? Math.max(0, componentEnergyJ(end.components[c], ids) - componentEnergyJ(start.components[c], ids))
         : 0;
+    const health = source && ctx.health ? ctx.health(c, start.monoMs, end.monoMs) : null;
+    const updateMs = source?.updatePeriodMs ?? 0;
+    const quality = health?.unavailable
+      ? 'unavailable'
+      : updateMs > 0 && durationS * 1000 < COARSE_UPDATES * updateMs
+        ? 'coarse'
+        : 'fine';
+    const provenance = ctx.provenance?.(c);
     energy[c] = {
       energyJ: e,
       powerW: durationS > 0 ? e / durationS : 0,
       method: source?.method ?? 'none',
-      measured: source?.measured ?? false,
+      // A source that gave no value in the window measured nothing: its zero is not a measurement.
+      measured: (source?.measured ?? false) && quality !== 'unavailable',
       included: isIncluded,
+      scope: c === 'gpu' ? gpuScopeLabel(ids, ctx.gpuScope) : (provenance?.scope ?? 'machine'),
+      basis: provenance?.basis ?? (source ? source.method : 'no source'),
+      quality,
+      degraded: health?.degraded ?? null,
     };
-    energyJ += e;
+    if (isIncluded && source && source.method !== 'none') {
+      energyJ += e;
+      if (quality === 'coarse') coarse = true;
+      if (health?.degraded) degraded.push(`${c}: ${health.degraded}`);
+    }
   }
-  return { durationS, energy, energyJ };
+  return {
+    durationS,
+    energy,
+    energyJ,
+    windowQuality: coarse ? 'coarse' : 'fine',
+    degraded: degraded.join('; ') || null,
+  };
 }
 
 /** 'measured' when every included component present was read from a counter. */

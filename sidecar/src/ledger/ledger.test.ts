@@ -282,14 +282,25 @@ describe('Ledger attribution', () => {
     writeProc('101/stat', stat(101, 100, [5, 5, 0, 0]));
     writeProc('101/task/101/children', '');
     const run = open({ pid: 100 });
-    expect(run.attribution).toEqual({ method: 'cpu-time-share', share: 0, energyJ: 0 });
+    expect(run.attribution).toEqual({ method: 'per-component', share: 0, energyJ: 0, facilityEnergyJ: 0 });
     // The machine was busy 200 ticks; the tree used 50 of them.
     writeProc('stat', 'cpu  1100 0 100 9000 0 0 0 0 0 0\n');
     writeProc('100/stat', stat(100, 1, [30, 10, 0, 0]));
     writeProc('101/stat', stat(101, 100, [15, 15, 0, 0]));
     machine.cpu.energyJ = 80;
     const { run: closed } = await ledger.closeRun(run.id, { status: 'ok' });
-    expect(closed.attribution).toEqual({ method: 'cpu-time-share', share: 0.25, energyJ: 20 });
+    expect(closed.attribution).toMatchObject({
+      method: 'per-component',
+      share: 0.25,
+      energyJ: 20,
+      facilityEnergyJ: 20,
+    });
+    expect(closed.attribution!.components!.cpu).toEqual({
+      basis: 'cpu-time',
+      share: 0.25,
+      energyJ: 20,
+      detail: '50 of 200 busy CPU ticks',
+    });
   });
 
   it('has no attribution when the run gave no pid', async () => {

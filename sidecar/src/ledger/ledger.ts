@@ -1,10 +1,13 @@
 /**
  * The run ledger: runs and epochs open and close on request, each reading every power source
  * at that instant. Many runs may be open at once; each reports the machine's energy in its
- * window, plus a CPU-time attribution to the kernel's process tree when it gave its pid.
+ * window ('machine' scope), plus the kernel's attributed share per component (CPU time, GPU use,
+ * resident memory) when it gave its pid. A close reads every counter first and only then asks
+ * the slower process lists (nvidia-smi), so the window ends when the close arrives.
  * Open runs are checkpointed to the store so a crash keeps their energy up to the checkpoint.
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
 import type {
   CloseEpochRequestSchema,
@@ -20,13 +23,32 @@ import type {
   TypeProcess,
 } from '../api/schemas.js';
 import type { ByProcessGpuScope } from '../power/gpu/by-process.js';
-import { type CpuSnapshot, cpuTimeShare, ProcReader } from '../power/host/process-shares.js';
-import type { Meter, MeterReading } from '../power/meter.js';
+import {
+  attributeWindow,
+  type ComponentShares,
+  type GpuUse,
+  type KernelSnapshot,
+  kernelSnapshot,
+  ProcReader,
+} from '../power/host/process-shares.js';
+import { deviceWindowJ, type Meter, type MeterReading } from '../power/meter.js';
 import { type SettingsContext, settingsForOpenRun } from '../settings/apply.js';
 import type { RunStore } from '../store/run-store.js';
 import { byIso } from '../util/iso-order.js';
 import type { Carbon } from './carbon-port.js';
-import { quality, sizeBucket, windowFigures, zeroBreakdown } from './figures.js';
+import {
+  type ComponentProvenance,
+  quality,
+  sizeBucket,
+  type WindowFigures,
+  windowFigures,
+  zeroBreakdown,
+} from './figures.js';
+
+/** A close without a process list this recent asks the driver for one (after reading the counters). */
+const GPU_USE_MAX_AGE_MS = 30_000;
+/** A run that opens starts a process-list query when the latest is older than this (never waits for it). */
+const GPU_USE_REFRESH_MS = 5_000;
 
 /** 'progress' events are produced by the sampler from progressRuns(), not emitted here. */
 export type RunEvent = 'opened' | 'progress' | 'epoch' | 'closed' | 'updated';
@@ -59,8 +81,10 @@ export interface LedgerDeps {
   defaults: LedgerDefaults;
   /** Configuration files, env and sidecar flags (settings/); without it requests are taken as they are. */
   settings?: SettingsContext;
-  /** GPUs of runs in gpu_mode 'by-process', learnt from nvidia-smi while they last. */
+  /** GPUs of runs in gpu_mode 'by-process', and the GPU processes behind every run's GPU share (nvidia-smi). */
   gpuByProcess?: ByProcessGpuScope;
+  /** Each chosen source's basis (its probe detail) and what it covers, for every figure's provenance. */
+  provenance?: (c: Component) => ComponentProvenance | undefined;
   log?: (msg: string) => void;
 }
 
@@ -81,8 +105,11 @@ interface OpenEpochState {
 
 interface OpenRunState {
   start: MeterReading;
-  attributionStart: CpuSnapshot | null;
-  lastAttribution: Run['attribution'];
+  kernelStart: KernelSnapshot | null;
+  /** The latest per-component shares; live figures between attributions reuse them. */
+  lastShares: ComponentShares | null;
+  /** What the run's GPU figure covers (the MIG note, or why every GPU counts). */
+  gpuScope: string | null;
   epoch: OpenEpochState | null;
   nEpochGiven: boolean;
   nBatchGiven: boolean;
@@ -141,6 +168,8 @@ export class Ledger {
 
   /** `explicit`: the keys the client sent, so schema defaults (typeProcess) do not hide configured values. */
   openRun(req: OpenRunRequest, explicit?: ReadonlySet<string>): Run {
+    if (req.id !== undefined && this.runs.has(req.id))
+      throw new LedgerError('conflict', `run ${req.id} already exists; a client-chosen id must be new`);
     // Fields the request left unset come from the settings, each with its source.
     const applied = this.deps.settings ? settingsForOpenRun(req, { ...this.deps.settings, explicit }).applied : null;
     if (applied) req = applied;
@@ -158,7 +187,7 @@ export class Ledger {
       timeZone: this.deps.defaults.timeZone,
     });
     const run: Run = {
-      id: randomUUID(),
+      id: req.id ?? randomUUID(),
       kind: req.kind,
       status: 'open',
       kernelId: req.kernelId ?? null,
@@ -194,6 +223,9 @@ export class Ledger {
       facilityEnergyJ: 0,
       emissionsG: 0,
       quality: 'estimated',
+      windowQuality: 'fine',
+      energyScope: 'machine',
+      degraded: null,
       attribution: null,
       epochs: [],
       error: null,
@@ -206,15 +238,18 @@ export class Ledger {
       ...(applied && { settingsSources: applied.settingsSources, outputDir: applied.outputDir }),
     };
     run.quality = quality(run.energy);
-    const attributionStart = req.pid ? this.proc.snapshot(req.pid) : null;
-    run.attribution = attributionStart ? { method: 'cpu-time-share', share: 0, energyJ: 0 } : null;
+    const kernelStart = req.pid ? kernelSnapshot(this.proc, req.pid) : null;
+    run.attribution = kernelStart ? { method: 'per-component', share: 0, energyJ: 0, facilityEnergyJ: 0 } : null;
+    // The GPU share needs the driver's process list: start one now so the close finds it fresh.
+    if (kernelStart && this.hasGpu(components)) this.deps.gpuByProcess?.refreshIfStale(GPU_USE_REFRESH_MS);
     // Stored first: a write that fails (disk full) throws here, and a run the client got an
     // error for must not be registered, or the next checkpoint would store it after all.
     void this.deps.store.put(run);
     this.open.set(run.id, {
       start: reading,
-      attributionStart,
-      lastAttribution: run.attribution,
+      kernelStart,
+      lastShares: null,
+      gpuScope: applied?.gpuScope ?? this.deps.provenance?.('gpu')?.scope ?? null,
       epoch: null,
       nEpochGiven: req.nEpoch !== undefined,
       nBatchGiven: req.nBatch !== undefined,
@@ -329,17 +364,20 @@ export class Ledger {
     const run = this.require(id);
     const state = this.open.get(id);
     if (!state) return { run, alreadyClosed: true };
-    if (this.deps.gpuByProcess?.gpuIds(id)) {
-      await this.deps.gpuByProcess.refresh(); // the GPUs the kernel used up to now count
-      if (!this.open.has(id)) return { run, alreadyClosed: true }; // closed meanwhile by another request
-    }
+    // Every counter first: the window ends now, not after the slower queries below.
     const reading = this.deps.meter.read();
+    const kernelEnd = run.pid && state.kernelStart ? kernelSnapshot(this.proc, run.pid) : null;
+    // A sampled (not counted) GPU source revises both edges from its stream once it has a sample past the end.
+    await this.deps.meter.settle([state.start, reading, ...(state.epoch ? [state.epoch.start] : [])]);
+    if (this.deps.gpuByProcess?.gpuIds(id)) await this.deps.gpuByProcess.refresh(); // GPUs used up to now count
+    const gpuUse = state.kernelStart && this.hasGpu(run.components) ? await this.gpuUse(reading.monoMs) : null;
+    if (!this.open.has(id)) return { run, alreadyClosed: true }; // closed meanwhile by another request
     if (state.epoch) this.finishEpoch(run, state, reading, req.status === 'interrupted' ? 'interrupted' : 'ok');
     if (req.model) this.setModel(run, req.model);
     if (req.nEpoch !== undefined) run.nEpoch = req.nEpoch;
     else if (!state.nEpochGiven) run.nEpoch = run.epochs.length;
     if (req.nBatch !== undefined) run.nBatch = req.nBatch;
-    this.refresh(run, reading, true);
+    this.refresh(run, reading, true, { kernelEnd, gpuUse });
     run.status = req.status;
     run.error = req.error ?? null;
     run.endedAt = new Date(reading.wallMs).toISOString();
@@ -380,32 +418,98 @@ export class Ledger {
     for (const id of [...this.open.keys()]) await this.closeRun(id, { status: 'interrupted', error: reason });
   }
 
-  private refresh(run: Run, reading: MeterReading, withAttribution: boolean): void {
+  private hasGpu(components: readonly Component[]): boolean {
+    const gpu = this.deps.meter.source('gpu');
+    return components.includes('gpu') && gpu !== undefined && gpu.method !== 'none';
+  }
+
+  /** The GPU process list for a window ending at endMonoMs: one in flight, else a recent one, else a new one. */
+  private async gpuUse(endMonoMs: number): Promise<GpuUse | null> {
+    const scope = this.deps.gpuByProcess;
+    if (!scope) return null;
+    const pending = scope.pending();
+    let snap = pending ? await pending : scope.latest;
+    if (!snap || performance.now() - snap.monoMs > GPU_USE_MAX_AGE_MS) snap = await scope.snapshot();
+    return { apps: snap.apps, error: snap.error, ageS: (snap.monoMs - endMonoMs) / 1000 };
+  }
+
+  private windowFigures(start: MeterReading, end: MeterReading, run: Run, gpuScope: string | null): WindowFigures {
+    const meter = this.deps.meter;
+    return windowFigures(start, end, {
+      sourceOf: c => meter.source(c),
+      included: run.components,
+      gpuIds: run.gpuIds,
+      provenance: this.deps.provenance,
+      gpuScope,
+      health: (c, from, to) => meter.health(c, from, to),
+    });
+  }
+
+  private refresh(
+    run: Run,
+    reading: MeterReading,
+    withAttribution: boolean,
+    atClose?: { kernelEnd: KernelSnapshot | null; gpuUse: GpuUse | null },
+  ): void {
     const state = this.open.get(run.id);
     if (!state) return;
     run.gpuIds = this.deps.gpuByProcess?.gpuIds(run.id) ?? run.gpuIds;
-    const figures = windowFigures(state.start, reading, c => this.deps.meter.source(c), run.components, run.gpuIds);
+    const figures = this.windowFigures(state.start, reading, run, state.gpuScope);
     run.durationS = figures.durationS;
     run.energy = figures.energy;
     run.energyJ = figures.energyJ;
     run.facilityEnergyJ = figures.energyJ * run.pue;
     run.emissionsG = this.deps.carbon.emissionsG(run.facilityEnergyJ, run.location);
     run.quality = quality(figures.energy);
-    if (withAttribution && state.attributionStart && run.pid) {
-      const now = this.proc.snapshot(run.pid);
-      if (now) {
-        const share = cpuTimeShare(state.attributionStart, now);
-        state.lastAttribution = { method: 'cpu-time-share', share, energyJ: share * figures.energyJ };
-      }
+    run.windowQuality = figures.windowQuality;
+    run.energyScope = 'machine';
+    run.degraded = figures.degraded;
+    if (withAttribution && state.kernelStart && run.pid) {
+      const kernelEnd = atClose ? atClose.kernelEnd : kernelSnapshot(this.proc, run.pid);
+      const latest = this.deps.gpuByProcess?.latest;
+      const gpuUse = atClose
+        ? atClose.gpuUse
+        : latest
+          ? { apps: latest.apps, error: latest.error, ageS: (latest.monoMs - reading.monoMs) / 1000 }
+          : null;
+      state.lastShares = attributeWindow({
+        energy: figures.energy,
+        gpuWindowJ: this.gpuWindowJ(state.start, reading, run.gpuIds),
+        start: state.kernelStart,
+        end: kernelEnd,
+        gpu: gpuUse,
+      });
     }
-    if (state.lastAttribution) {
-      const share = state.lastAttribution.share;
-      run.attribution = { method: 'cpu-time-share', share, energyJ: share * figures.energyJ };
-    }
+    if (state.lastShares) run.attribution = this.attribution(run, state.lastShares, figures);
     if (state.epoch) {
       const epoch = run.epochs.find(e => e.index === state.epoch!.index);
       if (epoch) this.fillEpoch(run, epoch, state.epoch, reading);
     }
+  }
+
+  /** Window energy of each GPU the run counts. */
+  private gpuWindowJ(start: MeterReading, end: MeterReading, gpuIds: readonly number[] | null): Map<number, number> {
+    const all = deviceWindowJ(start.components.gpu, end.components.gpu);
+    if (gpuIds === null) return all;
+    return new Map([...all].filter(([index]) => gpuIds.includes(index)));
+  }
+
+  /** The shares applied to the current figures (live figures reuse the last shares). */
+  private attribution(run: Run, shares: ComponentShares, figures: WindowFigures): NonNullable<Run['attribution']> {
+    const components = {} as ComponentShares;
+    let energyJ = 0;
+    for (const c of ['cpu', 'gpu', 'ram'] as const) {
+      const componentJ = figures.energy[c].included ? figures.energy[c].energyJ : 0;
+      components[c] = { ...shares[c], energyJ: shares[c].share * componentJ };
+      energyJ += components[c].energyJ;
+    }
+    return {
+      method: 'per-component',
+      share: figures.energyJ > 0 ? energyJ / figures.energyJ : 0,
+      energyJ,
+      facilityEnergyJ: energyJ * run.pue,
+      components,
+    };
   }
 
   private finishEpoch(
@@ -425,8 +529,9 @@ export class Ledger {
   }
 
   private fillEpoch(run: Run, epoch: Epoch, open: OpenEpochState, reading: MeterReading): void {
-    const figures = windowFigures(open.start, reading, c => this.deps.meter.source(c), run.components, run.gpuIds);
+    const figures = this.windowFigures(open.start, reading, run, this.open.get(run.id)?.gpuScope ?? null);
     epoch.durationS = figures.durationS;
+    epoch.windowQuality = figures.windowQuality;
     epoch.energy = figures.energy;
     epoch.energyJ = figures.energyJ;
     epoch.facilityEnergyJ = figures.energyJ * run.pue;

@@ -3,6 +3,7 @@
  * anything is queued. Messages name the field and never echo the token.
  */
 import { z } from 'zod';
+import { ENDPOINT_URL_MAX_LENGTH, TOKEN_PATTERN as TOKEN_PATTERN_SOURCE } from '../api/contract.js';
 import { ModelIdSchema } from '../api/schemas.js';
 
 /** calculadorapnav's normalisation of prompted tokens: `.lower().strip().replace(" ", "")`. */
@@ -10,7 +11,7 @@ export function normaliseToken(raw: string): string {
   return raw.toLowerCase().trim().replaceAll(' ', '');
 }
 
-export const TOKEN_PATTERN = /^[a-f0-9]{64}$/;
+export const TOKEN_PATTERN = new RegExp(TOKEN_PATTERN_SOURCE);
 
 /** The PNAV token: 64 hexadecimal characters once normalised. Parsing yields the normalised form. */
 export const TokenSchema = z
@@ -22,7 +23,7 @@ export const TokenSchema = z
 
 export const EndpointUrlSchema = z
   .string({ error: 'is required: the full URL of the PNAV API endpoint' })
-  .max(2048, 'must be at most 2048 characters')
+  .max(ENDPOINT_URL_MAX_LENGTH, `must be at most ${ENDPOINT_URL_MAX_LENGTH} characters`)
   .refine(
     url => {
       try {

@@ -44,8 +44,24 @@ describe('createPowerSources', () => {
     expect(rapl.available).toBe(false);
     expect(rapl.fix).toContain('--sysfs-root');
     expect(setup.info.find(i => i.id === 'ram-model')!.detail).toBe(
-      'estimate 12.00 W: 32.0 GB × 0.375 W/GB (3 W per 8 GB, CodeCarbon v2 / calculadorapnav; DIMMs not reported)',
+      'estimate 20.00 W: 4 DIMMs estimated from 32.0 GB (CodeCarbon 3 DIMM-count estimate) × 5 W, 90/80/70 % beyond 4/8/16 DIMMs, floor 10 W (CodeCarbon 3 RAM model): 20.0 W',
     );
+  });
+
+  it('RAM model from the memory size under --proc-root (a container reading the host): 2 TiB → 70 W, 24 GB → 20 W', async () => {
+    for (const [gib, watts] of [
+      [2048, 70],
+      [24, 20],
+    ] as const) {
+      fake.write('proc/meminfo', `MemTotal:       ${gib * 1024 * 1024} kB\nMemFree: 1 kB\n`);
+      const setup = await createPowerSources(opts());
+      const ram = setup.sources.find(s => s.component === 'ram')!;
+      expect(ram.method).toBe('ram-model');
+      await ram.start();
+      expect(ram.read().powerW).toBeCloseTo(watts, 10);
+      expect(setup.hardware.ramTotalGB).toBe(gib);
+      expect(setup.info.find(i => i.id === 'ram-model')!.detail).toContain(`estimated from ${gib.toFixed(1)} GB`);
+    }
   });
 
   it('with RAPL packages and dram: both measured sources win; the estimates are not listed, the missing GPU sources are', async () => {
@@ -69,7 +85,7 @@ describe('createPowerSources', () => {
     const setup = await createPowerSources(opts());
     expect(setup.hardware.cpuTdpW).toBe(85);
     expect(setup.hardware.cpuTdpSource).toBe(
-      'default 85 W: CPU "Mystery Chip 9000" not in the table (CodeCarbon POWER_CONSTANT (external/hardware.py): TDP assumed for an unknown CPU); set --cpu-tdp',
+      `default 85 W: CPU "Mystery Chip 9000" not in the table (PNAV Lab's own default for an unknown CPU: the value of CodeCarbon's POWER_CONSTANT, not CodeCarbon 3's rule for an unknown CPU); set --cpu-tdp`,
     );
     const forced = await createPowerSources({ ...opts(), cpuTdpW: 65 });
     expect(forced.hardware).toMatchObject({ cpuTdpW: 65, cpuTdpSource: '--cpu-tdp' });
@@ -82,7 +98,7 @@ describe('createPowerSources', () => {
     const setup = await createPowerSources(opts());
     expect(setup.scope).toMatchObject({ kind: 'cgroup', allowedCpus: 1, memLimitBytes: 4 * GiB });
     const ram = setup.sources.find(s => s.component === 'ram')!;
-    expect(ram.read().powerW).toBe(1.5);
+    expect(ram.read().powerW).toBe(2.5); // 20 W for the estimated 4 DIMMs of 32 GB × 4 GB / 32 GB
   });
 });
 

@@ -8,6 +8,7 @@ import { CpuEstimateSource } from './cpu/cpu-estimate.js';
 import { RaplDramSource, RaplPackageSource } from './cpu/rapl.js';
 import { tdpTable } from './cpu/tdp-table.js';
 import { discoverGpus } from './gpu/gpu.js';
+import type { GpuIdentity } from './gpu/gpu-visibility.js';
 import { NoGpuSource } from './gpu/no-gpu.js';
 import { readDimms, readInventory } from './host/hardware.js';
 import { readScope, type Scope } from './host/scope.js';
@@ -40,6 +41,10 @@ export interface PowerSetup {
   info: SourceInfo[];
   hardware: Status['hardware'];
   scope: Scope;
+  /** Every GPU of the machine with its UUID and MIG instances (maps a kernel's CUDA_VISIBLE_DEVICES). */
+  gpuInventory: GpuIdentity[];
+  /** What the sidecar's GPU figures cover: 'whole GPU', or the MIG note when it was given a slice. */
+  gpuScope: string;
 }
 
 interface Probed {
@@ -77,6 +82,8 @@ interface Candidates {
   byComponent: Record<Component, PowerSource[]>;
   hardware: Status['hardware'];
   scope: Scope;
+  gpuInventory: GpuIdentity[];
+  gpuScope: string;
 }
 
 async function buildCandidates(opts: PowerOptions): Promise<Candidates> {
@@ -137,11 +144,13 @@ async function buildCandidates(opts: PowerOptions): Promise<Candidates> {
       ramTotalGB: inventory.totalMemBytes / 1024 ** 3,
     },
     scope,
+    gpuInventory: gpus.inventory,
+    gpuScope: gpus.scope,
   };
 }
 
 export async function createPowerSources(opts: PowerOptions): Promise<PowerSetup> {
-  const { byComponent, hardware, scope } = await buildCandidates(opts);
+  const { byComponent, hardware, scope, gpuInventory, gpuScope } = await buildCandidates(opts);
   const sources: PowerSource[] = [];
   const info: SourceInfo[] = [];
   for (const component of ['cpu', 'gpu', 'ram'] as const) {
@@ -156,7 +165,7 @@ export async function createPowerSources(opts: PowerOptions): Promise<PowerSetup
     // Sources not chosen release anything their probe opened.
     for (const p of probed) if (p !== chosen) await p.source.stop();
   }
-  return { sources, info, hardware, scope };
+  return { sources, info, hardware, scope, gpuInventory, gpuScope };
 }
 
 /** Every candidate with its probe, for `pnav doctor`; exit code from measuredAvailable. */

@@ -40,12 +40,24 @@ export interface PowerSource {
   readonly method: Method;
   /** True for hardware counters (RAPL, NVML); false for estimates. */
   readonly measured: boolean;
+  /**
+   * How often the value behind read() changes (counter update or sampling period), in ms: a window
+   * shorter than a few of these is flagged coarse. 0 for models that are exact at any length.
+   */
+  readonly updatePeriodMs?: number;
   /** Checks availability without side effects that outlive the call. */
   probe(): Promise<ProbeResult>;
   /** Starts background work (streams, wrap pollers). Called once after a successful probe. */
   start(): Promise<void>;
   /** Reads the cumulative counter now. Cheap and synchronous: safe on every request. */
   read(): SourceReading;
+  /**
+   * Sampled sources only (nvidia-smi): resolves once a sample at or after monoMs has arrived (or
+   * timeoutMs passed), so energyAt can interpolate the window's end instead of extrapolating it.
+   */
+  settle?(monoMs: number, timeoutMs: number): Promise<void>;
+  /** Sampled sources only: cumulative energy per device at monoMs, interpolated between samples; null when outside the history. */
+  energyAt?(monoMs: number): DeviceReading[] | null;
   /** Releases background work (child processes, timers). */
   stop(): Promise<void>;
   /** Devices behind this source, for status and `pnav doctor`. */

@@ -1,9 +1,12 @@
 /** Routes of runs, epochs and batches under /api/v1. */
+import os from 'node:os';
+import path from 'node:path';
 import { Router } from 'express';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.js';
 import {
   CloseEpochRequestSchema,
+  type CloseRunRequest,
   CloseRunRequestSchema,
   type CloseRunResponse,
   CountBatchesRequestSchema,
@@ -71,6 +74,16 @@ export function runsRouter({ ledger, outputs, log }: RunsRoutesDeps): Router {
   return router;
 }
 
+/** The CSV folder: the run's configured output_dir replaces a fallback `dir` (the kernel's cwd), relative to it. */
+export function csvTarget(run: Run, output: NonNullable<CloseRunRequest['output']>): CsvOutputTarget {
+  const { dirIsFallback, ...target } = output;
+  if (!dirIsFallback || !run.outputDir) return target;
+  const configured = run.outputDir.replace(/^~(?=$|\/)/, os.homedir());
+  return { ...target, dir: path.resolve(output.dir, configured) };
+}
+
+type CsvOutputTarget = Omit<NonNullable<CloseRunRequest['output']>, 'dirIsFallback'>;
+
 /** POST /runs: the parsed JSON body (undefined when none) → the 201 body. Shared with hot-routes.ts. */
 export function openRunAction(ledger: Ledger, rawBody: unknown): { run: Run } {
   const body = parseOr400(OpenRunRequestSchema, rawBody);
@@ -91,7 +104,7 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
   let uploadError: string | null = null;
   if (!alreadyClosed && body.output) {
     try {
-      const written = await outputs.writeCsv(run, body.output);
+      const written = await outputs.writeCsv(run, csvTarget(run, body.output));
       csv = { path: written.path, epochsPath: written.epochsPath, error: null };
     } catch (err) {
       csv = { path: null, epochsPath: null, error: (err as Error).message };

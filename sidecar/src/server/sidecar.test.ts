@@ -110,7 +110,12 @@ describe('runs API', () => {
     const c = RunSchema.parse(closed.body.run);
     expect(c.energy.cpu).toMatchObject({ energyJ: 7, method: 'rapl', measured: true });
     expect(c.location.countryIso3).toBe('ESP');
-    expect(c.attribution?.method).toBe('cpu-time-share');
+    expect(c.attribution?.method).toBe('per-component');
+    expect(c.attribution?.components?.cpu.basis).toBe('cpu-time');
+    // Every figure says what it covers and how it was obtained.
+    expect(c.energyScope).toBe('machine');
+    expect(c.energy.cpu).toMatchObject({ scope: 'machine', quality: 'fine', degraded: null });
+    expect(c.energy.cpu.basis).toMatch(/package-0/);
     // Closing twice is harmless: 200 and the same run.
     const again = await api('POST', `/api/v1/runs/${run.id}/close`, { status: 'error' });
     expect(again.status).toBe(200);

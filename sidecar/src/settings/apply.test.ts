@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { type OpenRunRequest, OpenRunRequestSchema } from '../api/schemas.js';
+import { visibleGpuIndices } from '../power/gpu/gpu-visibility.js';
 import { applySettingsToOpenRequest, parseCudaVisibleDevices, settingsForOpenRun } from './apply.js';
 import type { SettingsPaths } from './files.js';
 import { resolveSettings } from './resolve.js';
@@ -140,6 +141,38 @@ describe('GPU scope', () => {
     expect(byProcess.gpuIds).toEqual([]);
     expect(byProcess.gpuMode).toBe('by-process');
     expect(byProcess.settingsSources.gpu_ids).toBe('by-process');
+  });
+
+  const inventory = [
+    { index: 0, uuid: 'GPU-00000000-aaaa', name: 'H200' },
+    { index: 5, uuid: 'GPU-55555555-ffff', name: 'H200', migUuids: ['MIG-5a5a0000-0001', 'MIG-5a5a0000-0002'] },
+    { index: 7, uuid: 'GPU-77777777-eeee', name: 'H200' },
+  ];
+
+  test('a kernel naming its GPU by UUID, prefix or MIG slice counts that GPU only, and the MIG scope says so', () => {
+    const ids = (cvd: string) => {
+      const applied = settingsForOpenRun(open({ cwd, env: { CUDA_VISIBLE_DEVICES: cvd } }), {
+        paths,
+        mapVisibleGpus: text => visibleGpuIndices(inventory, text),
+      }).applied;
+      return [applied.gpuIds, applied.gpuScope];
+    };
+    expect(ids('GPU-77777777-eeee')).toEqual([[7], 'whole GPU']);
+    expect(ids('GPU-5555')).toEqual([[5], 'whole GPU']);
+    expect(ids('GPU-77777777-eeee,0')).toEqual([[7, 0], 'whole GPU']);
+    expect(ids('MIG-5a5a0000-0002')).toEqual([[5], 'whole GPU (MIG slice not separable)']);
+    expect(ids('MIG-GPU-55555555-ffff/1/0')).toEqual([[5], 'whole GPU (MIG slice not separable)']);
+    expect(ids('GPU-ffffffff-0000')).toEqual([[], 'whole GPU']); // unknown UUID: CUDA sees no GPU
+  });
+
+  test('without an inventory, a UUID list counts every GPU and the scope says why', () => {
+    const applied = settingsForOpenRun(open({ cwd, env: { CUDA_VISIBLE_DEVICES: 'GPU-77777777-eeee' } }), {
+      paths,
+    }).applied;
+    expect(applied.gpuIds).toBeUndefined();
+    expect(applied.gpuScope).toBe(
+      'every GPU: CUDA_VISIBLE_DEVICES=GPU-77777777-eeee names UUIDs and the sidecar could not map them (no GPU inventory)',
+    );
   });
 
   test.each([

@@ -29,6 +29,8 @@ export interface AppliedOpenRequest extends OpenRunRequest {
   /** Directory for the run's CSV when the close request names none (absolute), or null = the notebook's directory. */
   outputDir: string | null;
   gpuMode: GpuMode;
+  /** What the run's GPU figure covers ('whole GPU', the MIG note, or why every GPU counts), when GPUs were chosen from the env. */
+  gpuScope?: string;
   /**
    * The country split by origin, for the carbon module's labelled resolution: an argument stays in
    * `country`; a file or sidecar flag becomes `configCountry`; a PNAV_COUNTRY becomes `envCountry`.
@@ -45,6 +47,11 @@ export interface ApplyOptions {
   explicit?: ReadonlySet<string>;
   /** The sidecar's own PNAV_COUNTRY: used only when no layer set the country. */
   fallbackEnvCountry?: string;
+  /**
+   * Maps a CUDA_VISIBLE_DEVICES that names GPU UUIDs or MIG instances to GPU indices and what they cover
+   * (the power layer knows the machine's GPUs); null when it cannot.
+   */
+  mapVisibleGpus?: (text: string) => { ids: number[]; scope: string } | null;
 }
 
 /** What the ledger holds to resolve settings for each run: where files live and the sidecar's flags. */
@@ -104,10 +111,13 @@ export function applySettingsToOpenRequest(
   // 'by-process' starts with no GPU and learns them from nvidia-smi while the run lasts (power/gpu/by-process.ts).
   if (out.gpuIds === undefined) {
     if (out.gpuMode === 'visible') {
-      const visible = parseCudaVisibleDevices(req.env?.CUDA_VISIBLE_DEVICES);
+      const visible = visibleGpuIds(req.env?.CUDA_VISIBLE_DEVICES, opts.mapVisibleGpus);
       if (visible) {
-        out.gpuIds = visible;
+        out.gpuIds = visible.ids;
+        out.gpuScope = visible.scope;
         sources.gpu_ids = 'env:CUDA_VISIBLE_DEVICES';
+      } else if (req.env?.CUDA_VISIBLE_DEVICES !== undefined) {
+        out.gpuScope = `every GPU: CUDA_VISIBLE_DEVICES=${req.env.CUDA_VISIBLE_DEVICES} names UUIDs and the sidecar could not map them (no GPU inventory)`;
       }
     } else if (out.gpuMode === 'by-process') {
       out.gpuIds = [];
@@ -142,9 +152,23 @@ export function settingsForOpenRun(
 }
 
 /**
+ * The kernel's CUDA_VISIBLE_DEVICES as GPU indices and what they cover. Indices need nothing else;
+ * UUIDs (GPU-…) and MIG instances (MIG-…) go to `map`, a MIG instance giving its parent GPU (one
+ * energy counter per GPU). Null when UUIDs cannot be mapped.
+ */
+export function visibleGpuIds(
+  text: string | undefined,
+  map: ApplyOptions['mapVisibleGpus'],
+): { ids: number[]; scope: string } | null {
+  const indices = parseCudaVisibleDevices(text);
+  if (indices) return { ids: indices, scope: 'whole GPU' };
+  return text === undefined || !map ? null : map(text);
+}
+
+/**
  * CUDA's device list as GPU indices: '' or '-1' hide every GPU; parsing stops at the first entry
- * that is not an index, as CUDA does. UUID (GPU-…/MIG-…) lists return null: the ids cannot be
- * known without asking the driver, so every GPU counts (power/gpu/by-process.ts maps UUIDs).
+ * that is not an index, as CUDA does. UUID (GPU-…/MIG-…) lists return null: visibleGpuIds maps
+ * them with the GPU inventory.
  */
 export function parseCudaVisibleDevices(text: string | undefined): number[] | null {
   if (text === undefined) return null;

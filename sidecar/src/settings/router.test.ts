@@ -200,8 +200,9 @@ describe('components: what a run counts', () => {
     // Excluding the CPU removes its 50 J from the total, and says so.
     expect(n.energy.cpu).toMatchObject({ energyJ: 0, method: 'rapl', included: false });
     expect(n.energyJ).toBeCloseTo(n.energy.gpu.energyJ + n.energy.ram.energyJ, 9);
+    // (Totals of runs closed one after the other differ by the RAM estimate of the time between the
+    // closes, which is long on a loaded machine: compare each run with its own components only.)
     expect(a.energyJ).toBeCloseTo(50 + a.energy.gpu.energyJ + a.energy.ram.energyJ, 9);
-    expect(a.energyJ - n.energyJ).toBeGreaterThan(49);
   });
 
   test('components from a project file apply to runs that do not name them', async () => {

@@ -66,6 +66,8 @@ export class CpuEstimateSource implements PowerSource {
   readonly component = 'cpu' as const;
   readonly method = 'tdp-load' as const;
   readonly measured = false;
+  /** A new utilisation figure needs at least 100 ms of /proc/stat ticks. */
+  readonly updatePeriodMs = 100;
   private readonly useCgroup: boolean;
   private lastCounter: Counter | null = null;
   private lastCounterMonoMs = 0;

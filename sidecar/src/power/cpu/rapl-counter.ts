@@ -54,11 +54,15 @@ export class RaplCounter {
 /** A plausible upper bound on one RAPL domain's power, to size the wrap poller (Zeus sizes for 1,000 W). */
 export const MAX_PLAUSIBLE_DOMAIN_POWER_W = 1000;
 
+/** Timers fire no more precisely than this; a poll period below it would not be kept anyway. */
+export const MIN_WRAP_POLL_MS = 10;
+
 /**
  * How often a counter must be read so no wrap is missed: half the time the counter takes to wrap at
- * the plausible maximum power, clamped to 1 s..60 s (AMD's 65.5 kJ range wraps in ~65 s at 1 kW).
+ * the plausible maximum power, at most 60 s. No 1 s floor: a counter with a range under ~2 kJ wraps
+ * in under 2 s at 1 kW, and a floor would let a whole wrap pass between two reads.
  */
 export function wrapPollPeriodMs(maxRangeUj: number, maxPowerW = MAX_PLAUSIBLE_DOMAIN_POWER_W): number {
-  const wrapS = maxRangeUj / UJ_PER_J / maxPowerW;
-  return Math.round(Math.min(60, Math.max(1, wrapS / 2)) * 1000);
+  const wrapMs = (maxRangeUj / UJ_PER_J / maxPowerW) * 1000;
+  return Math.round(Math.min(60_000, Math.max(MIN_WRAP_POLL_MS, wrapMs / 2)));
 }

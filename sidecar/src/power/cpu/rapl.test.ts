@@ -141,7 +141,11 @@ describe('RaplPackageSource', () => {
   it('polls often enough that no wrap is missed at 1 kW: 32.8 s for AMD, capped at 60 s for Intel', async () => {
     expect(wrapPollPeriodMs(AMD_RANGE_UJ)).toBe(32_766);
     expect(wrapPollPeriodMs(INTEL_RANGE_UJ)).toBe(60_000);
-    expect(wrapPollPeriodMs(1_000_000)).toBe(1000);
+    // Ranges under ~2 kJ wrap in under 2 s at 1 kW: the poll follows the range, no 1 s floor.
+    expect(wrapPollPeriodMs(1_500_000_000)).toBe(750);
+    expect(wrapPollPeriodMs(200_000_000)).toBe(100);
+    expect(wrapPollPeriodMs(1_000_000)).toBe(10); // the timer's own resolution
+    expect(wrapPollPeriodMs(1_500_000_000, 2000)).toBe(375);
     fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 0, maxRangeUj: AMD_RANGE_UJ });
     const src = new RaplPackageSource(fake.sysfsRoot);
     await src.start();
@@ -150,19 +154,19 @@ describe('RaplPackageSource', () => {
   });
 
   it('the background poller catches a wrap that two reads alone would miss (two wraps between reads)', async () => {
-    const range = 1_000_000; // 1 J: the poller runs every second
-    fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 900_000, maxRangeUj: range });
+    const range = 2_000_000_000; // 2 kJ: wraps in 2 s at 1 kW, so the poller runs every second
+    fake.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 1_800_000_000, maxRangeUj: range });
     const src = new RaplPackageSource(fake.sysfsRoot);
     await src.start();
     expect(src.pollPeriodMs()).toBe(1000);
-    fake.setEnergy('intel-rapl:0', 100_000); // wrap 1: +0.2 J
+    fake.setEnergy('intel-rapl:0', 200_000_000); // wrap 1: +400 J
     // Changes land half a period after each poll (at ~1.0 s and ~2.0 s), so timer jitter cannot reorder them.
     await new Promise(r => setTimeout(r, 1500));
-    fake.setEnergy('intel-rapl:0', 950_000); // +0.85 J
+    fake.setEnergy('intel-rapl:0', 1_900_000_000); // +1,700 J
     await new Promise(r => setTimeout(r, 1000));
-    fake.setEnergy('intel-rapl:0', 50_000); // wrap 2: +0.1 J
-    // Only the poller saw 100,000 and 950,000; from 900,000 to 50,000 alone reads as 0.15 J.
-    expect(src.read().energyJ).toBeCloseTo(1.15, 9);
+    fake.setEnergy('intel-rapl:0', 100_000_000); // wrap 2: +200 J
+    // Only the poller saw the middle values; from 1.8e9 to 1e8 µJ alone reads as 300 J.
+    expect(src.read().energyJ).toBeCloseTo(2300, 6);
     expect(src.wraps()).toBe(2);
     await src.stop();
   });
@@ -188,6 +192,7 @@ describe('RaplPackageSource', () => {
     );
     expect(probe.fix).toContain(RAPL_UDEV_RULE);
     expect(probe.fix).toContain(`sudo chmod a+r ${fake.sysfsRoot}/class/powercap/intel-rapl:*/energy_uj`);
+    expect(probe.fix).toContain(`${fake.sysfsRoot}/class/powercap/intel-rapl-mmio:*/energy_uj`);
   }
 
   const isRoot = process.getuid?.() === 0;

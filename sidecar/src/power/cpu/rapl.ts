@@ -16,7 +16,8 @@ export const RAPL_UDEV_RULE = 'SUBSYSTEM=="powercap", ACTION=="add", RUN+="/bin/
 export function raplPermissionFix(sysfsRoot: string): string {
   const powercap = join(sysfsRoot, 'class', 'powercap');
   return [
-    `Now (until reboot): sudo chmod a+r ${powercap}/intel-rapl:*/energy_uj ${powercap}/intel-rapl:*:*/energy_uj`,
+    // MMIO zones (intel-rapl-mmio:*) are the only package counter on some Intel client CPUs.
+    `Now (until reboot): sudo chmod a+r ${powercap}/intel-rapl:*/energy_uj ${powercap}/intel-rapl:*:*/energy_uj ${powercap}/intel-rapl-mmio:*/energy_uj`,
     `Permanently: echo '${RAPL_UDEV_RULE}' | sudo tee ${RAPL_UDEV_RULE_PATH} && sudo udevadm control --reload && sudo udevadm trigger --subsystem-match=powercap`,
     'Or, to limit it to one group: RUN+="/bin/chgrp pnav /sys%p/energy_uj", RUN+="/bin/chmod g+r /sys%p/energy_uj" in the same rule and add the users to group pnav.',
     'Do not run Jupyter as root for this.',
@@ -56,6 +57,8 @@ abstract class RaplSourceBase implements PowerSource {
   abstract readonly component: Component;
   readonly method = 'rapl' as const;
   readonly measured = true;
+  /** RAPL updates every ~1 ms (976 µs time unit, with jitter). */
+  readonly updatePeriodMs = 1;
   protected states: DeviceState[] = [];
   private poller: NodeJS.Timeout | null = null;
   private discovery: RaplDiscovery | null = null;

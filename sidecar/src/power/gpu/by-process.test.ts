@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { ByProcessGpuScope, gpusForPids, queryComputeApps, visibleDevicesToIndices } from './by-process.js';
+import { ByProcessGpuScope, gpusForPids, queryComputeApps } from './by-process.js';
 
 const UUIDS = ['GPU-11111111-aaaa', 'GPU-22222222-bbbb', 'GPU-33333333-cccc', 'GPU-44444444-dddd'];
 
@@ -19,7 +19,7 @@ function fakeNvidiaSmi(): string {
     `#!/bin/sh
 echo "$*" >> '${callsFile}'
 case "$1" in
-  --query-compute-apps=pid,gpu_uuid) cat '${appsFile}' ;;
+  --query-compute-apps=*) cat '${appsFile}' ;;
   --query-gpu=index,uuid) ${UUIDS.map((u, i) => `echo "${i}, ${u}"`).join('; ')} ;;
   *) echo "unexpected arguments: $*" >&2; exit 64 ;;
 esac
@@ -74,32 +74,21 @@ describe('gpusForPids', () => {
 
   test('no compute processes at all: no GPU, and the index query is skipped', async () => {
     expect(await gpusForPids(smi, [100])).toEqual({ gpuIds: [], error: null });
-    expect(fs.readFileSync(callsFile, 'utf8')).toBe('--query-compute-apps=pid,gpu_uuid --format=csv,noheader\n');
+    expect(fs.readFileSync(callsFile, 'utf8')).toBe(
+      '--query-compute-apps=pid,gpu_uuid,used_memory --format=csv,noheader\n',
+    );
   });
 
   test('a missing or failing nvidia-smi is data, not an exception', async () => {
     const missing = path.join(root, 'nope');
     const r = await gpusForPids(missing, [1]);
     expect(r.gpuIds).toEqual([]);
-    expect(r.error).toMatch(new RegExp(`^${missing} --query-compute-apps=pid,gpu_uuid failed: `));
+    expect(r.error).toMatch(new RegExp(`^${missing} --query-compute-apps=pid,gpu_uuid,used_memory failed: `));
   });
 
   test('ignores lines that are not pid, uuid rows', async () => {
     fs.writeFileSync(appsFile, 'No running processes found\n[Not Supported], GPU-x\n 7 , GPU-11111111-aaaa \n');
-    expect(await queryComputeApps(smi)).toEqual([{ pid: 7, gpuUuid: 'GPU-11111111-aaaa' }]);
-  });
-});
-
-describe('visibleDevicesToIndices', () => {
-  test('numeric lists pass through without asking the driver', async () => {
-    expect(await visibleDevicesToIndices(smi, '3,1')).toEqual([3, 1]);
-    expect(fs.existsSync(callsFile)).toBe(false);
-  });
-
-  test('UUIDs and unique UUID prefixes map to indices; an unknown one gives null (count every GPU)', async () => {
-    expect(await visibleDevicesToIndices(smi, 'GPU-33333333-cccc,GPU-1111')).toEqual([2, 0]);
-    expect(await visibleDevicesToIndices(smi, 'GPU-99')).toBeNull();
-    expect(await visibleDevicesToIndices(smi, 'MIG-abc')).toBeNull();
+    expect(await queryComputeApps(smi)).toEqual([{ pid: 7, gpuUuid: 'GPU-11111111-aaaa', usedMemoryMiB: null }]);
   });
 });
 
@@ -137,6 +126,6 @@ describe('ByProcessGpuScope', () => {
     const scope = new ByProcessGpuScope(path.join(root, 'nope'), fakeProc());
     scope.track('r', 100);
     expect(await scope.refresh()).toEqual([]);
-    expect(scope.lastError).toMatch(/--query-compute-apps=pid,gpu_uuid failed/);
+    expect(scope.lastError).toMatch(/--query-compute-apps=pid,gpu_uuid,used_memory failed/);
   });
 });

@@ -5,11 +5,21 @@
  * rest of the run (a process that freed its GPU still used it inside the window).
  */
 import { execFile } from 'node:child_process';
-import { ProcReader } from '../host/process-shares.js';
+import { performance } from 'node:perf_hooks';
+import { type GpuApp, ProcReader } from '../host/process-shares.js';
 
 export interface ComputeApp {
   pid: number;
   gpuUuid: string;
+  /** GPU memory the process holds, in MiB; null where the driver says [N/A]. */
+  usedMemoryMiB: number | null;
+}
+
+/** The driver's compute processes at one instant, with GPU indices. */
+export interface GpuAppsSnapshot {
+  monoMs: number;
+  apps: GpuApp[];
+  error: string | null;
 }
 
 export interface GpuQueryResult {
@@ -39,12 +49,15 @@ function csvRows(text: string): string[][] {
     .map(line => line.split(',').map(cell => cell.trim()));
 }
 
-/** `nvidia-smi --query-compute-apps=pid,gpu_uuid`: one row per process using a GPU. */
+/** `nvidia-smi --query-compute-apps=pid,gpu_uuid,used_memory`: one row per process using a GPU. */
 export async function queryComputeApps(nvidiaSmiPath: string): Promise<ComputeApp[]> {
-  const out = await run(nvidiaSmiPath, ['--query-compute-apps=pid,gpu_uuid', '--format=csv,noheader']);
+  const out = await run(nvidiaSmiPath, ['--query-compute-apps=pid,gpu_uuid,used_memory', '--format=csv,noheader']);
   return csvRows(out)
     .filter(([pid, uuid]) => /^\d+$/.test(pid ?? '') && uuid)
-    .map(([pid, uuid]) => ({ pid: Number(pid), gpuUuid: uuid! }));
+    .map(([pid, uuid, memory]) => {
+      const mib = Number.parseFloat(memory ?? ''); // "1234 MiB"; "[N/A]" on some drivers
+      return { pid: Number(pid), gpuUuid: uuid!, usedMemoryMiB: Number.isFinite(mib) ? mib : null };
+    });
 }
 
 /** `nvidia-smi --query-gpu=index,uuid`: GPU UUID → index. */
@@ -73,39 +86,15 @@ export async function gpusForPids(nvidiaSmiPath: string, pids: Iterable<number>)
   }
 }
 
-/**
- * Maps CUDA_VISIBLE_DEVICES entries that are UUIDs (GPU-…) to indices; numeric entries pass through.
- * Returns null when an entry cannot be mapped (a MIG instance, an unknown UUID): count every GPU then.
- */
-export async function visibleDevicesToIndices(nvidiaSmiPath: string, text: string): Promise<number[] | null> {
-  const entries = text.split(',').map(s => s.trim());
-  if (entries.every(e => /^\d+$/.test(e))) return entries.map(Number);
-  let indexOf: Map<string, number>;
-  try {
-    indexOf = await queryGpuIndices(nvidiaSmiPath);
-  } catch {
-    return null;
-  }
-  const ids: number[] = [];
-  for (const entry of entries) {
-    const index = /^\d+$/.test(entry) ? Number(entry) : uuidIndex(indexOf, entry);
-    if (index === undefined) return null;
-    ids.push(index);
-  }
-  return ids;
-}
-
-/** CUDA accepts a unique UUID prefix (GPU-8f3a...). */
-function uuidIndex(indexOf: Map<string, number>, entry: string): number | undefined {
-  const matches = [...indexOf.entries()].filter(([uuid]) => uuid.startsWith(entry));
-  return matches.length === 1 ? matches[0]![1] : undefined;
-}
-
 /** Tracks open runs in 'by-process' mode: which GPUs each kernel's process tree has used so far. */
 export class ByProcessGpuScope {
   private readonly runs = new Map<string, { pid: number; gpuIds: Set<number> }>();
   private readonly proc: ProcReader;
+  private indexOf: Map<string, number> | null = null;
+  private inflight: Promise<GpuAppsSnapshot> | null = null;
   lastError: string | null = null;
+  /** The latest list of compute processes (for the GPU share of every run with a pid). */
+  latest: GpuAppsSnapshot | null = null;
 
   constructor(
     private readonly nvidiaSmiPath: string,
@@ -132,30 +121,54 @@ export class ByProcessGpuScope {
     return entry ? [...entry.gpuIds].sort((a, b) => a - b) : null;
   }
 
+  /**
+   * One driver query (shared by concurrent callers): the compute processes with their GPU index and
+   * memory. Slow on big nodes (hundreds of ms), so callers read the energy counters before asking.
+   */
+  snapshot(): Promise<GpuAppsSnapshot> {
+    this.inflight ??= (async () => {
+      try {
+        const apps = await queryComputeApps(this.nvidiaSmiPath);
+        const unknown = apps.some(a => !this.indexOf?.has(a.gpuUuid));
+        if (unknown) this.indexOf = await queryGpuIndices(this.nvidiaSmiPath).catch(() => this.indexOf ?? new Map());
+        this.lastError = null;
+        const withIndex = apps.flatMap(a => {
+          const gpuIndex = this.indexOf?.get(a.gpuUuid);
+          return gpuIndex === undefined ? [] : [{ pid: a.pid, gpuIndex, usedMemoryMiB: a.usedMemoryMiB }];
+        });
+        this.latest = { monoMs: performance.now(), apps: withIndex, error: null };
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        this.latest = { monoMs: performance.now(), apps: [], error: this.lastError };
+      }
+      return this.latest;
+    })().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  /** Starts a query when the latest list is older than maxAgeMs (and none is running); never waits. */
+  refreshIfStale(maxAgeMs: number): void {
+    if (this.inflight || (this.latest && performance.now() - this.latest.monoMs < maxAgeMs)) return;
+    void this.snapshot();
+  }
+
+  /** A query in flight, if any (a close waits for it rather than use an older list). */
+  pending(): Promise<GpuAppsSnapshot> | null {
+    return this.inflight;
+  }
+
   /** One driver query for every tracked run. Returns the runs whose GPU set grew. */
   async refresh(): Promise<string[]> {
     if (this.runs.size === 0) return [];
-    let apps: ComputeApp[];
-    try {
-      apps = await queryComputeApps(this.nvidiaSmiPath);
-      this.lastError = null;
-    } catch (err) {
-      this.lastError = (err as Error).message;
-      return [];
-    }
-    if (apps.length === 0) return [];
-    let indexOf: Map<string, number> | null = null;
+    const { apps, error } = await this.snapshot();
+    if (error || apps.length === 0) return [];
     const grown: string[] = [];
     for (const [runId, entry] of this.runs) {
       const tree = new Set(this.proc.tree(entry.pid));
-      const mine = apps.filter(a => tree.has(a.pid));
-      if (mine.length === 0) continue;
-      indexOf ??= await queryGpuIndices(this.nvidiaSmiPath).catch(() => new Map<string, number>());
       const before = entry.gpuIds.size;
-      for (const app of mine) {
-        const index = indexOf.get(app.gpuUuid);
-        if (index !== undefined) entry.gpuIds.add(index);
-      }
+      for (const app of apps) if (tree.has(app.pid)) entry.gpuIds.add(app.gpuIndex);
       if (entry.gpuIds.size > before) grown.push(runId);
     }
     return grown;

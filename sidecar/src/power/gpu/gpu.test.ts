@@ -25,6 +25,13 @@ describe('selectGpus', () => {
     expect(selectGpus(four, undefined, { CUDA_VISIBLE_DEVICES: '1,-1,2' }).selected.map(g => g.index)).toEqual([1]);
     expect(selectGpus(four, undefined, { CUDA_VISIBLE_DEVICES: '' }).selected).toEqual([]);
   });
+  it("MIG ids in the sidecar's own environment select their parent GPU (they used to end the list: GPU absent)", () => {
+    const mig = four.map(g => (g.index === 2 ? { ...g, migUuids: ['MIG-2222aaaa-0001'] } : g));
+    const s = selectGpus(mig, undefined, { CUDA_VISIBLE_DEVICES: 'MIG-2222aaaa-0001' });
+    expect(s.selected.map(g => g.index)).toEqual([2]);
+    expect(s.scope).toBe('whole GPU (MIG slice not separable)');
+    expect(selectGpus(mig, undefined, { CUDA_VISIBLE_DEVICES: 'GPU-1abc-0000' }).scope).toBe('whole GPU');
+  });
   it('--gpu-ids win over CUDA_VISIBLE_DEVICES', () => {
     const s = selectGpus(four, [1, 3], { CUDA_VISIBLE_DEVICES: '0' });
     expect(s.selected.map(g => g.index)).toEqual([1, 3]);
@@ -49,6 +56,12 @@ describe('inventory', () => {
       smiAvailable: false,
     });
   });
+  it('reads MIG instances from nvidia-smi -L under their parent GPU', async () => {
+    const smi = makeFakeNvidiaSmi(fake.root, { mig: '3 MIG-3333aaaa-0001;3 MIG-3333aaaa-0002' });
+    const gpus = (await readNvidiaInventory(smi.path, false)).gpus;
+    expect(gpus[3]!.migUuids).toEqual(['MIG-3333aaaa-0001', 'MIG-3333aaaa-0002']);
+    expect(gpus[0]!.migUuids).toBeUndefined();
+  });
   it('labels the model as calculadorapnav does', () => {
     expect(gpuModelLabel([...four.slice(0, 2), { index: 4, uuid: null, name: 'NVIDIA A10' }])).toBe(
       '2 x NVIDIA H100, 1 x NVIDIA A10',
@@ -58,6 +71,19 @@ describe('inventory', () => {
 });
 
 describe('discoverGpus', () => {
+  it('a sidecar given a MIG slice samples the parent GPU and says the slice is not separable', async () => {
+    const smi = makeFakeNvidiaSmi(fake.root, { mig: '1 MIG-1111aaaa-0001' });
+    const d = await discoverGpus({
+      nvidiaSmiPath: smi.path,
+      nvmlLibPath: fake.path('libnvidia-ml.so.1'),
+      env: { CUDA_VISIBLE_DEVICES: 'MIG-1111aaaa-0001' },
+      systemInfo: false,
+    });
+    expect(d.gpuCount).toBe(1);
+    expect(d.scope).toBe('whole GPU (MIG slice not separable)');
+    expect(d.candidates[1]!.devices()).toEqual([{ id: 'gpu1', name: 'NVIDIA H100 80GB HBM3' }]);
+  });
+
   it('without libnvidia-ml, NVML says so and nvidia-smi is the candidate for the CUDA_VISIBLE_DEVICES GPUs', async () => {
     const smi = makeFakeNvidiaSmi(fake.root);
     const d = await discoverGpus({

@@ -26,6 +26,10 @@ export interface GpuDiscovery {
   gpuModel: string | null;
   /** Why there is no GPU source, when there is none. */
   noneReason: string;
+  /** Every GPU of the machine (with MIG instances), to map a kernel's CUDA_VISIBLE_DEVICES UUIDs. */
+  inventory: GpuIdentity[];
+  /** What the sidecar's GPU figures cover: 'whole GPU', or the MIG note when it was given a slice. */
+  scope: string;
 }
 
 /** "2 x NVIDIA H100 80GB HBM3, 1 x NVIDIA A100" — calculadorapnav's gpu_model, groups separated. */
@@ -39,8 +43,17 @@ export function gpuModelLabel(gpus: GpuIdentity[]): string | null {
 export async function discoverGpus(opts: GpuOptions): Promise<GpuDiscovery> {
   const smiPath = opts.nvidiaSmiPath ?? 'nvidia-smi';
   const inventory = await readNvidiaInventory(smiPath, opts.systemInfo);
-  const { selected, rule } = selectGpus(inventory.gpus, opts.gpuIds, opts.env);
-  const nvml = new NvmlSource({ libPath: opts.nvmlLibPath, select: all => selectGpus(all, opts.gpuIds, opts.env) });
+  const { selected, rule, scope } = selectGpus(inventory.gpus, opts.gpuIds, opts.env);
+  // NVML lists no MIG instances: the inventory's (by UUID, else index) let CUDA_VISIBLE_DEVICES name them.
+  const withMigs = (all: GpuIdentity[]): GpuIdentity[] =>
+    all.map(g => {
+      const known = inventory.gpus.find(i => (g.uuid && i.uuid === g.uuid) || (!g.uuid && i.index === g.index));
+      return known?.migUuids ? { ...g, migUuids: known.migUuids } : g;
+    });
+  const nvml = new NvmlSource({
+    libPath: opts.nvmlLibPath,
+    select: all => selectGpus(withMigs(all), opts.gpuIds, opts.env),
+  });
   const smi = new NvidiaSmiSource({
     smiPath,
     gpus: selected,
@@ -54,5 +67,12 @@ export async function discoverGpus(opts: GpuOptions): Promise<GpuDiscovery> {
       : selected.length === 0
         ? `no GPU selected (${rule}) among ${inventory.gpus.length}`
         : 'no usable GPU power source';
-  return { candidates: [nvml, smi], gpuCount: selected.length, gpuModel: gpuModelLabel(selected), noneReason };
+  return {
+    candidates: [nvml, smi],
+    gpuCount: selected.length,
+    gpuModel: gpuModelLabel(selected),
+    noneReason,
+    inventory: inventory.gpus,
+    scope,
+  };
 }

@@ -6,6 +6,7 @@ export class NoGpuSource implements PowerSource {
   readonly component = 'gpu' as const;
   readonly method = 'none' as const;
   readonly measured = false;
+  readonly updatePeriodMs = 0;
 
   constructor(private readonly why: string) {}
 

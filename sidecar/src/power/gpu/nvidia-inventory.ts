@@ -6,7 +6,7 @@
 import { type ExecFileException, execFile } from 'node:child_process';
 import { withTimeout } from '../host/hardware.js';
 import { withSystemInformation } from '../host/system-info.js';
-import type { GpuIdentity } from './gpu-visibility.js';
+import { type GpuIdentity, parseMigList } from './gpu-visibility.js';
 
 export interface NvidiaInventory {
   gpus: GpuIdentity[];
@@ -43,6 +43,12 @@ export async function readNvidiaInventory(
   const { stdout, error } = await run(smiPath, ['--query-gpu=index,uuid,name', '--format=csv,noheader'], timeoutMs);
   if (!error) {
     const gpus = parseQueryGpuList(stdout);
+    // MIG instance UUIDs only appear in `-L`: CUDA_VISIBLE_DEVICES may name them.
+    const list = await run(smiPath, ['-L'], timeoutMs);
+    if (!list.error) {
+      const migs = parseMigList(list.stdout);
+      for (const gpu of gpus) if (migs.has(gpu.index)) gpu.migUuids = migs.get(gpu.index);
+    }
     return { gpus, reason: gpus.length ? null : 'nvidia-smi lists no GPU', smiAvailable: true };
   }
   const smiReason =

@@ -24,9 +24,10 @@ const smiInvocations = (logPath: string) =>
     .filter(l => l.includes('-lms'));
 
 describe('parseSmiLine', () => {
-  it('reads index and power, skipping [N/A]', () => {
-    expect(parseSmiLine('0, 2026/11/21 10:00:00.000, 71.25')).toEqual({ index: 0, powerW: 71.25 });
-    expect(parseSmiLine('1, 2026/11/21 10:00:00.000, [N/A]')).toBeNull();
+  it("reads index, the stream's timestamp (local time) and power; [N/A] is an unknown power, not 0 W", () => {
+    const wallMs = new Date(2026, 10, 21, 10, 0, 0, 250).getTime();
+    expect(parseSmiLine('0, 2026/11/21 10:00:00.250, 71.25')).toEqual({ index: 0, wallMs, powerW: 71.25 });
+    expect(parseSmiLine('1, 2026/11/21 10:00:00.250, [N/A]')).toEqual({ index: 1, wallMs, powerW: null });
     expect(parseSmiLine('garbage')).toBeNull();
   });
 });

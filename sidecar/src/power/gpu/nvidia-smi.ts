@@ -1,7 +1,9 @@
 /**
  * NVIDIA GPU energy from ONE long-running `nvidia-smi --query-gpu=... -lms <ms>` child, its power
- * samples integrated with the trapezoidal rule; for GPUs without NVML's energy counter, or where NVML
- * cannot be loaded. Never one process per sample (each spawn pays NVML init and process start).
+ * samples integrated with the trapezoidal rule on the stream's own timestamps (not the lines' arrival:
+ * a pipe may deliver them in bursts); for GPUs without NVML's energy counter, or where NVML cannot be
+ * loaded. A run's edges are interpolated between the samples around them (settle + energyAt), and
+ * `[N/A]` power makes the source fail its reads (unavailable, never a measured 0 W). Never one process per sample (each spawn pays NVML init and process start).
  * `power.draw.instant` is used where the driver knows it (`--help-query-gpu`), else `power.draw`
  * (a 1 s average on Ampere and newer). The child is restarted if it dies; the gap is bridged by the
  * trapezoid between the last sample before and the first after.
@@ -24,23 +26,67 @@ export interface NvidiaSmiOptions {
   restartDelayMs?: number;
 }
 
+/** One sample of the stream, on the performance.now() clock, with the energy integrated up to it. */
+interface Sample {
+  monoMs: number;
+  powerW: number;
+  cumulativeJ: number;
+}
+
 interface GpuTrack {
   gpu: GpuIdentity;
-  /** Integrated energy up to the last sample. */
-  integratedJ: number;
-  lastMonoMs: number | null;
-  lastPowerW: number | null;
+  /** Valid samples, oldest first (bounded): energyAt interpolates between them. */
+  history: Sample[];
+  /** The latest line said [N/A]: the GPU's power is unknown until a number comes again. */
+  unavailable: boolean;
+  /** Time of the latest line, valid or [N/A]. */
+  lastLineMonoMs: number | null;
   /** Last value read() returned: readings never go down. */
   reportedJ: number;
 }
 
 const MAX_RESTART_DELAY_MS = 30_000;
+/** ~33 min of history at 100 ms: the start of any run closed within that is interpolated too. */
+const MAX_HISTORY = 20_000;
+/** A stream timestamp further than this from the line's arrival is not trusted (clock step): arrival is used. */
+const MAX_TIMESTAMP_SKEW_MS = 5_000;
 
-export function parseSmiLine(line: string): { index: number; powerW: number } | null {
-  const [index, , power] = line.split(',').map(s => s.trim());
+/** nvidia-smi's timestamp ("2026/11/21 10:00:00.123", local time) in ms since the epoch, or null. */
+export function parseSmiTimestamp(text: string): number | null {
+  const m = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?$/.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, sec, ms] = m;
+  return new Date(+y!, +mo! - 1, +d!, +h!, +mi!, +sec!, ms ? +ms.padEnd(3, '0') : 0).getTime();
+}
+
+export function parseSmiLine(line: string): { index: number; wallMs: number | null; powerW: number | null } | null {
+  const [index, timestamp, power] = line.split(',').map(s => s.trim());
   if (!index || !/^\d+$/.test(index) || power === undefined) return null;
   const powerW = Number(power);
-  return Number.isFinite(powerW) ? { index: Number(index), powerW } : null; // '[N/A]' and the like are skipped
+  // '[N/A]', '[Unknown Error]' and the like: the power is unknown, which is not 0 W.
+  return {
+    index: Number(index),
+    wallMs: parseSmiTimestamp(timestamp ?? ''),
+    powerW: Number.isFinite(powerW) && power !== '' ? powerW : null,
+  };
+}
+
+/** Energy from the first sample up to monoMs: trapezoids between samples, linear power inside one. */
+function integrateTo(history: Sample[], monoMs: number, holdMs: number): number | null {
+  if (history.length === 0 || monoMs < history[0]!.monoMs) return null;
+  let lo = 0;
+  let hi = history.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (history[mid]!.monoMs <= monoMs) lo = mid;
+    else hi = mid - 1;
+  }
+  const a = history[lo]!;
+  const b = history[lo + 1];
+  if (!b) return a.cumulativeJ + a.powerW * (Math.min(holdMs, monoMs - a.monoMs) / 1000); // past the last sample: hold
+  const f = (monoMs - a.monoMs) / (b.monoMs - a.monoMs);
+  const powerAtW = a.powerW + f * (b.powerW - a.powerW);
+  return a.cumulativeJ + ((a.powerW + powerAtW) / 2) * ((monoMs - a.monoMs) / 1000);
 }
 
 export class NvidiaSmiSource implements PowerSource {
@@ -60,12 +106,17 @@ export class NvidiaSmiSource implements PowerSource {
   constructor(private readonly opts: NvidiaSmiOptions) {
     this.restartDelayMs = opts.restartDelayMs ?? 1000;
     this.tracks = new Map(
-      opts.gpus.map(gpu => [gpu.index, { gpu, integratedJ: 0, lastMonoMs: null, lastPowerW: null, reportedJ: 0 }]),
+      opts.gpus.map(gpu => [gpu.index, { gpu, history: [], unavailable: false, lastLineMonoMs: null, reportedJ: 0 }]),
     );
   }
 
   get intervalMs(): number {
     return this.opts.intervalMs ?? 100;
+  }
+
+  /** The sampling period; power.draw (no .instant) is itself a 1 s average on Ampere and newer. */
+  get updatePeriodMs(): number {
+    return this.field === 'power.draw' ? Math.max(1000, this.intervalMs) : this.intervalMs;
   }
 
   /** The power field this driver offers, from `nvidia-smi --help-query-gpu`. */
@@ -134,31 +185,85 @@ export class NvidiaSmiSource implements PowerSource {
     const sample = parseSmiLine(line);
     const track = sample && this.tracks.get(sample.index);
     if (!sample || !track) return;
-    const monoMs = performance.now();
-    if (track.lastMonoMs !== null && track.lastPowerW !== null) {
-      track.integratedJ += ((track.lastPowerW + sample.powerW) / 2) * ((monoMs - track.lastMonoMs) / 1000);
+    // The stream's own timestamp, not the line's arrival: a block-buffered pipe delivers lines in bursts.
+    const arrivalMs = performance.now();
+    const stampedMs = sample.wallMs === null ? null : sample.wallMs - performance.timeOrigin;
+    const monoMs =
+      stampedMs !== null && Math.abs(arrivalMs - stampedMs) <= MAX_TIMESTAMP_SKEW_MS
+        ? Math.min(stampedMs, arrivalMs)
+        : arrivalMs;
+    track.lastLineMonoMs = monoMs;
+    if (sample.powerW === null) {
+      track.unavailable = true;
+      track.history = []; // no trapezoid across an unknown stretch
+    } else {
+      track.unavailable = false;
+      const last = track.history.at(-1);
+      if (last && monoMs <= last.monoMs) return; // a repeated timestamp adds nothing
+      const cumulativeJ = last
+        ? last.cumulativeJ + ((last.powerW + sample.powerW) / 2) * ((monoMs - last.monoMs) / 1000)
+        : track.reportedJ; // a new stretch continues from what was already reported
+      track.history.push({ monoMs, powerW: sample.powerW, cumulativeJ });
+      if (track.history.length > MAX_HISTORY) track.history.splice(0, track.history.length - MAX_HISTORY);
     }
-    track.lastMonoMs = monoMs;
-    track.lastPowerW = sample.powerW;
     this.restartDelayMs = this.opts.restartDelayMs ?? 1000; // a working child resets the back-off
+    for (const waiter of [...this.waiters]) if (this.sampledPast(waiter.monoMs)) waiter.resolve();
+  }
+
+  /** How long the last power is held past the last sample, so a hung child does not extrapolate forever. */
+  private get holdMs(): number {
+    return Math.max(1000, 5 * this.intervalMs);
+  }
+
+  private sampledPast(monoMs: number): boolean {
+    return [...this.tracks.values()].every(t => t.lastLineMonoMs !== null && t.lastLineMonoMs >= monoMs);
+  }
+
+  private readonly waiters = new Set<{ monoMs: number; resolve: () => void }>();
+
+  settle(monoMs: number, timeoutMs: number): Promise<void> {
+    if (this.sampledPast(monoMs) || !this.child) return Promise.resolve();
+    return new Promise(resolve => {
+      const waiter = {
+        monoMs,
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.resolve, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  energyAt(monoMs: number): DeviceReading[] | null {
+    const devices: DeviceReading[] = [];
+    for (const t of this.tracks.values()) {
+      const energyJ = integrateTo(t.history, monoMs, this.holdMs);
+      if (energyJ === null) return null;
+      devices.push({ deviceId: `gpu${t.gpu.index}`, energyJ, powerW: t.history.at(-1)?.powerW ?? null });
+    }
+    return devices;
   }
 
   read(): SourceReading {
     const monoMs = performance.now();
+    const unknown = [...this.tracks.values()].filter(t => t.unavailable).map(t => t.gpu.index);
+    // An unknown power must not read as 0 W measured: the meter keeps the last value and marks the window.
+    if (unknown.length > 0) throw new Error(`nvidia-smi reports power [N/A] for GPU ${unknown.join(', ')}`);
     const devices: DeviceReading[] = [...this.tracks.values()].map(t => {
-      // Up to now: the last sample's power held since it arrived (the next trapezoid corrects it).
-      // Held for a few intervals at most, so a hung child does not extrapolate forever.
-      const holdMs = Math.max(1000, 5 * this.intervalMs);
-      const sinceLastS = t.lastMonoMs === null ? 0 : Math.min(holdMs, Math.max(0, monoMs - t.lastMonoMs)) / 1000;
-      const estimateJ = t.integratedJ + (t.lastPowerW ?? 0) * sinceLastS;
+      // Up to now: the last sample's power held since it was taken (the next trapezoid corrects it).
+      const estimateJ = integrateTo(t.history, monoMs, this.holdMs) ?? t.reportedJ;
       t.reportedJ = Math.max(t.reportedJ, estimateJ);
-      return { deviceId: `gpu${t.gpu.index}`, energyJ: t.reportedJ, powerW: t.lastPowerW };
+      return { deviceId: `gpu${t.gpu.index}`, energyJ: t.reportedJ, powerW: t.history.at(-1)?.powerW ?? null };
     });
     return gpuSourceReading(monoMs, devices);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const waiter of [...this.waiters]) waiter.resolve();
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = null;
     const child = this.child;

@@ -97,6 +97,8 @@ export class NvmlSource implements PowerSource {
   readonly component = 'gpu' as const;
   readonly method = 'nvml' as const;
   readonly measured = true;
+  /** NVML's energy counter moves every ~20–100 ms (PETSc docs; ml.energy): the slower bound. */
+  readonly updatePeriodMs = 100;
   private api: NvmlApi | null = null;
   private devs: NvmlDevice[] = [];
   private initialised = false;

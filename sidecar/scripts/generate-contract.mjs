@@ -1,0 +1,20 @@
+/**
+ * Writes the generated copies of the wire contract (see contract/render.mjs) from the built
+ * sidecar: `npm run contract -w sidecar` builds, then runs this.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CONTRACT } from '../dist/api/contract.js';
+import { buildOpenApi } from '../dist/server/openapi.js';
+import { renderPython, renderTsConstants, renderTsTypes, TARGETS } from './contract/render.mjs';
+
+const files = {
+  [TARGETS.tsTypes]: await renderTsTypes(await buildOpenApi('0')),
+  [TARGETS.tsConstants]: renderTsConstants(CONTRACT),
+  [TARGETS.python]: renderPython(CONTRACT),
+};
+for (const [file, text] of Object.entries(files)) {
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, text);
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+}
