@@ -1,5 +1,5 @@
 /**
- * PNAV outputs through the sidecar (issue 4): exports downloaded by the
+ * PNAV outputs through the sidecar: exports downloaded by the
  * browser, record previews and uploads. The token goes in one request body
  * and is kept nowhere else.
  */

@@ -41,6 +41,11 @@ from .errors import PnavValidationError
     help='A label for the run (free text), or KEY=VALUE labels; may be repeated.',
 )
 @argument('--quiet', action='store_true', help='Do not print the summary line.')
+@argument(
+    '--no-sync',
+    action='store_true',
+    help='Do not wait for queued GPU work (torch, cupy, jax already imported) before the run and its epochs close.',
+)
 def pnav_cell(line, cell):
     """%%pnav [options] — measure the energy and CO2 of this cell as one run.
 

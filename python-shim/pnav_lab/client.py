@@ -13,10 +13,11 @@ import uuid
 import warnings
 from urllib.parse import quote, urlencode, urlsplit
 
-from . import discovery
+from . import discovery, peer
 from .contract import API_PREFIX
 from .errors import PnavWarning, SidecarRequestError, SidecarUnavailable
 from .http1 import Connection
+from .trusted_files import UntrustedPath
 
 DEFAULT_TIMEOUT_S = 2.0
 # Node closes idle keep-alive sockets after 5 s; reconnect before reusing one that old.
@@ -85,13 +86,8 @@ class SidecarClient:
             return self._endpoint
 
     def _healthy(self, endpoint: discovery.SidecarEndpoint) -> bool:
-        probe = SidecarClient(endpoint, start=False, timeout_s=self._timeout_s)
-        try:
-            return probe._request_once('GET', '/healthz', None, self._timeout_s).get('ok') is True
-        except Exception:
-            return False
-        finally:
-            probe.close()
+        """Whether `endpoint` answers and proves it holds its token (nothing sensitive is sent)."""
+        return verified(endpoint, self._timeout_s)
 
     def _discover(self) -> discovery.SidecarEndpoint:
         allowed = self._start and self._may_start_now
@@ -101,11 +97,15 @@ class SidecarClient:
         candidate = discovery.from_env()
         if candidate is not None and self._healthy(candidate):
             return candidate
-        candidate = discovery.read_runtime_file()
+        refused = None
+        try:
+            candidate = discovery.read_runtime_file()
+        except UntrustedPath as error:  # a planted file is not obeyed; starting our own replaces it
+            candidate, refused = None, error
         if candidate is not None and self._healthy(candidate):
             return candidate
         if not may_start:
-            raise SidecarUnavailable('No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL)')
+            raise refused or SidecarUnavailable('No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL)')
         if self._start_error is not None and time.monotonic() - self._start_failed_at < START_RETRY_AFTER_S:
             raise self._start_error
         try:
@@ -128,10 +128,7 @@ class SidecarClient:
                 pending.lost(ConnectionError('the connection closed before the answer was read'))
 
     def _connect(self, timeout_s: float):
-        parts = urlsplit(self.endpoint.url)
-        if parts.scheme != 'http':
-            raise SidecarUnavailable(f'the sidecar URL must be http:// on loopback (got {self.endpoint.url})')
-        return Connection(parts.hostname or '127.0.0.1', parts.port or 80, timeout_s)
+        return connect_verified(self.endpoint, timeout_s)
 
     def _send(self, method: str, path: str, body, timeout_s: float) -> Connection:
         """Sends one request on the kept-alive connection, after reading the answers still owed on it."""
@@ -361,6 +358,41 @@ class PendingOpen:
                 self._error = again
         except SidecarUnavailable as error:
             self._error = SidecarUnavailable(f'{error} (after {_describe(lost)})')
+
+
+def connect_verified(endpoint: discovery.SidecarEndpoint, timeout_s: float) -> Connection:
+    """A new connection to `endpoint` whose peer proved it holds the token (peer.py); NotTheSidecar otherwise."""
+    problem = peer.loopback_url_problem(endpoint.url)
+    if problem:
+        raise SidecarUnavailable(f'the sidecar URL must be http:// on loopback: {problem}')
+    parts = urlsplit(endpoint.url)
+    connection = Connection(parts.hostname or '127.0.0.1', parts.port or 80, timeout_s)
+    try:
+        challenge = peer.new_challenge()
+        base_path = parts.path.rstrip('/')
+        response = connection.request('GET', f'{base_path}/healthz?challenge={challenge}', {}, None)
+        if response.status == 200 and peer.proof_matches(
+            endpoint.token, challenge, peer.challenge_body_proof(response.body)
+        ):
+            if response.will_close:  # a sidecar shutting down: the token must go on this same connection
+                raise ConnectionResetError('the sidecar closed the connection after proving itself')
+            return connection
+        reason = peer.foreign_owner_reason(connection.sock) or f'it answered {response.status} without the proof'
+    except BaseException:
+        connection.close()
+        raise
+    connection.close()
+    raise peer.NotTheSidecar(
+        f'the process at {endpoint.url} did not prove it is the PNAV sidecar ({reason}); its token was not sent'
+    )
+
+
+def verified(endpoint: discovery.SidecarEndpoint, timeout_s: float = DEFAULT_TIMEOUT_S) -> bool:
+    try:
+        connect_verified(endpoint, timeout_s).close()
+    except (OSError, SidecarUnavailable):
+        return False
+    return True
 
 
 _shared: SidecarClient | None = None

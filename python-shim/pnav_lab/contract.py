@@ -12,6 +12,7 @@ ERROR_CODES = (
     'not_found',
     'payload_too_large',
     'conflict',
+    'too_many_open_runs',
     'storage_unavailable',
     'sidecar_unavailable',
     'internal',
@@ -31,3 +32,26 @@ LABEL_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]{0,62}$'
 LABEL_VALUE_MAX_LENGTH = 200
 LABELS_MAX_COUNT = 16
 LABEL_TEXT_MAX_LENGTH = 500
+ROUTES = (
+    'GET /api/v1/config',
+    'GET /api/v1/doctor',
+    'GET /api/v1/openapi.json',
+    'GET /api/v1/runs',
+    'GET /api/v1/runs/{id}',
+    'GET /api/v1/samples',
+    'GET /api/v1/status',
+    'GET /api/v1/uploads',
+    'GET /api/v1/uploads/{id}',
+    'GET /healthz',
+    'GET /metrics',
+    'PATCH /api/v1/runs/{id}',
+    'POST /api/v1/exports',
+    'POST /api/v1/records/preview',
+    'POST /api/v1/runs',
+    'POST /api/v1/runs/{id}/batches',
+    'POST /api/v1/runs/{id}/close',
+    'POST /api/v1/runs/{id}/epochs',
+    'POST /api/v1/runs/{id}/epochs/{index}/close',
+    'POST /api/v1/uploads',
+    'PUT /api/v1/config',
+)

@@ -23,10 +23,12 @@ import inspect
 import os
 import sys
 import warnings
+from types import SimpleNamespace
 
 from . import context, validation
 from . import run as _run
 from .client import shared_client
+from .contract import LABEL_TEXT_MAX_LENGTH, LABEL_VALUE_MAX_LENGTH
 from .errors import PnavError, PnavValidationError, PnavWarning
 from .model_facts import find_model
 from .summary import summary_line
@@ -41,41 +43,17 @@ UNSET = _Unset()
 
 
 class TrackerSettings:
-    """Validated, translated settings of one decorator or tracker."""
+    """Validated, translated settings of one decorator or tracker.
 
-    def __init__(
-        self,
-        *,
-        token=UNSET,
-        model_id=UNSET,
-        endpoint_url=UNSET,
-        type_process='',
-        type_ram=UNSET,
-        n_batch=UNSET,
-        n_epoch=UNSET,
-        output_dir=UNSET,
-        output_file=UNSET,
-        save_to_file=UNSET,
-        offline=UNSET,
-        gpu_ids=UNSET,
-        on_csv_write=UNSET,
-        pue=UNSET,
-        country_iso_code=UNSET,
-        region=UNSET,
-        cloud_provider=UNSET,
-        cloud_region=UNSET,
-        components=UNSET,
-        label=UNSET,
-        n_batches=UNSET,
-        n_epochs=UNSET,
-        emissions_endpoint=UNSET,
-        experiment_id=UNSET,
-        experiment_name=UNSET,
-        project_name=UNSET,
-        quiet=True,
-        require_location=True,
-        **_ignored,
-    ):
+    `arguments` uses `track_emissions`'s parameter names (its signature is the one declaration of
+    them); a name left out takes that signature's default.
+    """
+
+    def __init__(self, arguments: dict, *, require_location: bool = True):
+        unknown = set(arguments) - set(PARAMETER_DEFAULTS)
+        values = {**PARAMETER_DEFAULTS, **{k: v for k, v in arguments.items() if k not in unknown}}
+        args = SimpleNamespace(**values)
+
         def given(value):
             return value is not UNSET
 
@@ -84,35 +62,39 @@ class TrackerSettings:
                 raise PnavValidationError(secondary_name, f'conflicts with {primary_name}; give one of them')
             return primary if given(primary) else secondary
 
-        n_batch = alias(n_batch, n_batches, 'n_batch', 'n_batches')
-        n_epoch = alias(n_epoch, n_epochs, 'n_epoch', 'n_epochs')
-        endpoint_url = alias(endpoint_url, emissions_endpoint, 'endpoint_url', 'emissions_endpoint')
+        args.n_batch = alias(args.n_batch, args.n_batches, 'n_batch', 'n_batches')
+        args.n_epoch = alias(args.n_epoch, args.n_epochs, 'n_epoch', 'n_epochs')
+        args.endpoint_url = alias(args.endpoint_url, args.emissions_endpoint, 'endpoint_url', 'emissions_endpoint')
 
-        self.type_process = validation.type_process(type_process)
-        self.offline = offline is True
-        self.quiet = quiet
+        self.type_process = validation.type_process(args.type_process)
+        self.offline = args.offline is True
+        self.quiet = args.quiet
         self.request: dict = {'typeProcess': self.type_process}
-        if given(type_ram):
-            self.request['typeRam'] = validation.type_ram(type_ram)
-        if given(on_csv_write):
-            validation.on_csv_write(on_csv_write)
-        self.on_csv_write = on_csv_write if given(on_csv_write) else 'append'
-        self.n_batch = validation.count(n_batch, 'n_batch') if given(n_batch) and n_batch is not None else None
-        self.n_epoch = validation.count(n_epoch, 'n_epoch') if given(n_epoch) and n_epoch is not None else None
+        if given(args.type_ram):
+            self.request['typeRam'] = validation.type_ram(args.type_ram)
+        if given(args.on_csv_write):
+            validation.on_csv_write(args.on_csv_write)
+        self.on_csv_write = args.on_csv_write if given(args.on_csv_write) else 'append'
+        self.n_batch = (
+            validation.count(args.n_batch, 'n_batch') if given(args.n_batch) and args.n_batch is not None else None
+        )
+        self.n_epoch = (
+            validation.count(args.n_epoch, 'n_epoch') if given(args.n_epoch) and args.n_epoch is not None else None
+        )
         if self.n_batch is not None:
             self.request['nBatch'] = self.n_batch
         if self.n_epoch is not None:
             self.request['nEpoch'] = self.n_epoch
-        if given(pue) and pue is not None:
-            self.request['pue'] = validation.pue(pue)
+        if given(args.pue) and args.pue is not None:
+            self.request['pue'] = validation.pue(args.pue)
         # Without gpu_ids the sidecar decides from configuration, then CUDA_VISIBLE_DEVICES (sent in `env`).
-        if given(gpu_ids) and gpu_ids is not None:
-            self.request['gpuIds'] = validation.gpu_ids(gpu_ids)
-        if given(components) and components is not None:
-            self.request['components'] = validation.components(components)
+        if given(args.gpu_ids) and args.gpu_ids is not None:
+            self.request['gpuIds'] = validation.gpu_ids(args.gpu_ids)
+        if given(args.components) and args.components is not None:
+            self.request['components'] = validation.components(args.components)
 
-        has_country = given(country_iso_code) and country_iso_code is not None
-        has_cloud = isinstance(cloud_provider, str) and isinstance(cloud_region, str)
+        has_country = given(args.country_iso_code) and args.country_iso_code is not None
+        has_cloud = isinstance(args.cloud_provider, str) and isinstance(args.cloud_region, str)
         if self.offline and require_location and not has_country and not has_cloud:
             raise PnavValidationError(
                 'country_iso_code',
@@ -120,30 +102,42 @@ class TrackerSettings:
                 "'cloud_provider' and 'cloud_region'",
             )
         if has_country:
-            self.request['country'] = validation.country_iso3(country_iso_code)
-        for key, value in (('region', region), ('cloudProvider', cloud_provider), ('cloudRegion', cloud_region)):
+            self.request['country'] = validation.country_iso3(args.country_iso_code)
+        for key, value in (
+            ('region', args.region),
+            ('cloudProvider', args.cloud_provider),
+            ('cloudRegion', args.cloud_region),
+        ):
             if isinstance(value, str) and value:
                 self.request[key] = value
 
         self.submit = None
         if not self.offline:
-            model_id = validation.model_id(model_id if given(model_id) else None)
-            endpoint_url = validation.endpoint_url(endpoint_url if given(endpoint_url) else None)
-            raw_token = token if given(token) and token is not None else os.environ.get('PNAV_TOKEN')
-            self.submit = {'endpointUrl': endpoint_url, 'token': validation.token(raw_token), 'modelId': model_id}
-            self.request['modelId'] = model_id
-        elif given(model_id) and model_id is not None:
-            self.request['modelId'] = validation.model_id(model_id)
+            args.model_id = validation.model_id(args.model_id if given(args.model_id) else None)
+            args.endpoint_url = validation.endpoint_url(args.endpoint_url if given(args.endpoint_url) else None)
+            raw_token = args.token if given(args.token) and args.token is not None else os.environ.get('PNAV_TOKEN')
+            self.submit = {
+                'endpointUrl': args.endpoint_url,
+                'token': validation.token(raw_token),
+                'modelId': args.model_id,
+            }
+            if validation.insecure_endpoint_allowed():  # PNAV_ALLOW_INSECURE_ENDPOINT=1, checked just above too
+                self.submit['allowInsecureEndpoint'] = True
+            self.request['modelId'] = args.model_id
+        elif given(args.model_id) and args.model_id is not None:
+            self.request['modelId'] = validation.model_id(args.model_id)
 
-        label_parts = [str(v) for v in (experiment_name, project_name, label) if given(v) and v is not None]
+        label_parts = [
+            str(v) for v in (args.experiment_name, args.project_name, args.label) if given(v) and v is not None
+        ]
         if label_parts:
-            self.request['label'] = ' '.join(label_parts)[:500]
-        if given(experiment_id) and experiment_id is not None:
-            self.request['labels'] = {'experiment_id': str(experiment_id)[:200]}
+            self.request['label'] = ' '.join(label_parts)[:LABEL_TEXT_MAX_LENGTH]
+        if given(args.experiment_id) and args.experiment_id is not None:
+            self.request['labels'] = {'experiment_id': str(args.experiment_id)[:LABEL_VALUE_MAX_LENGTH]}
 
-        self.save_to_file = save_to_file is not False if given(save_to_file) else True
-        self.output_dir = output_dir if given(output_dir) and output_dir is not None else None
-        self.output_file = output_file if given(output_file) and output_file is not None else None
+        self.save_to_file = args.save_to_file is not False if given(args.save_to_file) else True
+        self.output_dir = args.output_dir if given(args.output_dir) and args.output_dir is not None else None
+        self.output_file = args.output_file if given(args.output_file) and args.output_file is not None else None
 
     def check_output_dir(self) -> None:
         """calculadorapnav's check, before the function runs."""
@@ -164,22 +158,13 @@ class TrackerSettings:
         return output
 
 
-class EmissionsTracker:
-    """`tracker.start()` / `tracker.stop()` or `with EmissionsTracker(...) as tracker:`.
+class _Tracking:
+    """One measured window from settings already validated: what the tracker and the decorator share."""
 
-    `stop()` returns the run's emissions in kg CO2eq (as CodeCarbon does) or None when not measured.
-    `tracker.model = m` (or `tracker.set_model(m)`) records the model's facts.
-    """
-
-    def __init__(self, *, client=None, **parameters):
-        parameters.setdefault('type_process', 'training')
-        if not any(k in parameters for k in ('offline', 'token', 'endpoint_url', 'emissions_endpoint')):
-            # No submission details: measure locally; the country comes from configuration when not given.
-            parameters['offline'] = True
-            parameters['require_location'] = False
-        self.settings = TrackerSettings(**parameters)
+    def __init__(self, settings: TrackerSettings, client=None, kind: str = 'manual'):
+        self.settings = settings
         self._client = client
-        self._kind = 'manual'
+        self._kind = kind
         self.active: _run.ActiveRun | None = None
         self.response: dict | None = None
         self.final_emissions = None
@@ -241,15 +226,31 @@ class EmissionsTracker:
         return False
 
 
+class EmissionsTracker(_Tracking):
+    """`tracker.start()` / `tracker.stop()` or `with EmissionsTracker(...) as tracker:`, with
+    `track_emissions`'s parameters (`type_process` defaults to 'training' here).
+
+    `stop()` returns the run's emissions in kg CO2eq (as CodeCarbon does) or None when not measured.
+    `tracker.model = m` (or `tracker.set_model(m)`) records the model's facts.
+    """
+
+    def __init__(self, *, client=None, **parameters):
+        parameters.setdefault('type_process', 'training')
+        require_location = True
+        if not any(k in parameters for k in ('offline', 'token', 'endpoint_url', 'emissions_endpoint')):
+            # No submission details: measure locally; the country comes from configuration when not given.
+            parameters['offline'] = True
+            require_location = False
+        super().__init__(TrackerSettings(parameters, require_location=require_location), client, 'manual')
+
+
 def OfflineEmissionsTracker(**parameters):  # noqa: N802 - calculadorapnav's class name
     return EmissionsTracker(offline=True, **parameters)
 
 
 def _wrap(fn, settings: TrackerSettings):
     def open_tracker():
-        tracker = EmissionsTracker.__new__(EmissionsTracker)
-        tracker.settings, tracker._client, tracker._kind = settings, None, 'function'
-        tracker.active, tracker.response, tracker.final_emissions = None, None, None
+        tracker = _Tracking(settings, kind='function')
         tracker.start()
         return tracker
 
@@ -333,36 +334,20 @@ def track_emissions(
     label=UNSET,
     quiet: bool = True,
 ):
-    """calculadorapnav's decorator. Bare `@track_emissions` fails like calculadorapnav's (type_process is '')."""
-    settings = TrackerSettings(
-        token=token,
-        model_id=model_id,
-        endpoint_url=endpoint_url,
-        type_process=type_process,
-        type_ram=type_ram,
-        n_batch=n_batch,
-        n_epoch=n_epoch,
-        output_dir=output_dir,
-        output_file=output_file,
-        save_to_file=save_to_file,
-        offline=offline,
-        gpu_ids=gpu_ids,
-        on_csv_write=on_csv_write,
-        pue=pue,
-        country_iso_code=country_iso_code,
-        region=region,
-        cloud_provider=cloud_provider,
-        cloud_region=cloud_region,
-        components=components,
-        label=label,
-        n_batches=n_batches,
-        n_epochs=n_epochs,
-        emissions_endpoint=emissions_endpoint,
-        experiment_id=experiment_id,
-        experiment_name=experiment_name,
-        project_name=project_name,
-        quiet=quiet,
-    )
+    """calculadorapnav's decorator. Bare `@track_emissions` fails like calculadorapnav's (type_process is '').
+
+    This signature declares the parameters of the decorator and of `EmissionsTracker`.
+    """
+    arguments = {name: value for name, value in locals().items() if name != 'fn'}
+    settings = TrackerSettings(arguments)
     if fn is not None:
         return _wrap(fn, settings)
     return lambda function: _wrap(function, settings)
+
+
+# The parameters and their defaults, read from `track_emissions`'s signature (declared there only).
+PARAMETER_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(track_emissions).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+}

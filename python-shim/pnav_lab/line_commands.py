@@ -49,6 +49,11 @@ def _parsers() -> dict:
     upload.add_argument('--runs', metavar='ID,ID', help='Run ids instead of the whole notebook.')
     upload.add_argument('--endpoint-url', help='PNAV API URL (default: PNAV_ENDPOINT_URL).')
     upload.add_argument('--model-id', help='PNAV model id, 64 lowercase hex (default: PNAV_MODEL_ID).')
+    upload.add_argument(
+        '--allow-insecure-endpoint',
+        action='store_true',
+        help='Allow an http:// endpoint that is not loopback: the PNAV token travels in clear.',
+    )
     upload.add_argument('--preview', action='store_true', help='Show the record that would be sent; send nothing.')
     parsers['upload'] = upload
 
@@ -230,11 +235,16 @@ def _upload(client, args):
         print(json.dumps(record, indent=1))
         return None
     try:
-        endpoint = validation.endpoint_url(args.endpoint_url or os.environ.get('PNAV_ENDPOINT_URL'), '--endpoint-url')
+        allow_insecure = args.allow_insecure_endpoint or validation.insecure_endpoint_allowed()
+        endpoint = validation.endpoint_url(
+            args.endpoint_url or os.environ.get('PNAV_ENDPOINT_URL'), '--endpoint-url', allow_insecure
+        )
         model_id = validation.model_id(args.model_id or os.environ.get('PNAV_MODEL_ID'), '--model-id')
     except PnavValidationError as error:
         raise UsageError(f'%pnav upload: {error}') from None
     body = {'endpointUrl': endpoint, 'token': _token(), 'modelId': model_id, **selection}
+    if allow_insecure:
+        body['allowInsecureEndpoint'] = True
     try:
         uploads = client.request('POST', f'{API_PREFIX}/uploads', body, timeout_s=10.0)['uploads']
     except SidecarRequestError as error:

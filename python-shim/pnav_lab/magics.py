@@ -63,7 +63,7 @@ class PnavMagics(Magics):
     def _warn(self, message: str) -> None:
         warnings.warn(f'pnav: {message}', PnavWarning, stacklevel=2)
 
-    def _open(self, run_fields: dict, outer_result) -> _run.ActiveRun | None:
+    def _open(self, run_fields: dict, outer_result, sync_gpu: bool = True) -> _run.ActiveRun | None:
         cell_id = getattr(getattr(outer_result, 'info', None), 'cell_id', None)
         body = context.run_origin(
             'cell', shell=self.shell, cell_id=cell_id, execution_count=_execution_count(self.shell, outer_result)
@@ -78,7 +78,9 @@ class PnavMagics(Magics):
         except Exception as error:
             self._warn(f'this cell is not measured: {type(error).__name__}: {error}')
             return None
-        return _run.ActiveRun(self.client, run, n_epoch=body.get('nEpoch'), n_batch=body.get('nBatch'))
+        return _run.ActiveRun(
+            self.client, run, n_epoch=body.get('nEpoch'), n_batch=body.get('nBatch'), sync_gpu=sync_gpu
+        )
 
     def _measure_cell(self, line: str, cell: str):
         shell = self.shell
@@ -105,7 +107,7 @@ class PnavMagics(Magics):
 
         # The open is sent first and the body compiled while the sidecar handles it; its answer is read
         # before the body runs, so the measured window holds the whole body.
-        active = self._open(run_fields, outer_result)
+        active = self._open(run_fields, outer_result, sync_gpu=not args.no_sync)
         try:
             if codes is None:
                 codes, error = cell_body.prepare(shell, source, number)

@@ -10,6 +10,7 @@ import threading
 import time
 import warnings
 
+from . import gpu_sync
 from .errors import PnavError, PnavWarning
 
 # Batch counts are sent at most this often (and at epoch end / run close) to keep overhead low.
@@ -20,8 +21,9 @@ class ActiveRun:
     """`run`: the opened run, or a PendingOpen whose answer is read when first needed (a cell's body runs
     meanwhile)."""
 
-    def __init__(self, client, run, *, n_epoch: int | None = None, n_batch: int | None = None):
+    def __init__(self, client, run, *, n_epoch: int | None = None, n_batch: int | None = None, sync_gpu: bool = True):
         self.client = client
+        self.sync_gpu = sync_gpu
         self._run: dict | None = run if isinstance(run, dict) else None
         self._pending = None if isinstance(run, dict) else run
         self.id = run['id'] if isinstance(run, dict) else run.run_id
@@ -73,6 +75,17 @@ class ActiveRun:
             self.warn(f'measurement stopped ({what}): {type(error).__name__}: {error}. Your code keeps running.')
         return None
 
+    def _sync_gpu(self) -> None:
+        """Queued GPU work first, so it lands in this window (torch/cupy/jax already imported and on the GPU)."""
+        if not self.sync_gpu:
+            return
+        try:
+            gpu_sync.synchronize()
+        except Exception as error:  # a failing device must not break the user's code
+            self.warn(
+                f'could not wait for queued GPU work ({type(error).__name__}: {error}); it may count in the next cell.'
+            )
+
     # ------------------------------------------------------------------ epochs and batches
 
     @property
@@ -98,6 +111,7 @@ class ActiveRun:
             if self._open_epoch is None:
                 return
             index, self._open_epoch = self._open_epoch, None
+            self._sync_gpu()
             self.flush_batches()
             self._call('epoch end', self.client.close_epoch, self.id, index, self._epoch_batches)
 
@@ -133,6 +147,7 @@ class ActiveRun:
         with self._lock:
             if status == 'ok' and self._open_epoch is not None:
                 self.epoch_end()
+            self._sync_gpu()
             self.flush_batches()
             body: dict = {'status': status}
             if error:

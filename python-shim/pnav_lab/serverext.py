@@ -3,6 +3,10 @@
 
 The browser never sees the sidecar's token: the proxy adds it. Kernels inherit PNAV_SIDECAR_URL and
 PNAV_SIDECAR_TOKEN from the server's environment.
+
+Configured like any Jupyter extension, through the `PnavLab` class (`c.PnavLab.start_sidecar = False`
+in jupyter_server_config.py, or `--PnavLab.start_sidecar=False`); the environment variables named in
+each option's help are fallbacks for setups that cannot write Jupyter config.
 """
 
 from __future__ import annotations
@@ -13,17 +17,23 @@ import os
 import signal
 import subprocess
 import threading
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.utils import url_path_join
 from tornado import httpclient, web, websocket
 from tornado.ioloop import IOLoop
+from traitlets import Bool, Float, List, Unicode, default
+from traitlets.config import Configurable
 
 from . import discovery
-from .client import SidecarClient
+from .client import verified
 from .contract import STREAM_PATH
 from .errors import SidecarUnavailable
+from .trusted_files import UntrustedPath
+from .verified_transport import fetch_verified, websocket_connect_verified
 
 PROXY_PREFIX = 'pnav'
 # Paths the sidecar serves as WebSocket (the stream of samples and run events).
@@ -33,25 +43,65 @@ FORWARDED_RESPONSE_HEADERS = ('Content-Disposition', 'Cache-Control', 'Retry-Aft
 PROXY_TIMEOUT_S = 60.0
 
 
+class PnavLab(Configurable):
+    """PNAV Lab's server extension: finds or starts the sidecar and proxies `<base_url>pnav/` to it."""
+
+    start_sidecar = Bool(
+        help='Start a sidecar when none answers (one per user; it outlives this server). '
+        'Fallback: PNAV_NO_SIDECAR_START=1 means False.'
+    ).tag(config=True)
+
+    sidecar_command = List(
+        Unicode(),
+        help='The command that starts a sidecar, e.g. ["pnav", "sidecar"]. Empty: PNAV_SIDECAR_CMD '
+        '(shell-quoted), else the built sidecar of an editable install, else `pnav sidecar` on PATH.',
+    ).tag(config=True)
+
+    runtime_dir = Unicode(
+        help="Directory of the sidecar's discovery file (pnav-sidecar.json). Empty: PNAV_RUNTIME_DIR, "
+        "else JUPYTER_RUNTIME_DIR, else Jupyter's runtime directory.",
+    ).tag(config=True)
+
+    data_dir = Unicode(
+        help='Data directory (runs, CSV outbox) of a sidecar this server starts, passed as --data-dir. '
+        "Empty: PNAV_DATA_DIR, else the sidecar's default (~/.local/share/pnav-lab).",
+    ).tag(config=True)
+
+    proxy_timeout_s = Float(PROXY_TIMEOUT_S, help="Seconds the /pnav/ proxy waits for the sidecar's answer.").tag(
+        config=True
+    )
+
+    @default('start_sidecar')
+    def _start_sidecar_from_env(self) -> bool:
+        return os.environ.get('PNAV_NO_SIDECAR_START') != '1'
+
+
 class SidecarManager:
     """Finds or starts the sidecar; remembers whether we started it so shutdown stops only ours."""
 
-    def __init__(self, log=None, spawn: bool = True):
+    def __init__(
+        self,
+        log=None,
+        spawn: bool = True,
+        command: list[str] | None = None,
+        runtime_dir: Path | None = None,
+        data_dir: str | None = None,
+    ):
         self.log = log
         self.spawn = spawn
+        self.command = command or None
+        self.runtime_dir = runtime_dir
+        self.data_dir = data_dir or None
+        # Set once the first `ensure` (run off the server's thread at load) has finished, found or not.
+        self.first_look_done = threading.Event()
         self.endpoint: discovery.SidecarEndpoint | None = None
         self.process: subprocess.Popen | None = None
         self.error: str | None = None
         self._lock = threading.Lock()
 
     def _healthy(self, endpoint) -> bool:
-        probe = SidecarClient(endpoint, start=False)
-        try:
-            return probe.request('GET', '/healthz', retry=False).get('ok') is True
-        except Exception:
-            return False
-        finally:
-            probe.close()
+        """Answers and proves it holds its token (PNAV_SIDECAR_TOKEN from the env is never sent unproven)."""
+        return verified(endpoint)
 
     def ensure(self) -> discovery.SidecarEndpoint | None:
         """The live endpoint, starting a sidecar when none answers. Blocking: call from a thread once serving."""
@@ -64,12 +114,17 @@ class SidecarManager:
                 # Whoever started Jupyter may have started the sidecar and exported its address.
                 found = discovery.from_env()
                 if found is None or not self._healthy(found):
-                    found = discovery.read_runtime_file()
+                    found = self._runtime_file()
                 if found is not None and self._healthy(found):
                     self.endpoint = found
                 elif self.spawn:
                     self._retire()
-                    self.endpoint, process = discovery.spawn_sidecar(healthy=self._healthy)
+                    self.endpoint, process = discovery.spawn_sidecar(
+                        directory=self.runtime_dir,
+                        command=self.command,
+                        extra_args=['--data-dir', self.data_dir] if self.data_dir else None,
+                        healthy=self._healthy,
+                    )
                     if process is not None:
                         self.process = process
                 self.error = None if self.endpoint else 'no sidecar is running'
@@ -81,6 +136,14 @@ class SidecarManager:
                 os.environ['PNAV_SIDECAR_URL'] = self.endpoint.url
                 os.environ['PNAV_SIDECAR_TOKEN'] = self.endpoint.token
             return self.endpoint
+
+    def _runtime_file(self) -> discovery.SidecarEndpoint | None:
+        try:
+            return discovery.read_runtime_file(self.runtime_dir)
+        except UntrustedPath as error:  # refused and said why; a sidecar of ours replaces it
+            if self.log:
+                self.log.warning('PNAV Lab: %s', error)
+            return None
 
     def _reap(self) -> None:
         """Collects our sidecar if it died (kill -9, OOM): unreaped it stays a zombie that looks alive."""
@@ -132,8 +195,9 @@ def _error_body(code: str, message: str) -> str:
 class PnavProxyHandler(APIHandler):
     """`<base_url>pnav/<path>` → sidecar `<path>`, every method, body, status and content type kept."""
 
-    def initialize(self, manager: SidecarManager):
+    def initialize(self, manager: SidecarManager, timeout_s: float = PROXY_TIMEOUT_S):
         self.manager = manager
+        self.timeout_s = timeout_s
 
     def _upstream_target(self) -> str:
         prefix = url_path_join(self.base_url, PROXY_PREFIX) + '/'
@@ -162,12 +226,12 @@ class PnavProxyHandler(APIHandler):
             body=body,
             allow_nonstandard_methods=True,
             follow_redirects=False,
-            request_timeout=PROXY_TIMEOUT_S,
+            request_timeout=self.timeout_s,
             decompress_response=False,
         )
         try:
-            return await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
-        except (OSError, httpclient.HTTPClientError) as error:  # connection refused, reset, timeout
+            return await fetch_verified(endpoint.token, urlsplit(endpoint.url).path, request)
+        except (OSError, httpclient.HTTPClientError) as error:  # refused, reset, timeout, not the sidecar
             self._upstream_error = f'{type(error).__name__}: {error}'
             return None
 
@@ -220,7 +284,9 @@ class PnavStreamProxyHandler(WebSocketMixin, websocket.WebSocketHandler, Jupyter
                 connect_timeout=5,
             )
             try:
-                self.upstream = await websocket.websocket_connect(request, on_message_callback=self._from_upstream)
+                self.upstream = await websocket_connect_verified(
+                    request, endpoint.token, urlsplit(endpoint.url).path, self._from_upstream
+                )
                 break
             except Exception:
                 if attempt == 0:
@@ -247,24 +313,45 @@ class PnavStreamProxyHandler(WebSocketMixin, websocket.WebSocketHandler, Jupyter
             self.upstream = None
 
 
-def handlers(base_url: str, manager: SidecarManager) -> list:
+def handlers(base_url: str, manager: SidecarManager, proxy_timeout_s: float = PROXY_TIMEOUT_S) -> list:
     stream_paths = '|'.join(WEBSOCKET_PATHS)
     return [
         (url_path_join(base_url, PROXY_PREFIX, f'({stream_paths})'), PnavStreamProxyHandler, {'manager': manager}),
-        (url_path_join(base_url, PROXY_PREFIX, '(.*)'), PnavProxyHandler, {'manager': manager}),
+        (
+            url_path_join(base_url, PROXY_PREFIX, '(.*)'),
+            PnavProxyHandler,
+            {'manager': manager, 'timeout_s': proxy_timeout_s},
+        ),
     ]
 
 
+def _first_look(manager: SidecarManager, log, base_url: str) -> None:
+    """Finds or starts the sidecar once at load; requests that come earlier wait for it in `ensure`."""
+    try:
+        endpoint = manager.ensure()
+        if endpoint is not None:
+            log.info('PNAV Lab: sidecar at %s, proxied at %spnav/', endpoint.url, base_url)
+    finally:
+        manager.first_look_done.set()
+
+
 def _load_jupyter_server_extension(serverapp) -> None:
-    manager = SidecarManager(log=serverapp.log, spawn=os.environ.get('PNAV_NO_SIDECAR_START') != '1')
-    manager.ensure()
-    if manager.endpoint is not None:
-        serverapp.log.info(
-            'PNAV Lab: sidecar at %s, proxied at %spnav/', manager.endpoint.url, serverapp.web_app.settings['base_url']
-        )
-    serverapp.web_app.add_handlers('.*$', handlers(serverapp.web_app.settings['base_url'], manager))
+    """Wires the proxy and the manager; the sidecar is found or started on a thread, never on the server's."""
+    options = PnavLab(parent=serverapp)
+    manager = SidecarManager(
+        log=serverapp.log,
+        spawn=options.start_sidecar,
+        command=list(options.sidecar_command),
+        runtime_dir=Path(options.runtime_dir) if options.runtime_dir else None,
+        data_dir=options.data_dir,
+    )
+    base_url = serverapp.web_app.settings['base_url']
+    serverapp.web_app.add_handlers('.*$', handlers(base_url, manager, options.proxy_timeout_s))
     serverapp.web_app.settings['pnav_sidecar_manager'] = manager
     atexit.register(manager.stop)
+    threading.Thread(
+        target=_first_look, args=(manager, serverapp.log, base_url), name='pnav-sidecar-first-look', daemon=True
+    ).start()
 
 
 def _jupyter_server_extension_points():

@@ -38,14 +38,30 @@ def _component(name: str, figure: dict) -> str:
     method = figure.get('method', 'none')
     if method == 'none':
         return f'{name} n/a'
+    quality = figure.get('quality')
+    if quality == 'unavailable':  # the source gave no value: not a measured zero
+        return f'{name} unavailable ({method})'
     how = 'measured' if figure.get('measured') else 'estimated'
-    return f'{name} {format_energy(float(figure.get("energyJ", 0.0)))} {how} ({method})'
+    notes = [method] + (['coarse'] if quality == 'coarse' else []) + (['degraded'] if figure.get('degraded') else [])
+    return f'{name} {format_energy(float(figure.get("energyJ", 0.0)))} {how} ({", ".join(notes)})'
+
+
+def _headline(run: dict) -> str:
+    """The machine's energy after PUE, and the kernel's attributed share of it next to it (also after PUE)."""
+    energy = float(run.get('facilityEnergyJ', run.get('energyJ', 0.0)))
+    text = f'{format_energy(energy)} machine'
+    attribution = run.get('attribution')
+    if attribution:
+        kernel = attribution.get('facilityEnergyJ')
+        if kernel is None:  # sidecars before it: the share before PUE
+            kernel = float(attribution.get('energyJ', 0.0)) * float(run.get('pue', 1.0))
+        text += f' (kernel {format_energy(float(kernel))})'
+    return text
 
 
 def summary_line(run: dict) -> str:
-    energy = float(run.get('facilityEnergyJ', run.get('energyJ', 0.0)))
     parts = [
-        format_energy(energy),
+        _headline(run),
         format_emissions(float(run.get('emissionsG', 0.0))),
         format_duration(float(run.get('durationS', 0.0))),
     ]

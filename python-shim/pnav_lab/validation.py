@@ -7,8 +7,11 @@ starts with the field's name.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import os
 import re
+from urllib.parse import urlsplit
 
 from .contract import (
     COMPONENTS,
@@ -67,10 +70,36 @@ def model_id(value, field: str = 'model_id') -> str:
     return value
 
 
-def endpoint_url(value, field: str = 'endpoint_url') -> str:
+def endpoint_url(value, field: str = 'endpoint_url', allow_insecure: bool | None = None) -> str:
+    """An http(s) URL; plain http:// only to loopback, unless allowed (argument, or PNAV_ALLOW_INSECURE_ENDPOINT=1):
+    the PNAV token would travel in clear."""
     if not isinstance(value, str) or not _ENDPOINT_URL.match(value):
         raise PnavValidationError(field, f"must be a URL starting with 'http://' or 'https://' (got {value!r})")
+    if allow_insecure is None:
+        allow_insecure = insecure_endpoint_allowed()
+    if value.lower().startswith('http://') and not allow_insecure:
+        host = urlsplit(value).hostname or ''
+        if not _is_loopback_host(host):
+            raise PnavValidationError(
+                field,
+                f'must be https://: over http:// the PNAV token would travel in clear to {host} (only loopback '
+                'addresses may use http://, unless you pass --allow-insecure-endpoint or set '
+                'PNAV_ALLOW_INSECURE_ENDPOINT=1)',
+            )
     return value
+
+
+def insecure_endpoint_allowed() -> bool:
+    return os.environ.get('PNAV_ALLOW_INSECURE_ENDPOINT', '').strip().lower() in ('1', 'true', 'yes')
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def normalise_token(value) -> str | None:

@@ -36,11 +36,14 @@ def test_error_envelope_becomes_a_typed_error_naming_the_field(client):
     assert 'pue: ' in str(error.value)
 
 
-def test_wrong_token_is_unauthorized(sidecar):
+def test_a_wrong_token_is_never_sent_the_sidecar_cannot_prove_it(sidecar):
     bad = SidecarClient(SidecarEndpoint(sidecar.url, '0' * 64), start=False)
-    with pytest.raises(SidecarRequestError) as error:
+    with pytest.raises(SidecarUnavailable) as error:
         bad.status()
-    assert (error.value.status, error.value.code) == (401, 'unauthorized')
+    assert (
+        f'NotTheSidecar: the process at {sidecar.url} did not prove it is the PNAV sidecar '
+        '(it answered 200 without the proof); its token was not sent'
+    ) in str(error.value)
 
 
 def test_a_sidecar_that_never_answers_times_out_quickly(monkeypatch, tmp_path):

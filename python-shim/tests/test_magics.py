@@ -53,7 +53,8 @@ def test_summary_line_is_one_line_with_energy_co2_duration_and_methods(shell, si
     lines = [line for line in captured.stdout.splitlines() if line.startswith('pnav:')]
     assert len(lines) == 1
     assert ' CO2e · ' in lines[0]
-    assert 'cpu ' in lines[0] and 'measured (rapl)' in lines[0]
+    assert ' machine (kernel ' in lines[0]  # the whole machine's energy, and the kernel's share next to it
+    assert 'cpu ' in lines[0] and 'measured (rapl' in lines[0]
     assert 'estimated (ram-model)' in lines[0]
     _, quiet = run_cell(shell, '%%pnav --no-save --quiet\nx = 1')
     assert quiet.stdout == ''
@@ -291,3 +292,19 @@ def test_semicolon_and_top_level_await_in_plain_ipython(shell):
     result, captured = run_cell(shell, '%%pnav --no-save --quiet\nimport asyncio\nawait asyncio.sleep(0)\nawaited = 1')
     assert result.success, captured.stdout  # plain IPython runs the async body in a loop of its own
     assert shell.user_ns['awaited'] == 1
+
+
+def test_queued_gpu_work_is_waited_for_unless_no_sync(shell, sidecar, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    torch = types.ModuleType('torch')
+    torch.cuda = types.SimpleNamespace(
+        is_initialized=lambda: True, device_count=lambda: 1, synchronize=lambda device: calls.append(device)
+    )
+    monkeypatch.setitem(sys.modules, 'torch', torch)
+    result, _ = run_cell(shell, '%%pnav --no-save --quiet\nx = 1')
+    assert result.success and calls == [0]
+    result, _ = run_cell(shell, '%%pnav --no-save --quiet --no-sync\nx = 1')
+    assert result.success and calls == [0]

@@ -29,6 +29,7 @@ def jp_server_config(sidecar, monkeypatch):
 
 async def test_extension_is_enabled_and_hands_the_sidecar_to_kernels(jp_serverapp, sidecar):
     assert jp_serverapp.extension_manager.extensions['pnav_lab'].enabled
+    assert jp_serverapp.web_app.settings['pnav_sidecar_manager'].first_look_done.wait(20)
     assert os.environ['PNAV_SIDECAR_URL'] == sidecar.url
     assert os.environ['PNAV_SIDECAR_TOKEN'] == sidecar.token
 
@@ -234,6 +235,7 @@ def test_manager_reaps_a_killed_sidecar_and_starts_another(tmp_path, monkeypatch
 
 async def test_proxy_answers_502_when_the_sidecar_is_gone(jp_fetch, jp_serverapp, tmp_path, monkeypatch):
     manager = jp_serverapp.web_app.settings['pnav_sidecar_manager']
+    assert manager.first_look_done.wait(20)  # the look started at load must not overwrite what this test sets
     monkeypatch.setattr(manager, 'endpoint', discovery.SidecarEndpoint('http://127.0.0.1:9', 'x'))
     monkeypatch.setattr(manager, 'spawn', False)
     monkeypatch.setenv('PNAV_RUNTIME_DIR', str(tmp_path))  # no runtime file: nothing to fall back to

@@ -29,5 +29,27 @@ def test_line_says_how_each_figure_was_obtained():
         'location': {'countryIso3': 'ESP', 'intensityGPerKWh': 174.05},
     }
     assert summary_line(run) == (
-        'pnav: 1 Wh · 174 mg CO2e · 12 s [error] — cpu 3 kJ measured (rapl), gpu n/a, ram excluded @ ESP 174 g/kWh'
+        'pnav: 1 Wh machine · 174 mg CO2e · 12 s [error] — cpu 3 kJ measured (rapl), gpu n/a, ram excluded @ ESP 174 g/kWh'
+    )
+
+
+def test_line_says_machine_and_shows_the_kernel_share_after_pue_and_each_figure_quality():
+    run = {
+        'status': 'ok',
+        'pue': 1.5,
+        'facilityEnergyJ': 5400.0,
+        'emissionsG': 0.26,
+        'durationS': 1.0,
+        'energyScope': 'machine',
+        'attribution': {'method': 'per-component', 'share': 0.5, 'energyJ': 1800.0, 'facilityEnergyJ': 2700.0},
+        'energy': {
+            'cpu': {**figure(600, 'rapl', True), 'quality': 'fine'},
+            'gpu': {**figure(3000, 'nvml', True), 'quality': 'coarse', 'degraded': 'nvidia-nvml: GPU is lost'},
+            'ram': {**figure(0, 'ram-model', False), 'quality': 'unavailable'},
+        },
+        'location': {'countryIso3': 'ESP', 'intensityGPerKWh': 174.05},
+    }
+    assert summary_line(run) == (
+        'pnav: 1.5 Wh machine (kernel 2.7 kJ) · 260 mg CO2e · 1 s — cpu 600 J measured (rapl), '
+        'gpu 3 kJ measured (nvml, coarse, degraded), ram unavailable (ram-model) @ ESP 174 g/kWh'
     )

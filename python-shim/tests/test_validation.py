@@ -44,3 +44,19 @@ def test_pue_bounds(value):
 def test_counts(value):
     with pytest.raises(PnavValidationError, match='^n_epoch: must be a whole number >= 0'):
         validation.count(value, 'n_epoch')
+
+
+def test_plain_http_endpoint_refused_unless_loopback_or_allowed(monkeypatch):
+    monkeypatch.delenv('PNAV_ALLOW_INSECURE_ENDPOINT', raising=False)
+    with pytest.raises(PnavValidationError) as error:
+        validation.endpoint_url('http://pnav.example.es/api')
+    assert str(error.value) == (
+        'endpoint_url: must be https://: over http:// the PNAV token would travel in clear to pnav.example.es '
+        '(only loopback addresses may use http://, unless you pass --allow-insecure-endpoint or set '
+        'PNAV_ALLOW_INSECURE_ENDPOINT=1)'
+    )
+    assert validation.endpoint_url('http://pnav.example.es/api', allow_insecure=True) == 'http://pnav.example.es/api'
+    for url in ('http://127.0.0.1:9/api', 'http://localhost:8/', 'http://[::1]:7/', 'https://pnav.example.es/'):
+        assert validation.endpoint_url(url) == url
+    monkeypatch.setenv('PNAV_ALLOW_INSECURE_ENDPOINT', '1')
+    assert validation.endpoint_url('http://pnav.example.es/api') == 'http://pnav.example.es/api'

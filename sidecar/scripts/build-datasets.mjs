@@ -187,7 +187,8 @@ write('cpu-tdp.json', {
     'Thermal design power per CPU model name, matched against the machine CPU model string by sidecar/src/power/cpu/tdp-table.ts.',
   source: { ...CODECARBON, licence: 'MIT', file: 'codecarbon/data/hardware/cpu_power.csv' },
   defaultTdpW: 85,
-  defaultTdpSource: "PNAV Lab's own default for an unknown CPU: the value of CodeCarbon's POWER_CONSTANT, not CodeCarbon 3's rule for an unknown CPU",
+  defaultTdpSource:
+    "PNAV Lab's own default for an unknown CPU: the value of CodeCarbon's POWER_CONSTANT, not CodeCarbon 3's rule for an unknown CPU",
   count: Object.keys(cpus).length,
   cpus,
 });

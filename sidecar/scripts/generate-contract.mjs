@@ -8,10 +8,11 @@ import { CONTRACT } from '../dist/api/contract.js';
 import { buildOpenApi } from '../dist/server/openapi.js';
 import { renderPython, renderTsConstants, renderTsTypes, TARGETS } from './contract/render.mjs';
 
+const openapi = await buildOpenApi('0');
 const files = {
-  [TARGETS.tsTypes]: await renderTsTypes(await buildOpenApi('0')),
-  [TARGETS.tsConstants]: renderTsConstants(CONTRACT),
-  [TARGETS.python]: renderPython(CONTRACT),
+  [TARGETS.tsTypes]: await renderTsTypes(openapi),
+  [TARGETS.tsConstants]: renderTsConstants(CONTRACT, openapi),
+  [TARGETS.python]: renderPython(CONTRACT, openapi),
 };
 for (const [file, text] of Object.entries(files)) {
   await mkdir(path.dirname(file), { recursive: true });

@@ -25,8 +25,17 @@ export const SidecarConfigSchema = z.object({
   dataDir: z.string().min(1),
   runtimeDir: z.string().min(1),
   sampleIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
-  /** How often open runs are written to the store, so a crash keeps their energy up to here. */
-  checkpointIntervalMs: z.coerce.number().int().min(100).max(600_000).default(5000),
+  /** How often open runs are checkpointed, so a crash keeps their energy up to here (one small write). */
+  checkpointIntervalMs: z.coerce.number().int().min(100).max(600_000).default(1000),
+  /** Open runs kept at most, in total and per kernel: past them POST /runs answers 429. */
+  maxOpenRuns: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  maxOpenRunsPerKernel: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** An open run older than this is closed as interrupted (0: never). */
+  maxRunAgeS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30 * 24 * 3600),
   sysfsRoot: z.string().min(1).default('/sys'),
   procRoot: z.string().min(1).default('/proc'),
   /** Configuration-level country (ISO alpha-3); runs may override it. */
@@ -68,6 +77,9 @@ export interface RawSidecarOptions {
   runtimeDir?: string;
   sampleInterval?: string | number;
   checkpointInterval?: string | number;
+  maxOpenRuns?: string | number;
+  maxOpenRunsPerKernel?: string | number;
+  maxRunAge?: string | number;
   sysfsRoot?: string;
   procRoot?: string;
   country?: string;
@@ -101,6 +113,9 @@ export function parseConfig(raw: RawSidecarOptions, env: Env = process.env): Sid
     runtimeDir: raw.runtimeDir ?? defaultRuntimeDir(env),
     sampleIntervalMs: raw.sampleInterval ?? configuredSampleIntervalMs(env),
     checkpointIntervalMs: raw.checkpointInterval,
+    maxOpenRuns: raw.maxOpenRuns,
+    maxOpenRunsPerKernel: raw.maxOpenRunsPerKernel,
+    maxRunAgeS: raw.maxRunAge,
     sysfsRoot: raw.sysfsRoot,
     procRoot: raw.procRoot,
     country: raw.country?.toUpperCase(),
@@ -139,6 +154,9 @@ const OPTION_NAMES: Record<string, string> = {
   runtimeDir: '--runtime-dir',
   sampleIntervalMs: '--sample-interval',
   checkpointIntervalMs: '--checkpoint-interval',
+  maxOpenRuns: '--max-open-runs',
+  maxOpenRunsPerKernel: '--max-open-runs-per-kernel',
+  maxRunAgeS: '--max-run-age',
   sysfsRoot: '--sysfs-root',
   procRoot: '--proc-root',
   country: '--country',

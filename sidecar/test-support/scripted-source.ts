@@ -11,6 +11,10 @@ export class ScriptedCounter implements PowerSource {
   powerW: number | null = null;
   devices_: DeviceReading[] = [];
   reads = 0;
+  /** The counter's update period (see PowerSource.updatePeriodMs). */
+  updatePeriodMs = 0;
+  /** When set, read() throws this (a source failing mid-run). */
+  failWith: string | null = null;
 
   constructor(
     readonly id: string,
@@ -26,6 +30,7 @@ export class ScriptedCounter implements PowerSource {
   async stop(): Promise<void> {}
   read(): SourceReading {
     this.reads++;
+    if (this.failWith) throw new Error(this.failWith);
     return { monoMs: performance.now(), energyJ: this.energyJ, powerW: this.powerW, devices: this.devices_ };
   }
   devices(): { id: string; name: string }[] {

@@ -3,7 +3,7 @@
 
     python test/bench/compare-peers.py [--watch-s 60] [--steady-s 30] [--tdp 85] [--quick]
 
-What it does (issue 7, section 1):
+What it does:
 1. installs the peers from PyPI into throw-away virtual environments (one each: their pins
    conflict — calculadorapnav wants psutil<6, CodeCarbon psutil>=6); kept under --peers-dir between
    runs (default <tmp>/pnav-bench-peers; --fresh rebuilds). Unreachable PyPI: the peer is reported
@@ -793,17 +793,17 @@ def main() -> int:
 
 
 def targets(res: dict) -> dict:
-    """The project's targets that these figures check (issues 3 and 7)."""
+    """The project's targets that these figures check."""
     out = {}
     if 'overhead' in res:
         p50 = res['overhead']['tools']['pnav-lab']['%%pnav --quiet']['p50Ms']
-        out['%%pnav adds <= 2 ms to an empty cell at p50 (issue 3)'] = {
+        out['%%pnav adds <= 2 ms to an empty cell at p50'] = {
             'value': p50,
             'met': p50 <= 2.0,
         }
     if 'agreement' in res and 'codecarbon' in res['agreement']['cpuPowerVsOurs']:
         d = res['agreement']['cpuPowerVsOurs']['codecarbon']['diffPercent']
-        out['CPU estimate agrees with CodeCarbon (same method) within 5 % (issue 7)'] = {'value': d, 'met': abs(d) <= 5}
+        out['CPU estimate agrees with CodeCarbon (same method) within 5 %'] = {'value': d, 'met': abs(d) <= 5}
     return out
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Sidecar benchmark (issue 2). Prints figures; asserts nothing.
+ * Sidecar benchmark: request latency, sampler cost, memory. Prints figures; asserts nothing.
  *
  *   node test/bench/sidecar-bench.mjs            (needs `npm run build -w sidecar` first)
  *   BENCH_WINDOW_S=30 node test/bench/sidecar-bench.mjs

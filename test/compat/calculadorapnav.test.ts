@@ -4,7 +4,7 @@
  * (header, column order, value types) and its HTTP request (method, headers, key order,
  * value types) with what the real sidecar produces. Skipped, loudly, when PyPI is unreachable.
  *
- * calculadorapnav 1.0.2 imports torch and tensorflow at module level (calculadorapnav.md §10.1)
+ * calculadorapnav 1.0.2 imports torch and tensorflow at module level (so a machine without them cannot import it)
  * although our tiny function uses neither; installing them costs gigabytes, so by default they
  * are replaced by import stand-ins (classes only, never called for a function without a model).
  * PNAV_COMPAT_FULL_INSTALL=1 installs the complete dependency set instead.

@@ -109,6 +109,55 @@ describe('data directory full', () => {
   });
 });
 
+describe('a close on a full disk', () => {
+  it('answers 507 and leaves the run open; once space is back a retry stores the close, which survives kill -9', async ctx => {
+    const mounted = mountTmpfs('256k');
+    if ('why' in mounted) {
+      console.warn(`SKIPPED (not passed): ${mounted.why}`);
+      ctx.skip();
+      return;
+    }
+    const dataDir = path.join(mounted.dir, 'data');
+    const sc = await track(startSidecar({ dataDir }));
+    // A long path makes the close's journal line larger than whatever room the last page has.
+    const run = await openRun(sc, { notebookPath: `/nb/${'x'.repeat(4000)}.ipynb` });
+    const filler = fill(mounted.dir);
+    const refused = await closeRun(sc, run.id);
+    console.log(`close on a full disk: HTTP ${refused.status} ${refused.text}`);
+    expect([refused.status, refused.json.error.code]).toEqual([507, 'storage_unavailable']);
+    expect(refused.json.error.message).toMatch(/ENOSPC/);
+    const meanwhile = (await request(sc, 'GET', `/api/v1/runs/${run.id}`)).json.run;
+    expect([meanwhile.status, meanwhile.endedAt]).toEqual(['open', null]);
+
+    fs.rmSync(filler);
+    const retried = await closeRun(sc, run.id);
+    expect([retried.status, retried.json.run.status]).toEqual([200, 'ok']);
+    await sc.kill9();
+    const again = await track(startSidecar({ dataDir }));
+    const back = (await listRuns(again)).find(r => r.id === run.id);
+    expect(back).toEqual(retried.json.run);
+  });
+
+  it('PUT /api/v1/config on a full disk answers 507 naming the file, not a 500 with a raw message', async ctx => {
+    const mounted = mountTmpfs('256k');
+    if ('why' in mounted) {
+      console.warn(`SKIPPED (not passed): ${mounted.why}`);
+      ctx.skip();
+      return;
+    }
+    const configHome = path.join(mounted.dir, 'xdg');
+    const sc = await track(startSidecar({ env: { XDG_CONFIG_HOME: configHome } }));
+    const filler = fill(mounted.dir);
+    const put = await request(sc, 'PUT', '/api/v1/config', { body: { key: 'pue', value: 1.2, scope: 'user' } });
+    console.log(`PUT /api/v1/config on a full disk: HTTP ${put.status} ${put.text}`);
+    expect([put.status, put.json.error.code]).toEqual([507, 'storage_unavailable']);
+    expect(put.json.error.message).toMatch(/no space left/);
+    fs.rmSync(filler);
+    const retried = await request(sc, 'PUT', '/api/v1/config', { body: { key: 'pue', value: 1.2, scope: 'user' } });
+    expect(retried.status).toBe(200);
+  });
+});
+
 describe('data directory read-only', () => {
   // A filesystem (or bind mount) with files open for writing cannot be remounted read-only (EBUSY),
   // so a data dir cannot turn read-only under a running sidecar, which keeps its journal open. What

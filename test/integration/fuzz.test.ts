@@ -31,7 +31,7 @@ const FUZZ_TIME_MS = Number(process.env.PNAV_FUZZ_MS ?? 40_000);
 // The API's own list (built sidecar): a new error code cannot drift from what the fuzzer accepts.
 const ERROR_CODES: readonly string[] = SIDECAR_ERROR_CODES;
 
-/** Routes of the contract (team brief) that the OpenAPI description must list; fuzzed even when it does not. */
+/** Routes every client relies on, which the OpenAPI description must list; fuzzed even when it does not. */
 const CONTRACT_ROUTES: Operation[] = [
   ['POST', '/api/v1/exports'],
   ['POST', '/api/v1/records/preview'],

@@ -1,5 +1,5 @@
 /**
- * PNAV outputs (issue 4) across components: the BUILT sidecar (`npm run build -w sidecar`), a real
+ * PNAV outputs (CSV, exports, uploads) across components: the BUILT sidecar (`npm run build -w sidecar`), a real
  * IPython `InteractiveShell` from the repository's venv with `pnav_lab` loaded, the built `pnav upload`
  * CLI and `pnav mock-pnav` as the PNAV endpoint. The only fake is the hardware: a powercap sysfs tree
  * whose RAPL counters advance like a 20 W package and 4 W of DRAM (e2e/lab-harness.mjs).

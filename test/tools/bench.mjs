@@ -11,7 +11,7 @@
  *
  * Convention for a bench: test/bench/<name>.(mjs|js|py), prints its own table, and writes its
  * figures as JSON to test/bench/results/<name>.json (picked up here when written by this run).
- * Benchmarks print figures; they never fail on a timing (see the team brief).
+ * Benchmarks print figures; they never fail on a timing (a busy machine would make such a test flaky).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';

@@ -109,6 +109,12 @@ const suites = [
     run: () => vitest('test', ['--config', 'wheel/vitest.config.ts']),
   },
   {
+    // Attacks by another local user: creates two OS users (useradd), so it needs root; skipped, saying so, otherwise.
+    name: 'multi-user (vitest, two OS users)',
+    when: () => existsSync(join(ROOT, 'test', 'multi-user')),
+    run: () => vitest('test', ['--config', 'multi-user/vitest.config.ts']),
+  },
+  {
     name: 'faults (slow)',
     when: () => withFaults && existsSync(join(ROOT, 'test', 'faults')),
     run: () => vitest('test', ['--config', 'faults/vitest.config.ts']),

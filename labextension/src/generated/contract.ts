@@ -2,7 +2,7 @@
 
 export const API_PREFIX = '/api/v1';
 export const STREAM_PATH = '/api/v1/stream';
-export const ERROR_CODES = ['bad_request', 'unauthorized', 'forbidden_host', 'forbidden_origin', 'not_found', 'payload_too_large', 'conflict', 'storage_unavailable', 'sidecar_unavailable', 'internal'] as const;
+export const ERROR_CODES = ['bad_request', 'unauthorized', 'forbidden_host', 'forbidden_origin', 'not_found', 'payload_too_large', 'conflict', 'too_many_open_runs', 'storage_unavailable', 'sidecar_unavailable', 'internal'] as const;
 export const COMPONENTS = ['cpu', 'gpu', 'ram'] as const;
 export const TYPE_PROCESSES = ['training', 'inference'] as const;
 export const TYPE_RAMS = ['DDR3', 'DDR4', 'DDR5'] as const;
@@ -18,3 +18,4 @@ export const LABEL_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]{0,62}$';
 export const LABEL_VALUE_MAX_LENGTH = 200;
 export const LABELS_MAX_COUNT = 16;
 export const LABEL_TEXT_MAX_LENGTH = 500;
+export const ROUTES = ['GET /api/v1/config', 'GET /api/v1/doctor', 'GET /api/v1/openapi.json', 'GET /api/v1/runs', 'GET /api/v1/runs/{id}', 'GET /api/v1/samples', 'GET /api/v1/status', 'GET /api/v1/uploads', 'GET /api/v1/uploads/{id}', 'GET /healthz', 'GET /metrics', 'PATCH /api/v1/runs/{id}', 'POST /api/v1/exports', 'POST /api/v1/records/preview', 'POST /api/v1/runs', 'POST /api/v1/runs/{id}/batches', 'POST /api/v1/runs/{id}/close', 'POST /api/v1/runs/{id}/epochs', 'POST /api/v1/runs/{id}/epochs/{index}/close', 'POST /api/v1/uploads', 'PUT /api/v1/config'] as const;

@@ -842,6 +842,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description too_many_open_runs: the open-run cap (--max-open-runs, --max-open-runs-per-kernel) is reached; Retry-After says when to try again */
+                429: {
+                    headers: {
+                        /** @description Seconds */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description storage_unavailable: the data directory cannot be written (ENOSPC, EDQUOT, EROFS, EIO or EACCES, named in the message) */
                 507: {
                     headers: {
@@ -1218,6 +1229,7 @@ export interface paths {
                             csv: {
                                 epochsPath: string | null;
                                 error: string | null;
+                                methodsPath?: string | null;
                                 path: string | null;
                             } | null;
                             run: {
@@ -1412,6 +1424,10 @@ export interface paths {
                                 };
                                 settingsSources?: {
                                     [key: string]: string;
+                                };
+                                sidecarRestarts?: {
+                                    count: number;
+                                    unmeasuredS: number;
                                 };
                                 startedAt: string;
                                 /** @enum {string} */
@@ -2418,7 +2434,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "bad_request" | "unauthorized" | "forbidden_host" | "forbidden_origin" | "not_found" | "payload_too_large" | "conflict" | "storage_unavailable" | "sidecar_unavailable" | "internal";
+                code: "bad_request" | "unauthorized" | "forbidden_host" | "forbidden_origin" | "not_found" | "payload_too_large" | "conflict" | "too_many_open_runs" | "storage_unavailable" | "sidecar_unavailable" | "internal";
                 issues?: {
                     message: string;
                     path: string;
@@ -2619,6 +2635,10 @@ export interface components {
             settingsSources?: {
                 [key: string]: string;
             };
+            sidecarRestarts?: {
+                count: number;
+                unmeasuredS: number;
+            };
             startedAt: string;
             /** @enum {string} */
             status: "open" | "ok" | "error" | "interrupted";
@@ -2708,6 +2728,14 @@ export interface components {
                 reason: string | null;
             }[];
             startedAt: string;
+            storage?: {
+                dataDir: string;
+                warnings: {
+                    file: string;
+                    message: string;
+                    movedTo: string | null;
+                }[];
+            };
             user: string;
             version: string;
         };
@@ -2766,6 +2794,14 @@ export interface components {
                     reason: string | null;
                 }[];
                 startedAt: string;
+                storage?: {
+                    dataDir: string;
+                    warnings: {
+                        file: string;
+                        message: string;
+                        movedTo: string | null;
+                    }[];
+                };
                 user: string;
                 version: string;
             };
@@ -2978,6 +3014,10 @@ export interface components {
                 };
                 settingsSources?: {
                     [key: string]: string;
+                };
+                sidecarRestarts?: {
+                    count: number;
+                    unmeasuredS: number;
                 };
                 startedAt: string;
                 /** @enum {string} */

@@ -27,17 +27,25 @@ export async function renderTsTypes(openapiDocument) {
   return `/* eslint-disable */\n// ${NOTICE}\n\n${astToString(ast)}`;
 }
 
-export function renderTsConstants(contract) {
+/** Every route of the OpenAPI document as 'METHOD /path', sorted: what clients may call. */
+export function routesOf(openapiDocument) {
+  return Object.entries(openapiDocument.paths)
+    .flatMap(([route, methods]) => Object.keys(methods).map(method => `${method.toUpperCase()} ${route}`))
+    .sort();
+}
+
+/** `contract` plus ROUTES from the OpenAPI document. */
+export function renderTsConstants(contract, openapiDocument) {
   const lines = [`// ${NOTICE}`, ''];
-  for (const [name, value] of Object.entries(contract)) {
+  for (const [name, value] of Object.entries({ ...contract, ROUTES: routesOf(openapiDocument) })) {
     lines.push(`export const ${name} = ${tsLiteral(value)}${Array.isArray(value) ? ' as const' : ''};`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function renderPython(contract) {
+export function renderPython(contract, openapiDocument) {
   const lines = [`"""${NOTICE}"""`, '', 'from __future__ import annotations', ''];
-  for (const [name, value] of Object.entries(contract)) {
+  for (const [name, value] of Object.entries({ ...contract, ROUTES: routesOf(openapiDocument) })) {
     const line = `${name} = ${pyLiteral(value)}`;
     // ruff format's layout: a tuple longer than the line limit gets one item a line.
     lines.push(

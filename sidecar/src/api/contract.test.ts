@@ -21,19 +21,22 @@ describe('generated copies of the wire contract', () => {
     expect(onDisk(TARGETS.tsTypes) === expected, `${path.basename(TARGETS.tsTypes)} is ${REGENERATE}`).toBe(true);
   });
 
-  it('labextension/src/generated/contract.ts matches api/contract.ts', () => {
-    expect(onDisk(TARGETS.tsConstants)).toBe(renderTsConstants(CONTRACT));
+  it('labextension/src/generated/contract.ts matches api/contract.ts and the routes', async () => {
+    expect(onDisk(TARGETS.tsConstants)).toBe(renderTsConstants(CONTRACT, await buildOpenApi('0')));
   });
 
-  it('python-shim/pnav_lab/contract.py matches api/contract.ts', () => {
-    expect(onDisk(TARGETS.python)).toBe(renderPython(CONTRACT));
+  it('python-shim/pnav_lab/contract.py matches api/contract.ts and the routes', async () => {
+    expect(onDisk(TARGETS.python)).toBe(renderPython(CONTRACT, await buildOpenApi('0')));
   });
 
   it('renders values the other languages read back as written', () => {
-    const python = renderPython({ QUOTED: "it's", LIST: ['a', 'b'], ONE: ['x'], N: 3 });
-    expect(python).toContain("QUOTED = 'it\\'s'\nLIST = ('a', 'b')\nONE = ('x',)\nN = 3\n");
-    expect(renderTsConstants({ LIST: ['a'], N: 3 })).toContain(
-      "export const LIST = ['a'] as const;\nexport const N = 3;\n",
+    const doc = { paths: { '/b': { get: {} }, '/a': { post: {}, get: {} } } };
+    const python = renderPython({ QUOTED: "it's", LIST: ['a', 'b'], ONE: ['x'], N: 3 }, doc);
+    expect(python).toContain(
+      "QUOTED = 'it\\'s'\nLIST = ('a', 'b')\nONE = ('x',)\nN = 3\nROUTES = ('GET /a', 'GET /b', 'POST /a')\n",
+    );
+    expect(renderTsConstants({ LIST: ['a'], N: 3 }, doc)).toContain(
+      "export const LIST = ['a'] as const;\nexport const N = 3;\nexport const ROUTES = ['GET /a', 'GET /b', 'POST /a'] as const;\n",
     );
   });
 });

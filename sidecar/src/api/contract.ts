@@ -12,7 +12,8 @@ export const API_PREFIX = '/api/v1';
 export const STREAM_PATH = `${API_PREFIX}/stream`;
 
 /**
- * Every `error.code` an answer may carry. `storage_unavailable` (507): the data dir cannot be
+ * Every `error.code` an answer may carry. `too_many_open_runs` (429, with Retry-After): the open-run
+ * cap is reached. `storage_unavailable` (507): the data dir cannot be
  * written. `sidecar_unavailable` (502): the Jupyter server's `/pnav/` proxy could not reach the sidecar.
  */
 export const ERROR_CODES = [
@@ -23,6 +24,7 @@ export const ERROR_CODES = [
   'not_found',
   'payload_too_large',
   'conflict',
+  'too_many_open_runs',
   'storage_unavailable',
   'sidecar_unavailable',
   'internal',

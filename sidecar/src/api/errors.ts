@@ -15,6 +15,8 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly issues?: ErrorIssue[],
+    /** Seconds for a Retry-After header (429). */
+    readonly retryAfterS?: number,
   ) {
     super(message);
   }
@@ -32,10 +34,12 @@ const STORAGE_ERROR_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EIO', 'EACCES
  * failing mount), else null. Not the client's mistake, so a 5xx, but a clear one.
  */
 export function storageError(err: unknown): HttpError | null {
-  const e = err as { code?: unknown; syscall?: unknown; message?: unknown } | null;
-  if (!e || typeof e.code !== 'string' || !STORAGE_ERROR_CODES.has(e.code) || typeof e.syscall !== 'string') {
-    return null;
-  }
+  const e = err as { code?: unknown; syscall?: unknown; message?: unknown; name?: unknown } | null;
+  if (!e || typeof e.code !== 'string' || !STORAGE_ERROR_CODES.has(e.code)) return null;
+  // The atomic writer's errors already say which file and why, in words a user can act on.
+  if (e.name === 'DiskWriteError' && typeof e.message === 'string')
+    return new HttpError(507, 'storage_unavailable', e.message);
+  if (typeof e.syscall !== 'string') return null;
   // Node's message is "ENOSPC: no space left on device, write [path]": keep the cause, drop the path.
   const cause = typeof e.message === 'string' && e.message.startsWith(`${e.code}:`) ? e.message.split(',')[0] : e.code;
   return new HttpError(507, 'storage_unavailable', `the data directory cannot be written (${cause})`);

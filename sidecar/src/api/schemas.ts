@@ -99,7 +99,8 @@ export const AbsolutePathSchema = z
   .regex(
     /^(\/|[A-Za-z]:[\\/]|\\\\)/,
     "must be an absolute path (a relative one would resolve against the sidecar's working directory, not the notebook's)",
-  );
+  )
+  .refine(p => !p.includes('\0'), 'must not contain a NUL character');
 
 /** Where and how the CSV row of a closed run is written (calculadorapnav's save_to_file). */
 export const CsvOutputSchema = z.strictObject({
@@ -120,6 +121,8 @@ export const SubmitSchema = z.strictObject({
   endpointUrl: z.string().regex(new RegExp(ENDPOINT_URL_PATTERN), 'must be an http(s) URL'),
   token: z.string(),
   modelId: ModelIdSchema,
+  /** Send the token over plain http:// to a host that is not loopback (checked when the upload is queued). */
+  allowInsecureEndpoint: z.boolean().optional(),
 });
 
 export const OpenRunRequestSchema = z.strictObject({
@@ -367,13 +370,24 @@ export const RunSchema = z.object({
   settingsSources: z.record(z.string(), z.string()).optional(),
   /** The configured CSV directory used when the close request names none (null: the notebook's directory). */
   outputDir: z.string().nullable().optional(),
+  /**
+   * The run continued across sidecar restarts (its kernel kept running): how many, and the seconds
+   * between each last checkpoint and the restart, counted in durationS but not measured.
+   */
+  sidecarRestarts: z.object({ count: z.number().int(), unmeasuredS: z.number() }).optional(),
 });
 export type Run = z.infer<typeof RunSchema>;
 
 export const CloseRunResponseSchema = z.object({
   run: RunSchema,
   csv: z
-    .object({ path: z.string().nullable(), epochsPath: z.string().nullable(), error: z.string().nullable() })
+    .object({
+      path: z.string().nullable(),
+      epochsPath: z.string().nullable(),
+      /** `<name>_methods.csv`: method, measured/estimated, quality, scope and basis of every figure. */
+      methodsPath: z.string().nullable().optional(),
+      error: z.string().nullable(),
+    })
     .nullable(),
   upload: z.object({ id: z.string(), status: z.string() }).nullable(),
   /**
@@ -415,6 +429,13 @@ export const StatusSchema = z.object({
   sources: z.array(SourceInfoSchema),
   scope: z.object({ kind: z.string(), detail: z.string() }),
   openRuns: z.number().int(),
+  /** The data directory, and stored data found damaged at start-up: skipped, moved aside, named here. */
+  storage: z
+    .object({
+      dataDir: z.string(),
+      warnings: z.array(z.object({ file: z.string(), message: z.string(), movedTo: z.string().nullable() })),
+    })
+    .optional(),
   hardware: z.object({
     cpuModel: z.string(),
     cpuCount: z.number().int(),

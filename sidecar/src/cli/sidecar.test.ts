@@ -136,11 +136,14 @@ describe('pnav sidecar', () => {
 
     const open = (await call(info, 'POST', '/api/v1/runs', { kind: 'cell', label: 'crashed' })).body.run as Run;
     fake.setEnergy('intel-rapl:0', 20_000_000);
-    // Wait until a checkpoint has stored the +7 J.
-    await waitFor('checkpoint', () => {
-      const text = fs.readFileSync(path.join(dataDir, 'runs.journal'), 'utf8');
-      return text.split('\n').some(l => l.includes(open.id) && l.includes('"energyJ":7,'));
-    });
+    const setAt = new Date().toISOString();
+    // Wait until a checkpoint after the +7 J (it stores one meter reading for all open runs).
+    let checkpointed = false;
+    while (!checkpointed) {
+      const run = (await call(info, 'GET', `/api/v1/runs/${open.id}`)).body.run as Run;
+      checkpointed = run.checkpointAt !== null && run.checkpointAt > setAt;
+      if (!checkpointed) await new Promise(r => setTimeout(r, 20));
+    }
     a.child.kill('SIGKILL');
     await a.exit;
     expect(readRuntime(runtimeDir)?.pid).toBe(a.child.pid); // stale file left behind

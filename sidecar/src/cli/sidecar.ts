@@ -12,6 +12,7 @@ import {
 } from '../server/runtime-file.js';
 import { startSidecar } from '../server/sidecar.js';
 import { ensurePrivateDir } from '../store/journal.js';
+import { UntrustedPathError } from '../util/trusted-path.js';
 import { VERSION } from '../util/version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -31,7 +32,10 @@ export function register(program: Command): void {
       '--sample-interval <ms>',
       'sampling period in milliseconds (default: the sample_interval_ms setting, else 1000; see pnav config)',
     )
-    .option('--checkpoint-interval <ms>', 'how often open runs are saved, in milliseconds', '5000')
+    .option('--checkpoint-interval <ms>', 'how often open runs are checkpointed, in milliseconds', '1000')
+    .option('--max-open-runs <n>', 'open runs kept at most; past it opening a run answers 429', '10000')
+    .option('--max-open-runs-per-kernel <n>', 'open runs one kernel (or pid) may keep', '1000')
+    .option('--max-run-age <s>', 'close a run still open after this many seconds as interrupted (0: never)', '2592000')
     .option('--sysfs-root <dir>', 'root of sysfs (containers may mount the host one elsewhere)', '/sys')
     .option('--proc-root <dir>', 'root of procfs', '/proc')
     .option('--country <iso3>', 'country of the machine, ISO 3166-1 alpha-3 (e.g. ESP)')
@@ -57,7 +61,16 @@ async function serve(opts: RawSidecarOptions): Promise<number> {
     process.stderr.write(`pnav sidecar: ${err.message}\n`);
     return 2;
   }
-  const claim = await claimRuntimeDir(config.runtimeDir);
+  let claim: Awaited<ReturnType<typeof claimRuntimeDir>>;
+  try {
+    claim = await claimRuntimeDir(config.runtimeDir, { log });
+  } catch (err) {
+    if (!(err instanceof UntrustedPathError)) throw err;
+    process.stderr.write(
+      `pnav sidecar: ${err.message}; set --runtime-dir or PNAV_RUNTIME_DIR to a directory only you can write\n`,
+    );
+    return 1;
+  }
   if (claim.kind === 'running') {
     process.stdout.write(
       `pnav sidecar already running at ${claim.info.url} (pid ${claim.info.pid}, runtime file ${runtimeFilePath(config.runtimeDir)})\n`,

@@ -15,6 +15,7 @@ interface UploadOptions {
   run?: string[];
   type: string;
   endpoint?: string;
+  allowInsecureEndpoint?: boolean;
   modelId?: string;
   token?: string;
   previewOnly?: boolean;
@@ -26,10 +27,11 @@ interface UploadOptions {
 class CliError extends Error {}
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const sidecar = findRunningSidecar();
+  const refused: string[] = [];
+  const sidecar = await findRunningSidecar(process.env, why => refused.push(why));
   if (!sidecar) {
     throw new CliError(
-      'no running sidecar found (start Jupyter with PNAV Lab, or `pnav sidecar`, or set PNAV_SIDECAR_URL and PNAV_SIDECAR_TOKEN)',
+      `no running sidecar found (start Jupyter with PNAV Lab, or \`pnav sidecar\`, or set PNAV_SIDECAR_URL and PNAV_SIDECAR_TOKEN)${refused.map(r => `; ${r}`).join('')}`,
     );
   }
   const response = await fetch(`${sidecar.access.baseUrl}${API_PREFIX}${path}`, {
@@ -89,6 +91,7 @@ async function run(opts: UploadOptions): Promise<void> {
   const { uploads } = await call<{ uploads: Upload[] }>('POST', '/uploads', {
     ...selection,
     endpointUrl: opts.endpoint,
+    ...(opts.allowInsecureEndpoint ? { allowInsecureEndpoint: true } : {}),
     modelId: opts.modelId,
     token,
   });
@@ -116,6 +119,7 @@ export function register(program: Command): void {
     ])
     .option('--type <typeProcess>', 'training or inference', 'training')
     .option('--endpoint <url>', 'the PNAV API endpoint URL (used exactly as given)')
+    .option('--allow-insecure-endpoint', 'allow an http:// endpoint that is not loopback (the token travels in clear)')
     .option('--model-id <hex>', 'PNAV model id, 64 lowercase hex')
     .option('--token <hex>', 'PNAV token (prefer env PNAV_TOKEN: argv is visible to other users)')
     .option('--preview-only', 'show the record and stop')

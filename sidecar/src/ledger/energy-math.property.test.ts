@@ -5,7 +5,7 @@
  * - overlapping runs and epochs inside runs: every window's energy is the counter delta between its
  *   open and close readings, per component, restricted to its GPU ids; totals, PUE and emissions follow;
  * - a crash (a new ledger over the same store) turns open runs into `interrupted` ones carrying the
- *   figures of their last checkpoint.
+ *   figures of their last checkpoint; every epoch is stored as it opens and closes.
  * The power sources are the hardware boundary and the only fakes: their cumulative counters are
  * driven by the generated operations.
  */
@@ -19,6 +19,7 @@ import { emissionsG, resolveLocation } from '../carbon/index.js';
 import { RaplCounter } from '../power/cpu/rapl-counter.js';
 import { Meter } from '../power/meter.js';
 import type { PowerSource, SourceReading } from '../power/source.js';
+import { OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import { RunStore } from '../store/run-store.js';
 import { Ledger } from './ledger.js';
 
@@ -146,12 +147,10 @@ interface ModelRun extends ModelWindow {
   pue: number;
   epochs: (ModelWindow & { index: number })[];
   openEpoch: number | null;
-  /** What the store holds for this run since its last write (open, checkpoint, epoch close). */
-  stored: { end: Counters; epochs: { index: number; closed: boolean; end: Counters }[] };
 }
 
-/** The run as the ledger writes it: totals from the last checkpoint, epochs as they stand. */
-function storedView(r: ModelRun): ModelRun['stored'] {
+/** What survives a crash: totals at the last checkpoint, closed epochs exact, the open one at the last checkpoint. */
+function storedView(r: ModelRun): { end: Counters; epochs: { index: number; closed: boolean; end: Counters }[] } {
   return {
     end: r.checkpoint ?? r.open,
     epochs: r.epochs.map(e => ({ index: e.index, closed: e.close !== null, end: e.close ?? e.checkpoint ?? e.open })),
@@ -199,6 +198,7 @@ async function newLedger(dir: string, counters: Counters): Promise<{ ledger: Led
     scope: { kind: 'machine', detail: 'property test' },
     procRoot: '/proc',
     defaults: { pue: 1, typeRam: 'DDR4' },
+    checkpoints: new OpenRunCheckpoints({ dataDir: dir }),
   });
   await ledger.load();
   return { ledger, store };
@@ -242,7 +242,6 @@ describe('runs and epochs against the reference model', () => {
               checkpoint: null,
               epochs: [],
               openEpoch: null,
-              stored: { end: snap(), epochs: [] },
             };
             model.push(m);
           } else if (op.t === 'checkpoint') {
@@ -251,7 +250,6 @@ describe('runs and epochs against the reference model', () => {
               r.checkpoint = snap();
               const e = r.epochs.find(x => x.index === r.openEpoch);
               if (e) e.checkpoint = snap();
-              r.stored = storedView(r);
             }
           } else {
             const open = openRuns();
@@ -272,7 +270,6 @@ describe('runs and epochs against the reference model', () => {
               ledger.closeEpoch(r.id, current.index, {});
               current.close = snap();
               r.openEpoch = null;
-              r.stored = storedView(r);
             }
           }
         }
@@ -285,10 +282,10 @@ describe('runs and epochs against the reference model', () => {
           for (const r of openRuns()) {
             const got = view.get(r.id)!;
             expect(got.status).toBe('interrupted');
-            expectWindow('interrupted run', got, r, r.open, r.stored.end, intensity);
-            // Epochs opened after the last write are not in the store: the checkpoint is the unit of loss.
-            expect(got.epochs.map(e => e.index)).toEqual(r.stored.epochs.map(e => e.index));
-            for (const e of r.stored.epochs) {
+            const stored = storedView(r);
+            expectWindow('interrupted run', got, r, r.open, stored.end, intensity);
+            expect(got.epochs.map(e => e.index)).toEqual(stored.epochs.map(e => e.index));
+            for (const e of stored.epochs) {
               const ge = got.epochs.find(x => x.index === e.index)!;
               const opened = r.epochs.find(x => x.index === e.index)!.open;
               expect(ge.status).toBe(e.closed ? 'ok' : 'interrupted');

@@ -8,13 +8,17 @@ import { COMPONENTS, type Component, type EnergyBreakdown, type Run } from '../a
 import { componentEnergyJ, type MeterReading, type WindowHealth } from '../power/meter.js';
 import type { ComponentProvenance } from '../power/provenance.js';
 import type { PowerSource } from '../power/source.js';
+import type { CarriedFigures } from '../store/open-run-checkpoints.js';
+
+/** What a window's figures need to know of a source (a live one, or as a stored run recorded it). */
+export type SourceFacts = Pick<PowerSource, 'method' | 'measured'> & Partial<Pick<PowerSource, 'updatePeriodMs'>>;
 
 /** A window shorter than this many source updates is 'coarse'. */
 export const COARSE_UPDATES = 3;
 export type { ComponentProvenance };
 
 export interface WindowContext {
-  sourceOf: (c: Component) => PowerSource | undefined;
+  sourceOf: (c: Component) => SourceFacts | undefined;
   included: readonly Component[];
   gpuIds: readonly number[] | null;
   provenance?: (c: Component) => ComponentProvenance | undefined;
@@ -119,4 +123,23 @@ export function zeroBreakdown(
     };
   }
   return energy;
+}
+
+/** The sources a stored run was measured with, as its breakdown recorded them (after a restart the machine's may differ). */
+export function storedSourceFacts(energy: EnergyBreakdown): (c: Component) => SourceFacts | undefined {
+  return c => (energy[c] && energy[c].method !== 'none' ? energy[c] : undefined);
+}
+
+/** A window's figures plus what the run measured before a sidecar restart. */
+export function addCarried(window: WindowFigures, carried: CarriedFigures | null): WindowFigures {
+  if (!carried) return window;
+  const durationS = window.durationS + carried.durationS;
+  const energy = {} as EnergyBreakdown;
+  let energyJ = 0;
+  for (const c of COMPONENTS) {
+    const e = window.energy[c].energyJ + (carried.energyJ[c] ?? 0);
+    energy[c] = { ...window.energy[c], energyJ: e, powerW: durationS > 0 ? e / durationS : 0 };
+    if (window.energy[c].included && window.energy[c].method !== 'none') energyJ += e;
+  }
+  return { ...window, durationS, energy, energyJ };
 }

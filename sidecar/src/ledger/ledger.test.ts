@@ -6,6 +6,7 @@ import { scriptedMachine } from '../../test-support/scripted-source.js';
 import { type OpenRunRequest, OpenRunRequestSchema, type Run } from '../api/schemas.js';
 import { emissionsG, resolveLocation } from '../carbon/index.js';
 import { Meter } from '../power/meter.js';
+import { OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import { RunStore } from '../store/run-store.js';
 import { Ledger, LedgerError } from './ledger.js';
 
@@ -25,6 +26,7 @@ function makeLedger(dataDir = path.join(tmp, 'data')) {
     scope: { kind: 'machine', detail: 'test machine' },
     procRoot,
     defaults: { pue: 1, typeRam: 'DDR4' },
+    checkpoints: new OpenRunCheckpoints({ dataDir }),
   });
 }
 
@@ -262,6 +264,154 @@ describe('Ledger durability', () => {
     before.close();
     expect(ledger.list().map(r => r.label)).toEqual(['after space came back']);
     expect(ledger.get(kept.id)!.status).toBe('interrupted');
+  });
+});
+
+describe('Ledger writes before it changes (disk full)', () => {
+  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+
+  it('a close whose write fails leaves the run open; a retry closes it and the close is stored', async () => {
+    const run = open({ label: 'full disk' });
+    machine.cpu.energyJ = 40;
+    const put = vi.spyOn(store, 'put').mockImplementationOnce(() => {
+      throw enospc();
+    });
+    await expect(ledger.closeRun(run.id, { status: 'ok' })).rejects.toThrow(/^ENOSPC/);
+    put.mockRestore();
+    expect([ledger.get(run.id)!.status, ledger.get(run.id)!.endedAt, ledger.openCount]).toEqual(['open', null, 1]);
+    machine.cpu.energyJ = 50;
+    const retry = await ledger.closeRun(run.id, { status: 'ok' });
+    expect([retry.alreadyClosed, retry.run.status, retry.run.energy.cpu.energyJ]).toEqual([false, 'ok', 50]);
+    const before = store;
+    ledger = makeLedger();
+    await ledger.load();
+    before.close();
+    expect(ledger.get(run.id)).toMatchObject({ status: 'ok', energyJ: 50 });
+  });
+
+  it('an epoch open or close whose write fails changes nothing', () => {
+    const run = open();
+    const put = vi.spyOn(store, 'put').mockImplementationOnce(() => {
+      throw enospc();
+    });
+    expect(() => ledger.openEpoch(run.id, {})).toThrow(/^ENOSPC/);
+    expect(ledger.get(run.id)!.epochs).toEqual([]);
+    ledger.openEpoch(run.id, {});
+    put.mockImplementationOnce(() => {
+      throw enospc();
+    });
+    expect(() => ledger.closeEpoch(run.id, 0, {})).toThrow(/^ENOSPC/);
+    expect(ledger.get(run.id)!.epochs.map(e => e.status)).toEqual(['open']);
+    put.mockRestore();
+    expect(ledger.closeEpoch(run.id, 0, {}).status).toBe('ok');
+  });
+
+  it('a patch of a closed run whose write fails keeps the old values', async () => {
+    const run = open({ label: 'before' });
+    await ledger.closeRun(run.id, { status: 'ok' });
+    vi.spyOn(store, 'put').mockImplementationOnce(() => {
+      throw enospc();
+    });
+    expect(() => ledger.patch(run.id, { label: 'after' })).toThrow(/^ENOSPC/);
+    expect(ledger.get(run.id)!.label).toBe('before');
+  });
+});
+
+describe('Ledger limits', () => {
+  it('refuses a run past the per-kernel and the total cap with too_many_open_runs and a retry delay', async () => {
+    store.close();
+    const dataDir = path.join(tmp, 'limits');
+    store = new RunStore({ dataDir });
+    ledger = new Ledger({
+      store,
+      meter: new Meter([machine.cpu]),
+      carbon: { resolveLocation, emissionsG },
+      scope: { kind: 'machine', detail: 'test machine' },
+      procRoot,
+      defaults: { pue: 1, typeRam: 'DDR4' },
+      limits: { maxOpenRuns: 3, maxOpenRunsPerKernel: 2 },
+    });
+    await ledger.load();
+    const a1 = open({ kernelId: 'a' });
+    open({ kernelId: 'a' });
+    const refused = (() => {
+      try {
+        open({ kernelId: 'a' });
+      } catch (err) {
+        return err as LedgerError;
+      }
+    })();
+    expect(refused).toBeInstanceOf(LedgerError);
+    expect([refused!.code, refused!.message, refused!.retryAfterS]).toEqual([
+      'too_many_open_runs',
+      'this kernel has 2 runs open, the most one kernel may (--max-open-runs-per-kernel); close some first',
+      5,
+    ]);
+    open({ kernelId: 'b' });
+    expect(() => open({ kernelId: 'c' })).toThrow(
+      '3 runs are open, the most this sidecar keeps (--max-open-runs 3); close some first',
+    );
+    await ledger.closeRun(a1.id, { status: 'ok' });
+    expect(open({ kernelId: 'a' }).status).toBe('open'); // a close frees a place
+  });
+});
+
+describe('Ledger checkpoints', () => {
+  it('write one meter reading whatever the number of open runs, not every run again', () => {
+    for (let i = 0; i < 200; i++) open({ label: `run ${i}` });
+    const dataDir = path.join(tmp, 'data');
+    const size = (name: string) => fs.statSync(path.join(dataDir, name)).size;
+    const runsBefore = size('runs.journal');
+    const checkpointsBefore = size('checkpoints.journal');
+    machine.cpu.energyJ = 10;
+    ledger.checkpoint();
+    machine.cpu.energyJ = 20;
+    ledger.checkpoint();
+    expect(size('runs.journal')).toBe(runsBefore);
+    const written = size('checkpoints.journal') - checkpointsBefore;
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(2 * 1000); // two lines of one reading, not 200 runs
+  });
+
+  it('a run whose kernel still runs continues after a crash: energy before and after, the gap named', async () => {
+    fs.mkdirSync(path.join(procRoot, '4242'), { recursive: true });
+    fs.writeFileSync(path.join(procRoot, 'stat'), 'cpu  1000 0 0 5000 0 0 0 0 0 0\n');
+    fs.writeFileSync(
+      path.join(procRoot, '4242', 'stat'),
+      '4242 (python3) S 1 0 0 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 777 0 0\n',
+    );
+    const run = open({ pid: 4242, label: 'spans a crash' });
+    machine.cpu.energyJ = 30;
+    ledger.checkpoint();
+    machine.cpu.energyJ = 45; // after the last checkpoint: not measured
+    const before = store;
+    ledger = makeLedger(); // kill -9 and restart: nothing written in between
+    expect(await ledger.load()).toBe(0);
+    before.close();
+    const resumed = ledger.get(run.id)!;
+    expect(resumed.status).toBe('open');
+    expect(resumed.energy.cpu.energyJ).toBe(30);
+    expect(resumed.sidecarRestarts?.count).toBe(1);
+    machine.cpu.energyJ = 65;
+    const { run: closed } = await ledger.closeRun(run.id, { status: 'ok' });
+    expect([closed.status, closed.energy.cpu.energyJ, closed.sidecarRestarts?.count]).toEqual(['ok', 50, 1]);
+    expect(closed.sidecarRestarts!.unmeasuredS).toBeGreaterThanOrEqual(0);
+    expect(closed.durationS).toBeGreaterThanOrEqual(closed.sidecarRestarts!.unmeasuredS);
+  });
+
+  it('a run whose pid now belongs to another process is interrupted, not continued', async () => {
+    fs.mkdirSync(path.join(procRoot, '4243'), { recursive: true });
+    const statOf = (start: number) => `4243 (python3) S 1 0 0 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 ${start} 0 0\n`;
+    fs.writeFileSync(path.join(procRoot, '4243', 'stat'), statOf(777));
+    const run = open({ pid: 4243 });
+    machine.cpu.energyJ = 30;
+    ledger.checkpoint();
+    fs.writeFileSync(path.join(procRoot, '4243', 'stat'), statOf(999)); // the pid was reused
+    const before = store;
+    ledger = makeLedger();
+    expect(await ledger.load()).toBe(1);
+    before.close();
+    expect(ledger.get(run.id)).toMatchObject({ status: 'interrupted', energyJ: 30 });
   });
 });
 

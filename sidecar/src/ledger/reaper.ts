@@ -4,6 +4,8 @@
  * the reaper checks the pid each open run gave (OpenRunRequest.pid) and closes the run as
  * `interrupted` once that process is gone.
  *
+ * It also closes runs open longer than `maxRunAgeS` (a client that never closes, without a pid).
+ *
  * Two guards against closing a live run:
  * - a pid that did not exist when the reaper first saw the run (a kernel in another pid
  *   namespace, a container) is never reaped: we cannot tell it from a dead one;
@@ -13,8 +15,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Run } from '../api/schemas.js';
 
+/** What a sweep needs of an open run: no figures (computing them for 10,000 open runs each second would cost a core). */
+export interface OpenRunBrief {
+  id: string;
+  pid: number | null;
+  startedAt: string;
+}
+
 export interface ReapableLedger {
-  list(filter: { status: 'open' }): Run[];
+  openRunsBrief(): OpenRunBrief[];
   closeRun(id: string, req: { status: 'interrupted'; error: string }): Promise<unknown>;
   /** When present, the reaper notes each kernel's identity as its run opens (before the first sweep). */
   onEvent?(listener: (event: string, run: Run) => void): () => void;
@@ -22,6 +31,8 @@ export interface ReapableLedger {
 
 export interface ReaperOptions {
   intervalMs?: number;
+  /** Close runs open longer than this as interrupted (0 or absent: never). */
+  maxRunAgeS?: number;
   /** Root of the proc filesystem (tests may point it at a fake tree). */
   procRoot?: string;
   log?: (msg: string) => void;
@@ -49,6 +60,7 @@ export class RunReaper {
   private unsubscribe: (() => void) | null = null;
   private readonly intervalMs: number;
   private readonly procRoot: string;
+  private readonly maxRunAgeS: number;
   private readonly log: (msg: string) => void;
 
   constructor(
@@ -57,6 +69,7 @@ export class RunReaper {
   ) {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.procRoot = opts.procRoot ?? '/proc';
+    this.maxRunAgeS = opts.maxRunAgeS ?? 0;
     this.log = opts.log ?? (() => {});
   }
 
@@ -82,33 +95,48 @@ export class RunReaper {
     if (!this.seen.has(runId)) this.seen.set(runId, processStartTicks(this.procRoot, pid));
   }
 
-  /** One pass: closes the open runs whose process is gone. Returns the ids it closed. */
+  /** One pass: closes the open runs whose process is gone, or that are too old. Returns the ids it closed. */
   async sweep(): Promise<string[]> {
-    const open = this.ledger.list({ status: 'open' }).filter(run => run.pid !== null);
+    const open = this.ledger.openRunsBrief();
     const openIds = new Set(open.map(run => run.id));
     for (const id of this.seen.keys()) if (!openIds.has(id)) this.seen.delete(id);
     const closed: string[] = [];
+    const nowMs = Date.now();
+    // Many runs of one kernel share its pid: one /proc read per pid and sweep.
+    const ticksByPid = new Map<number, string | null>();
     for (const run of open) {
-      const pid = run.pid!;
-      const now = processStartTicks(this.procRoot, pid);
+      if (this.maxRunAgeS > 0 && nowMs - Date.parse(run.startedAt) > this.maxRunAgeS * 1000) {
+        const reason = `the run was open longer than the maximum age (${this.maxRunAgeS} s, --max-run-age)`;
+        if (await this.close(run.id, reason)) closed.push(run.id);
+        continue;
+      }
+      if (run.pid === null) continue;
+      const pid = run.pid;
+      let now = ticksByPid.get(pid);
+      if (now === undefined) {
+        now = processStartTicks(this.procRoot, pid);
+        ticksByPid.set(pid, now);
+      }
       if (!this.seen.has(run.id)) {
         this.seen.set(run.id, now);
         continue;
       }
       const first = this.seen.get(run.id);
       if (first === null || now === first) continue;
-      try {
-        await this.ledger.closeRun(run.id, {
-          status: 'interrupted',
-          error: `the kernel process (pid ${pid}) exited before the run closed`,
-        });
-        this.seen.delete(run.id);
-        closed.push(run.id);
-        this.log(`run ${run.id}: kernel pid ${pid} is gone, closed as interrupted`);
-      } catch (err) {
-        this.log(`run ${run.id}: could not close after its kernel died: ${(err as Error).message}`);
-      }
+      if (await this.close(run.id, `the kernel process (pid ${pid}) exited before the run closed`)) closed.push(run.id);
     }
     return closed;
+  }
+
+  private async close(id: string, error: string): Promise<boolean> {
+    try {
+      await this.ledger.closeRun(id, { status: 'interrupted', error });
+      this.seen.delete(id);
+      this.log(`run ${id}: ${error}; closed as interrupted`);
+      return true;
+    } catch (err) {
+      this.log(`run ${id}: could not close it (${error}): ${(err as Error).message}`);
+      return false;
+    }
   }
 }

@@ -22,7 +22,7 @@ function validator() {
 describe('BoAmps report', () => {
   const validate = validator();
 
-  // test-support/boamps-example.json: copy of shared/reference/boamps-example.json (a validating BoAmps 1.1.0 report).
+  // test-support/boamps-example.json: a BoAmps 1.1.0 report that validates against the vendored schema.
   it('the vendored schema accepts the reference example and rejects a report without dataset', () => {
     const example = JSON.parse(
       readFileSync(

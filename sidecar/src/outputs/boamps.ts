@@ -1,12 +1,13 @@
 /**
  * A BoAmps report (Boavizta AI Measures 1.1.0, the PNAV "datamodel") for one run or an
- * aggregate of runs, following the mapping of boamps.md §6. Fields BoAmps requires and
+ * aggregate of runs: run figures map to BoAmps' measures and infrastructure blocks. Fields BoAmps requires and
  * PNAV does not know (taskFamily, dataset type) come from the caller or are marked
  * "unspecified"/"other" for the user to complete. Validated against the vendored schema
  * (sidecar/data/boamps-schema/) in the tests.
  */
 import { createHash } from 'node:crypto';
 import type { Run } from '../api/schemas.js';
+import { methodsSentence } from './csv/methods-file.js';
 import { pyFeatures } from './py-format.js';
 import { type HardwareFacts, runToRecord } from './record.js';
 
@@ -84,6 +85,7 @@ export function runToBoamps(run: Run, hardware: HardwareFacts, context: BoampsCo
     `Measured with PNAV Lab (${run.quality}): ${record.n_epoch} epoch(s), ${record.n_batch} batch(es)`,
     `emissions ${record.emissions} kg CO2eq at ${run.location.intensityGPerKWh} gCO2eq/kWh (${run.location.intensitySource})`,
     `PUE ${run.pue}`,
+    methodsSentence(run),
     record.model_id ? `PNAV model_id ${record.model_id}` : null,
     run.notebookPath ? `notebook ${run.notebookPath}` : null,
   ]
@@ -142,6 +144,14 @@ export function runToBoamps(run: Run, hardware: HardwareFacts, context: BoampsCo
       powerSupplierType: 'public',
       powerSourceCarbonIntensity: run.location.intensityGPerKWh,
     }),
-    quality: QUALITY[run.quality],
+    quality: boampsQuality(run),
   };
+}
+
+/** A coarse window or a source that failed inside it lowers the quality one step each. */
+function boampsQuality(run: Run): 'high' | 'medium' | 'low' {
+  const steps = ['high', 'medium', 'low'] as const;
+  const base = steps.indexOf(QUALITY[run.quality]);
+  const lowered = base + (run.windowQuality === 'coarse' ? 1 : 0) + (run.degraded ? 1 : 0);
+  return steps[Math.min(lowered, steps.length - 1)]!;
 }

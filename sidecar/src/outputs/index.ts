@@ -25,10 +25,10 @@ export interface PnavOutputsDeps {
 
 export interface PnavOutputs {
   router: Router;
-  writeCsv(run: Run, output: CsvOutput): Promise<{ path: string; epochsPath: string | null }>;
+  writeCsv(run: Run, output: CsvOutput): Promise<{ path: string; epochsPath: string | null; methodsPath: string }>;
   enqueue(
     run: Run,
-    submit: { endpointUrl: string; token: string; modelId: string },
+    submit: { endpointUrl: string; token: string; modelId: string; allowInsecureEndpoint?: boolean },
   ): Promise<{ id: string; status: string }>;
   outbox: Outbox;
   start(): void;
@@ -46,7 +46,7 @@ export function createPnavOutputs(deps: PnavOutputsDeps): PnavOutputs {
     outbox,
     async writeCsv(run, output) {
       const written = await writeRunCsv(run, deps.hardware(), output);
-      return { path: written.path, epochsPath: written.epochsPath };
+      return { path: written.path, epochsPath: written.epochsPath, methodsPath: written.methodsPath };
     },
     async enqueue(run, submit) {
       const target = parseSubmitTarget(submit); // throws naming the field, never the token

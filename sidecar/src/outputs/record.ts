@@ -1,6 +1,6 @@
 /**
  * A run of the ledger → the record calculadorapnav would have produced for it
- * (calculadorapnav.md §2.3, §6, §7). Units: kWh, kg CO2eq, s, W, GB.
+ * (its EmissionsData columns, size buckets and per-epoch rule). Units: kWh, kg CO2eq, s, W, GB.
  */
 import type { Epoch, Run, Status } from '../api/schemas.js';
 import type { PnavRecord } from './csv/columns.js';
@@ -13,7 +13,7 @@ export function joulesToKWh(energyJ: number): number {
   return energyJ / J_PER_KWH;
 }
 
-/** calculadorapnav's size buckets (§6); 0 parameters (no model found) is "small". */
+/** calculadorapnav's size buckets by parameter count; 0 parameters (no model found) is "small". */
 export function modelSizeBucket(nParameters: number): 'small' | 'medium' | 'large' {
   if (nParameters < 100_000_000) return 'small';
   if (nParameters < 1_000_000_000) return 'medium';
@@ -67,7 +67,7 @@ interface PerEpoch {
 }
 
 /**
- * Measured epochs → their means. Otherwise calculadorapnav's rule (§7): totals divided
+ * Measured epochs → their means. Otherwise calculadorapnav's per-epoch rule: totals divided
  * by n_epoch; energy and time only for training, emissions for any process type.
  */
 function perEpoch(run: Run, nEpoch: number, energyKWh: number, emissionsKg: number): PerEpoch {

@@ -76,14 +76,19 @@ describe('POST /api/v1/exports', () => {
     expect(row.split(',')[4]).toBe('240.0'); // two 120 s runs
   });
 
-  it('json: an array of calculadorapnav records with the 40 keys in order', async () => {
+  it('json: an array of calculadorapnav records with the 40 keys in order, then how each figure was obtained', async () => {
     const res = await request(app)
       .post('/api/v1/exports')
       .send({ format: 'json', runIds: ['t1', 'i1'] });
     expect(res.status).toBe(200);
-    const records = JSON.parse(res.text) as object[];
+    const records = JSON.parse(res.text) as { methods: Record<string, string>[] }[];
     expect(records).toHaveLength(2);
-    expect(Object.keys(records[0])).toEqual([...PNAV_COLUMNS]);
+    expect(Object.keys(records[0]!)).toEqual([...PNAV_COLUMNS, 'methods']);
+    expect(records[0]!.methods.map(m => [m.component, m.method, m.measurement])).toEqual([
+      ['cpu', 'rapl', 'measured'],
+      ['gpu', 'rapl', 'excluded'],
+      ['ram', 'rapl', 'measured'],
+    ]);
     expect(res.text).toContain('"pue": 1.0');
   });
 

@@ -12,6 +12,7 @@ import { aggregateRuns } from './aggregate.js';
 import { runToBoamps } from './boamps.js';
 import { PNAV_HEADER } from './csv/columns.js';
 import { csvLine } from './csv/csv-table.js';
+import { methodObjects } from './csv/methods-file.js';
 import type { Outbox } from './outbox/outbox.js';
 import { csvCells, pyJson } from './py-format.js';
 import { type HardwareFacts, runToRecord } from './record.js';
@@ -115,7 +116,10 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
       const lines = [PNAV_HEADER, ...units.map(run => csvLine(csvCells(runToRecord(run, hardware))))];
       attachment(res, 'csv', single ? `emissions_${single}.csv` : 'emissions.csv', `${lines.join('\n')}\n`);
     } else if (body.format === 'json') {
-      const records = units.map(run => pyJson(runToRecord(run, hardware)));
+      // calculadorapnav's record, plus how each of its figures was obtained (the methods CSV's rows).
+      const records = units.map(
+        run => `${pyJson(runToRecord(run, hardware)).slice(0, -1)}, "methods": ${JSON.stringify(methodObjects(run))}}`,
+      );
       attachment(res, 'json', single ? `pnav_${single}.json` : 'pnav.json', `[${records.join(', ')}]`);
     } else {
       if (units.length > 1) {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { TypeProcessSchema } from '../api/schemas.js';
 import { PNAV_COLUMNS } from './csv/columns.js';
-import { EndpointUrlSchema, TokenSchema } from './validate.js';
+import { EndpointUrlSchema, refuseInsecureEndpoint, TokenSchema } from './validate.js';
 
 const RunIdsSchema = z.array(z.string().min(1).max(200)).min(1).max(10_000);
 const NotebookPathSchema = z.string().min(1).max(4096);
@@ -50,8 +50,11 @@ export const UploadRequestSchema = z
     runIds: RunIdsSchema.optional(),
     notebookPath: NotebookPathSchema.optional(),
     typeProcess: TypeProcessSchema,
+    /** Send the token over plain http:// to a host that is not loopback (it travels in clear). */
+    allowInsecureEndpoint: z.boolean().optional(),
   })
-  .refine(hasSelection, selectionRefinement);
+  .refine(hasSelection, selectionRefinement)
+  .superRefine(refuseInsecureEndpoint);
 
 export const UploadsQuerySchema = z.object({
   notebookPath: NotebookPathSchema.optional(),

@@ -13,7 +13,7 @@ function errorOf(input: object): SubmitValidationError {
   throw new Error('expected a validation error');
 }
 
-describe('submission validation (calculadorapnav §1.4, §3.3, cases 7 and 9)', () => {
+describe('submission validation (calculadorapnav: bad token, bad model id)', () => {
   it('accepts a 64-hex token, a lowercase model id and an https endpoint', () => {
     expect(parseSubmitTarget({ endpointUrl: 'https://x', token: GOOD, modelId: MODEL_ID })).toEqual({
       endpointUrl: 'https://x',
@@ -25,7 +25,7 @@ describe('submission validation (calculadorapnav §1.4, §3.3, cases 7 and 9)', 
   it('normalises the token like the prompt: lower case, strip, remove spaces', () => {
     expect(normaliseToken(`  ${GOOD.toUpperCase().slice(0, 10)} ${GOOD.slice(10)} `)).toBe(GOOD);
     expect(
-      parseSubmitTarget({ endpointUrl: 'http://x', token: ` ${GOOD.toUpperCase()} `, modelId: MODEL_ID }).token,
+      parseSubmitTarget({ endpointUrl: 'https://x', token: ` ${GOOD.toUpperCase()} `, modelId: MODEL_ID }).token,
     ).toBe(GOOD);
   });
 
@@ -52,5 +52,31 @@ describe('submission validation (calculadorapnav §1.4, §3.3, cases 7 and 9)', 
     expect(errorOf({ token: GOOD, modelId: MODEL_ID }).issues).toEqual([
       { path: 'endpointUrl', message: 'is required: the full URL of the PNAV API endpoint' },
     ]);
+  });
+
+  it('refuses plain http:// to a host that is not loopback, saying why, unless explicitly allowed', () => {
+    expect(errorOf({ endpointUrl: 'http://pnav.example.es/api', token: GOOD, modelId: MODEL_ID }).issues).toEqual([
+      {
+        path: 'endpointUrl',
+        message:
+          'must be https://: over http:// the PNAV token would travel in clear to pnav.example.es (only loopback ' +
+          'addresses may use http://, unless you pass --allow-insecure-endpoint / allowInsecureEndpoint)',
+      },
+    ]);
+    const allowed = {
+      endpointUrl: 'http://pnav.example.es/api',
+      token: GOOD,
+      modelId: MODEL_ID,
+      allowInsecureEndpoint: true,
+    };
+    expect(parseSubmitTarget(allowed).endpointUrl).toBe('http://pnav.example.es/api');
+    for (const url of [
+      'http://127.0.0.1:9/api',
+      'http://localhost:8/x',
+      'http://[::1]:7/',
+      'https://pnav.example.es/',
+    ]) {
+      expect(parseSubmitTarget({ endpointUrl: url, token: GOOD, modelId: MODEL_ID }).endpointUrl).toBe(url);
+    }
   });
 });

@@ -1,5 +1,5 @@
 /**
- * What calculadorapnav checks before it sends (§1.4, §3.3), checked here before
+ * What calculadorapnav checks before it sends (token normalisation and format, model id, endpoint), checked here before
  * anything is queued. Messages name the field and never echo the token.
  */
 import { z } from 'zod';
@@ -36,11 +36,44 @@ export const EndpointUrlSchema = z
     { message: 'must be an http:// or https:// URL' },
   );
 
-export const SubmitTargetSchema = z.object({
-  endpointUrl: EndpointUrlSchema,
-  token: TokenSchema,
-  modelId: ModelIdSchema,
-});
+/**
+ * Why sending the token to `url` would expose it, or null: plain http:// carries the Bearer token in
+ * clear to anything on the path, so only loopback (a local test server, a tunnel's local end) may
+ * use it unless the user said so explicitly.
+ */
+export function insecureEndpointProblem(url: string, allowInsecure: boolean | undefined): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null; // the URL rule reports it
+  }
+  if (parsed.protocol !== 'http:' || allowInsecure) return null;
+  const host = parsed.hostname.toLowerCase();
+  if (host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return null;
+  return (
+    'must be https://: over http:// the PNAV token would travel in clear to ' +
+    `${parsed.host} (only loopback addresses may use http://, unless you pass --allow-insecure-endpoint / allowInsecureEndpoint)`
+  );
+}
+
+/** Adds the http:// refusal to an object schema with `endpointUrl` and an optional `allowInsecureEndpoint`. */
+export function refuseInsecureEndpoint(
+  value: { endpointUrl: string; allowInsecureEndpoint?: boolean },
+  ctx: z.RefinementCtx,
+): void {
+  const problem = insecureEndpointProblem(value.endpointUrl, value.allowInsecureEndpoint);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['endpointUrl'], message: problem });
+}
+
+export const SubmitTargetSchema = z
+  .object({
+    endpointUrl: EndpointUrlSchema,
+    token: TokenSchema,
+    modelId: ModelIdSchema,
+    allowInsecureEndpoint: z.boolean().optional(),
+  })
+  .superRefine(refuseInsecureEndpoint);
 export type SubmitTarget = z.infer<typeof SubmitTargetSchema>;
 
 export interface FieldIssue {

@@ -12,6 +12,7 @@ import type { PnavOutputs } from '../outputs/index.js';
 import type { SampleBuffer } from '../sampler/sample-buffer.js';
 import { type ConfigRouterOptions, createConfigRouter } from '../settings/router.js';
 import { checkHostAndOrigin, checkToken } from './guard.js';
+import { CHALLENGE_PATTERN, proofFor } from './proof.js';
 import { runsRouter } from './runs-routes.js';
 
 export interface AppDeps {
@@ -34,6 +35,10 @@ export interface AppDeps {
 
 export const DEFAULT_BODY_LIMIT = '1mb';
 
+function isChallenge(path: string, query: unknown): boolean {
+  return path === '/healthz' && typeof query === 'object' && query !== null && 'challenge' in query;
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const log = deps.log ?? (() => {});
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -44,14 +49,22 @@ export function createApp(deps: AppDeps): express.Express {
 
   const guard: RequestHandler = (req, _res, next) => {
     checkHostAndOrigin(req.headers, req.socket.localPort ?? 0);
-    if (!(deps.metricsPublic && req.path === '/metrics')) checkToken(req.headers.authorization, deps.token);
+    // The challenge is answered without the token: a client asks it before trusting us with the token.
+    const publicPath = (deps.metricsPublic && req.path === '/metrics') || isChallenge(req.path, req.query);
+    if (!publicPath) checkToken(req.headers.authorization, deps.token);
     next();
   };
   app.use(guard);
   app.use(jsonBodyParser(bodyLimit));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, version: deps.version });
+  // `?challenge=<hex nonce>`: the answer proves this process holds the token (proof.ts).
+  app.get('/healthz', (req, res) => {
+    const challenge = req.query.challenge;
+    if (challenge === undefined) return void res.json({ ok: true, version: deps.version });
+    if (typeof challenge !== 'string' || !CHALLENGE_PATTERN.test(challenge)) {
+      throw new HttpError(400, 'bad_request', 'challenge: must be 32 to 128 lowercase hexadecimal characters');
+    }
+    res.json({ ok: true, version: deps.version, proof: proofFor(deps.token, challenge) });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
@@ -105,6 +118,7 @@ function errorHandler(bodyLimit: string, log: (msg: string) => void): ErrorReque
     }
     const e = toHttpError(err, bodyLimit);
     logServerError(log, `${req.method} ${req.path}`, e, err);
+    if (e.retryAfterS !== undefined) res.setHeader('Retry-After', String(e.retryAfterS));
     res.status(e.status).json(e.toBody());
   };
 }
@@ -117,7 +131,10 @@ export function logServerError(log: (msg: string) => void, where: string, e: Htt
 
 export function toHttpError(err: unknown, bodyLimit: string): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof LedgerError) return new HttpError(err.code === 'not_found' ? 404 : 409, err.code, err.message);
+  if (err instanceof LedgerError) {
+    const status = err.code === 'not_found' ? 404 : err.code === 'too_many_open_runs' ? 429 : 409;
+    return new HttpError(status, err.code, err.message, undefined, err.retryAfterS);
+  }
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string };
   if (e?.type === 'entity.too.large')
     return new HttpError(413, 'payload_too_large', `request body is larger than ${bodyLimit}`);

@@ -36,7 +36,7 @@ export function createHotRoutes(deps: HotRoutesDeps): HotRoutes {
   const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
     const e = toHttpError(err, deps.bodyLimit);
     logServerError(deps.log, `${req.method} ${req.url}`, e, err);
-    send(res, e.status, e.toBody());
+    send(res, e.status, e.toBody(), e.retryAfterS);
   };
 
   return (req, res) => {
@@ -78,12 +78,13 @@ export function createHotRoutes(deps: HotRoutesDeps): HotRoutes {
 }
 
 /** What express's res.status(n).json(body) writes: the same bytes and headers. */
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, retryAfterS?: number): void {
   if (res.headersSent) return;
   const json = JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(json),
+    ...(retryAfterS !== undefined && { 'Retry-After': String(retryAfterS) }),
   });
   res.end(json);
 }

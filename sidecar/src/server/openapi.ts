@@ -74,6 +74,14 @@ export async function buildOpenApi(version: string): Promise<object> {
       ...json(ErrorResponse),
     },
   };
+  const tooMany = {
+    429: {
+      description:
+        'too_many_open_runs: the open-run cap (--max-open-runs, --max-open-runs-per-kernel) is reached; Retry-After says when to try again',
+      headers: { 'Retry-After': { description: 'Seconds', schema: { type: 'integer' as const } } },
+      ...json(ErrorResponse),
+    },
+  };
   const add: AddPath = (method: Method, path: string, summary: string, ok, request = {}) => {
     const okResponse = 'schema' in ok ? { description: 'OK', ...json(ok.schema) } : ok.response;
     registry.registerPath({
@@ -90,6 +98,7 @@ export async function buildOpenApi(version: string): Promise<object> {
         [ok.status]: okResponse,
         ...errors,
         ...(request.conflict ? conflict : {}),
+        ...(request.tooMany ? tooMany : {}),
         ...(method === 'get' ? {} : storage),
       },
     });
@@ -114,7 +123,7 @@ export async function buildOpenApi(version: string): Promise<object> {
     `${API_PREFIX}/runs`,
     'Open a run',
     { status: 201, schema: z.object({ run: Run }) },
-    { body: c(OpenRunRequestSchema) },
+    { body: c(OpenRunRequestSchema), tooMany: true },
   );
   add(
     'get',
@@ -207,7 +216,7 @@ type AddPath = (
   summary: string,
   ok: { status: number; schema: z.ZodType } | { status: number; response: object },
   /** `conflict`: the route answers 409 (see `conflict` above). */
-  request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject; conflict?: boolean },
+  request?: { body?: z.ZodType; query?: z.ZodObject; params?: z.ZodObject; conflict?: boolean; tooMany?: boolean },
 ) => void;
 
 /** The PNAV outputs routes (src/outputs/router.ts), from that module's own schemas. */

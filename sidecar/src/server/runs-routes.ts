@@ -105,9 +105,9 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
   if (!alreadyClosed && body.output) {
     try {
       const written = await outputs.writeCsv(run, csvTarget(run, body.output));
-      csv = { path: written.path, epochsPath: written.epochsPath, error: null };
+      csv = { path: written.path, epochsPath: written.epochsPath, methodsPath: written.methodsPath, error: null };
     } catch (err) {
-      csv = { path: null, epochsPath: null, error: (err as Error).message };
+      csv = { path: null, epochsPath: null, methodsPath: null, error: (err as Error).message };
     }
   }
   if (!alreadyClosed && body.submit) {

@@ -1,12 +1,18 @@
 /**
- * Discovery: `<runtimeDir>/pnav-sidecar.json` = {url, token, pid, version, started_at, data_dir}, mode
- * 0600, removed on exit. One sidecar per runtime dir: starting claims a lock file with an
+ * Discovery: `<runtimeDir>/pnav-sidecar.json` = {url, token, pid, pid_start, version, started_at,
+ * data_dir}, mode 0600, removed on exit. One sidecar per runtime dir: starting claims a lock file with an
  * exclusive create (O_EXCL), so of two starting at once one wins and the other defers to it.
+ * The runtime dir and every file in it must be ours and private (trusted-path.ts): a file another
+ * user planted there is refused, never obeyed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir } from '../store/journal.js';
 import { writeFileAtomicSync } from '../util/atomic-file.js';
+import { isSameProcess, processStartId } from '../util/process-identity.js';
+import { createExclusive, ensurePrivateDirStrict, readTrustedFile, UntrustedPathError } from '../util/trusted-path.js';
+import { challengeSidecar, loopbackUrlProblem } from './proof.js';
+
+export { isAlive, processState } from '../util/process-identity.js';
 
 export const RUNTIME_FILE_NAME = 'pnav-sidecar.json';
 const LOCK_NAME = 'pnav-sidecar.lock';
@@ -15,6 +21,8 @@ export interface RuntimeInfo {
   url: string;
   token: string;
   pid: number;
+  /** `<boot id>:<start ticks>` of `pid` (process-identity.ts): a reused pid does not match it. */
+  pid_start?: string;
   version: string;
   started_at: string;
   /** Where this sidecar keeps its ledger: a client tells the user which data it is writing to. */
@@ -25,44 +33,77 @@ export function runtimeFilePath(runtimeDir: string): string {
   return path.join(runtimeDir, RUNTIME_FILE_NAME);
 }
 
+/** The runtime dir, created private (0700) or checked to be ours and private; throws UntrustedPathError. */
+export function ensureRuntimeDir(runtimeDir: string): void {
+  ensurePrivateDirStrict(runtimeDir, 'runtime dir');
+}
+
+/** The parsed runtime file; null when absent or not a runtime file; throws UntrustedPathError when planted. */
+export function readRuntimeFile(runtimeDir: string): RuntimeInfo | null {
+  const text = readTrustedFile(runtimeFilePath(runtimeDir));
+  if (text === null) return null;
+  let info: RuntimeInfo;
+  try {
+    info = JSON.parse(text) as RuntimeInfo;
+  } catch {
+    return null;
+  }
+  if (typeof info?.url !== 'string' || typeof info.token !== 'string' || typeof info.pid !== 'number') return null;
+  const problem = loopbackUrlProblem(info.url);
+  if (problem) throw new UntrustedPathError(runtimeFilePath(runtimeDir), `its url ${problem}`);
+  return info;
+}
+
 /**
- * Whether `pid` is a running process. A process killed with SIGKILL stays a zombie (state Z) until its
- * parent reaps it and still answers kill(pid, 0): counting it alive would make a restarted sidecar
- * defer to its own dead predecessor. Where `<procRoot>/<pid>/stat` is unreadable (not Linux), kill decides.
+ * The runtime file of a live sidecar, or null (missing, or its pid is no longer the sidecar that wrote
+ * it). A file we cannot trust is reported through `onRefused` and treated as absent.
  */
-export function isAlive(pid: number, procRoot = '/proc'): boolean {
+export function readLiveRuntime(
+  runtimeDir: string,
+  onRefused: (err: UntrustedPathError) => void = () => {},
+): RuntimeInfo | null {
   try {
-    process.kill(pid, 0);
+    ensureRuntimeDirTrusted(runtimeDir);
+    const info = readRuntimeFile(runtimeDir);
+    return info && isSameProcess(info.pid, info.pid_start) ? info : null;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: alive, someone else's
+    if (err instanceof UntrustedPathError) onRefused(err);
+    return null;
   }
-  const state = processState(pid, procRoot);
-  return state !== 'Z' && state !== 'X';
 }
 
-/** The one-letter state in `<procRoot>/<pid>/stat` (after the parenthesised command name), or null. */
-export function processState(pid: number, procRoot = '/proc'): string | null {
+/** Checks, without creating or changing anything, that an existing runtime dir is ours and private. */
+function ensureRuntimeDirTrusted(runtimeDir: string): void {
+  let st: fs.Stats;
   try {
-    const stat = fs.readFileSync(path.join(procRoot, String(pid), 'stat'), 'utf8');
-    return (
-      stat
-        .slice(stat.lastIndexOf(')') + 1)
-        .trim()
-        .split(' ', 1)[0] || null
+    st = fs.lstatSync(runtimeDir);
+  } catch {
+    return; // absent: no file in it either
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : null;
+  if (!st.isDirectory()) throw new UntrustedPathError(runtimeDir, 'the runtime dir is a symlink or not a directory');
+  if (uid !== null && st.uid !== uid) {
+    throw new UntrustedPathError(runtimeDir, `the runtime dir is owned by uid ${st.uid}, not by you (uid ${uid})`);
+  }
+  if (uid !== null && st.mode & 0o022) {
+    throw new UntrustedPathError(
+      runtimeDir,
+      `the runtime dir is writable by others (mode ${(st.mode & 0o777).toString(8)})`,
     );
-  } catch {
-    return null;
   }
 }
 
-/** The runtime file of a live sidecar, or null (missing, unreadable or its pid is dead). */
-export function readLiveRuntime(runtimeDir: string): RuntimeInfo | null {
-  try {
-    const info = JSON.parse(fs.readFileSync(runtimeFilePath(runtimeDir), 'utf8')) as RuntimeInfo;
-    return typeof info.pid === 'number' && isAlive(info.pid) ? info : null;
-  } catch {
-    return null;
-  }
+/**
+ * A live sidecar that also answers the challenge with its token; null otherwise. A pid that is alive and
+ * is a sidecar but does not answer is a hung sidecar: replaced like a dead one.
+ */
+export async function readAnsweringRuntime(
+  runtimeDir: string,
+  onRefused?: (err: UntrustedPathError) => void,
+): Promise<RuntimeInfo | null> {
+  const info = readLiveRuntime(runtimeDir, onRefused);
+  if (!info) return null;
+  return (await challengeSidecar(info.url, info.token)) === null ? info : null;
 }
 
 export type Claim = { kind: 'claimed'; release: () => void } | { kind: 'running'; info: RuntimeInfo };
@@ -71,23 +112,27 @@ export interface ClaimOptions {
   /** How long to wait for a sidecar that is starting to write its runtime file. */
   waitMs?: number;
   pollMs?: number;
+  log?: (msg: string) => void;
 }
 
 /**
  * Claims the runtime dir for this process, or returns the live sidecar already there (or
  * the one that won a simultaneous start). The claim holds a lock file until `release()`.
+ * Throws UntrustedPathError when the runtime dir is not ours and private.
  */
 export async function claimRuntimeDir(runtimeDir: string, opts: ClaimOptions = {}): Promise<Claim> {
-  ensurePrivateDir(runtimeDir);
+  ensureRuntimeDir(runtimeDir);
+  const log = opts.log ?? (() => {});
+  const onRefused = (err: UntrustedPathError) => log(`${err.message}; it will be replaced`);
   const deadline = Date.now() + (opts.waitMs ?? 15_000);
   const lockPath = path.join(runtimeDir, LOCK_NAME);
   for (;;) {
-    const live = readLiveRuntime(runtimeDir);
+    const live = await readAnsweringRuntime(runtimeDir, onRefused);
     if (live && live.pid !== process.pid) return { kind: 'running', info: live };
     const lock = tryLockFile(lockPath);
     if (lock) {
       // Re-check under the lock: the winner may have written its file just before we locked.
-      const again = readLiveRuntime(runtimeDir);
+      const again = await readAnsweringRuntime(runtimeDir, onRefused);
       if (again && again.pid !== process.pid) {
         lock();
         return { kind: 'running', info: again };
@@ -99,15 +144,24 @@ export async function claimRuntimeDir(runtimeDir: string, opts: ClaimOptions = {
   }
 }
 
-/** O_EXCL create of a lock file holding our pid; a lock left by a dead process is removed. Returns the release function, or null when held. */
+/** What a lock file holds: `<pid> <start id>`, so a reused pid does not keep a dead holder's lock. */
+function lockContent(): string {
+  return `${process.pid} ${processStartId(process.pid) ?? ''}`.trim();
+}
+
+/**
+ * O_EXCL create of a lock file naming this process; a lock whose holder is gone (or whose pid now
+ * belongs to another process) is removed. Returns the release function, or null when held.
+ */
 export function tryLockFile(lockPath: string): (() => void) | null {
+  const mine = lockContent();
   try {
-    const fd = fs.openSync(lockPath, 'wx', 0o600);
-    fs.writeSync(fd, String(process.pid));
+    const fd = createExclusive(lockPath);
+    fs.writeSync(fd, mine);
     fs.closeSync(fd);
     return () => {
       try {
-        if (fs.readFileSync(lockPath, 'utf8') === String(process.pid)) fs.unlinkSync(lockPath);
+        if (fs.readFileSync(lockPath, 'utf8') === mine) fs.unlinkSync(lockPath);
       } catch {
         // already gone
       }
@@ -115,14 +169,23 @@ export function tryLockFile(lockPath: string): (() => void) | null {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  let holder = Number.NaN;
+  let text: string | null;
   try {
-    holder = Number(fs.readFileSync(lockPath, 'utf8'));
-  } catch {
-    return null; // released between our open and read: try again
+    text = readTrustedFile(lockPath);
+  } catch (err) {
+    if (!(err instanceof UntrustedPathError)) return null;
+    text = 'untrusted'; // planted (a symlink, another owner): not a lock of ours; removing it is safe
   }
+  if (text === null) return null; // released between our open and read: try again
+  const [pidText, startId] = text.trim().split(' ');
+  const holder = Number(pidText);
   // An empty lock is one being written right now (or by a process that died at once: then old).
-  const stale = Number.isInteger(holder) && holder > 0 ? !isAlive(holder) : Date.now() - mtimeMs(lockPath) > 5_000;
+  const stale =
+    text === 'untrusted'
+      ? true
+      : Number.isInteger(holder) && holder > 0
+        ? !isSameProcess(holder, startId)
+        : Date.now() - mtimeMs(lockPath) > 5_000;
   if (stale) {
     try {
       fs.unlinkSync(lockPath);
@@ -135,17 +198,18 @@ export function tryLockFile(lockPath: string): (() => void) | null {
 
 function mtimeMs(file: string): number {
   try {
-    return fs.statSync(file).mtimeMs;
+    return fs.lstatSync(file).mtimeMs;
   } catch {
     return Date.now();
   }
 }
 
-/** Writes the runtime file atomically with mode 0600. */
+/** Writes the runtime file atomically with mode 0600, recording this process's start id. */
 export function writeRuntimeFile(runtimeDir: string, info: RuntimeInfo): string {
   const file = runtimeFilePath(runtimeDir);
-  ensurePrivateDir(runtimeDir);
-  writeFileAtomicSync(file, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600, forceMode: true });
+  ensureRuntimeDir(runtimeDir);
+  const withStart = { ...info, pid_start: info.pid_start ?? processStartId(info.pid) ?? undefined };
+  writeFileAtomicSync(file, `${JSON.stringify(withStart, null, 2)}\n`, { mode: 0o600, forceMode: true });
   return file;
 }
 
@@ -153,9 +217,9 @@ export function writeRuntimeFile(runtimeDir: string, info: RuntimeInfo): string 
 export function removeRuntimeFile(runtimeDir: string, pid = process.pid): void {
   const file = runtimeFilePath(runtimeDir);
   try {
-    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as RuntimeInfo;
+    const info = JSON.parse(readTrustedFile(file) ?? '{}') as RuntimeInfo;
     if (info.pid === pid) fs.unlinkSync(file);
   } catch {
-    // missing or unreadable: nothing of ours to remove
+    // missing, unreadable or not ours: nothing of ours to remove
   }
 }

@@ -229,6 +229,7 @@ describe('runs API', () => {
     expect(closed.body.csv).toEqual({
       path: null,
       epochsPath: null,
+      methodsPath: null,
       error: `output directory '${missing}' does not exist`,
     });
     expect(fs.existsSync(missing)).toBe(false);

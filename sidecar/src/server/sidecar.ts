@@ -23,6 +23,7 @@ import { SampleBuffer } from '../sampler/sample-buffer.js';
 import { Sampler } from '../sampler/sampler.js';
 import { settingsPaths } from '../settings/files.js';
 import { EnergyTotalsStore } from '../store/energy-totals-store.js';
+import { OpenRunCheckpoints } from '../store/open-run-checkpoints.js';
 import { RunStore } from '../store/run-store.js';
 import { VERSION } from '../util/version.js';
 import { createApp, DEFAULT_BODY_LIMIT } from './app.js';
@@ -79,6 +80,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
   const defaultLocation: Location = resolveLocation({ configCountry: config.country, envCountry, timeZone });
 
   const store = new RunStore({ dataDir: config.dataDir, log });
+  const checkpoints = new OpenRunCheckpoints({ dataDir: config.dataDir, log });
   const meter = new Meter(power.sources, log);
   const sidecarSettings = settingsFromSidecarConfig(config);
   const gpuByProcess = new ByProcessGpuScope(config.nvidiaSmiPath ?? 'nvidia-smi', config.procRoot);
@@ -96,18 +98,25 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       mapVisibleGpus: text => visibleGpuIndices(power.gpuInventory ?? [], text),
     },
     gpuByProcess,
+    checkpoints,
+    limits: { maxOpenRuns: config.maxOpenRuns, maxOpenRunsPerKernel: config.maxOpenRunsPerKernel },
     provenance: componentProvenance(power.sources, power.info, power.scope, power.gpuScope),
     log,
   });
   await ledger.load();
   // Closes as interrupted the runs whose kernel died mid-cell (kill -9, OOM): they never send a close.
-  const reaper = new RunReaper(ledger, { procRoot: config.procRoot, log }).start();
+  const reaper = new RunReaper(ledger, { procRoot: config.procRoot, maxRunAgeS: config.maxRunAgeS, log }).start();
 
   const samples = new SampleBuffer();
   const energyTotals = new EnergyTotalsStore({ dataDir: config.dataDir, log });
+  const energyTotalsJ = energyTotals.load();
+  const storage = {
+    dataDir: path.resolve(config.dataDir),
+    warnings: [...store.warnings, ...checkpoints.warnings, ...energyTotals.warnings],
+  };
   const metrics = createMetrics(power.sources, config.labels, {
     location: defaultLocation,
-    energyTotalsJ: energyTotals.load(),
+    energyTotalsJ,
     persistEnergy: totals => energyTotals.put(totals, { durable: true }),
   });
   const status = (): Status => ({
@@ -124,6 +133,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     sources: power.info,
     scope: power.scope,
     openRuns: ledger.openCount,
+    storage,
     hardware: power.hardware,
   });
   const hub = new StreamHub({ token, status, log });
@@ -195,6 +205,8 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
         await stopAll(power.sources);
         await store.flush();
         store.close();
+        await checkpoints.flush();
+        checkpoints.close();
         void energyTotals.put(metrics.energyTotals());
         await energyTotals.flush();
         energyTotals.close();

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse as parseIni } from 'ini';
 import { parse as parseToml } from 'smol-toml';
+import { untrustedReason } from '../util/trusted-path.js';
 import type { SettingKey } from './definitions.js';
 
 export const PROJECT_FILE = '.pnav.toml';
@@ -35,8 +36,15 @@ export interface FileLayer {
   path: string;
   /** Raw values; TOML values keep their type, INI values are strings. */
   entries: { key: string; value: unknown }[];
-  /** Set when the file exists but cannot be parsed. */
+  /** Set when the file exists but cannot be parsed, or was ignored (`ignored`). */
   error: string | null;
+  /** The file was not read: another user could have written it (`error` says why). */
+  ignored?: boolean;
+}
+
+/** A layer for a file passed over, so `pnav config` / `%pnav config` can say which and why. */
+export function ignoredLayer(file: string, source: string, reason: string): FileLayer {
+  return { source, path: file, entries: [], error: `ignored ${file}: ${reason}`, ignored: true };
 }
 
 /** calculadorapnav / CodeCarbon key → our key (measure_power_secs is converted to ms). */
@@ -71,13 +79,71 @@ export function projectDirs(cwd: string, homeDir: string): string[] {
   return dirs;
 }
 
-/** The nearest file named `name` from cwd upward (project level), or null. */
+/** The nearest file named `name` from cwd upward (project level) that we may trust, or null. */
 export function findUpward(cwd: string, homeDir: string, name: string): string | null {
+  return searchUpward(cwd, homeDir, name).file;
+}
+
+/** A settings file passed over because another user could have written it. */
+export interface IgnoredFile {
+  path: string;
+  reason: string;
+}
+
+/**
+ * The nearest trusted `name` from cwd upward, and the files passed over on the way. Only files owned
+ * by us (or root), not writable by others, in directories others cannot write, are read: another
+ * user's file in a shared ancestor like /tmp must not set our PUE, country or output folder. The
+ * search stops at the first world-writable directory: anyone may put anything there or above.
+ */
+export function searchUpward(
+  cwd: string,
+  homeDir: string,
+  name: string,
+): { file: string | null; ignored: IgnoredFile[] } {
+  const ignored: IgnoredFile[] = [];
   for (const dir of projectDirs(cwd, homeDir)) {
     const candidate = path.join(dir, name);
-    if (isFile(candidate)) return candidate;
+    const present = isFile(candidate);
+    const dirStat = statOrNull(dir);
+    if (dirStat && isWorldWritable(dirStat)) {
+      if (present) ignored.push({ path: candidate, reason: `its directory ${dir} is writable by every user` });
+      break;
+    }
+    if (!present) continue;
+    const reason = settingsFileDistrust(candidate, dirStat);
+    if (reason) {
+      ignored.push({ path: candidate, reason });
+      continue;
+    }
+    return { file: candidate, ignored };
+  }
+  return { file: null, ignored };
+}
+
+/** Why a settings file (at home or in a project) cannot be trusted, or null when it can. */
+export function settingsFileDistrust(file: string, dirStat = statOrNull(path.dirname(file))): string | null {
+  const st = statOrNull(file);
+  if (!st) return null;
+  const own = untrustedReason(st, { allowRoot: true });
+  if (own) return `the file is ${own}`;
+  if (dirStat) {
+    const dirReason = untrustedReason(dirStat, { allowRoot: true });
+    if (dirReason) return `its directory ${path.dirname(file)} is ${dirReason}`;
   }
   return null;
+}
+
+function isWorldWritable(st: fs.Stats): boolean {
+  return typeof process.getuid === 'function' && (st.mode & 0o002) !== 0;
+}
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function isFile(p: string): boolean {

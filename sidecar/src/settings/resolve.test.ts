@@ -278,3 +278,62 @@ describe('file lookup reused for fileLookupMaxAgeMs (opening runs)', () => {
     expect(resolveSettings(opts).values.pue).toBe(1.6);
   });
 });
+
+describe('only files no other user could have written are read', () => {
+  // A notebook outside home: the upward search reaches shared ancestors.
+  const outside = () => path.join(root, 'shared', 'alice', 'proj');
+
+  test('a file in a world-writable ancestor is ignored, named with the reason, and the search stops there', () => {
+    const shared = path.join(root, 'shared');
+    fs.mkdirSync(outside(), { recursive: true });
+    fs.chmodSync(shared, 0o777);
+    const planted = write(path.join(shared, '.pnav.toml'), 'pue = 3\ncountry = "POL"\n');
+    write(path.join(root, '.codecarbon.config'), '[codecarbon]\npue = 2.5\n'); // above the world-writable dir
+    const r = resolveSettings({ cwd: outside(), paths });
+    expect(r.values.pue).toBe(1);
+    expect(r.sources.pue).toBe('default');
+    expect(r.files).toEqual([]);
+    expect(r.warnings).toEqual([
+      {
+        source: `project:${planted}`,
+        key: '*',
+        message: `ignored ${planted}: its directory ${shared} is writable by every user`,
+      },
+    ]);
+  });
+
+  test('a file others may write is ignored; the next trusted one up is used', () => {
+    fs.mkdirSync(outside(), { recursive: true });
+    const loose = write(path.join(outside(), '.pnav.toml'), 'pue = 3\n');
+    fs.chmodSync(loose, 0o664);
+    const above = write(path.join(root, 'shared', 'alice', '.pnav.toml'), 'pue = 1.4\n');
+    const r = resolveSettings({ cwd: outside(), paths });
+    expect(r.values.pue).toBe(1.4);
+    expect(r.sources.pue).toBe(`project:${above}`);
+    expect(r.warnings).toEqual([
+      {
+        source: `project:${loose}`,
+        key: '*',
+        message: `ignored ${loose}: the file is writable by its group (mode 0664)`,
+      },
+    ]);
+  });
+
+  test.skipIf(process.getuid?.() !== 0)("another user's file is ignored, root's is read (chown needs root)", () => {
+    fs.mkdirSync(outside(), { recursive: true });
+    const theirs = write(
+      path.join(outside(), '.calculadorapnav.config'),
+      '[calculadorapnav]\ncountry_iso_code = POL\n',
+    );
+    fs.chownSync(theirs, 65534, 65534);
+    const r = resolveSettings({ cwd: outside(), paths });
+    expect(r.values.country).toBeNull();
+    expect(r.warnings).toEqual([
+      {
+        source: `calculadorapnav:${theirs}`,
+        key: '*',
+        message: `ignored ${theirs}: the file is owned by uid 65534, not by you (uid 0)`,
+      },
+    ]);
+  });
+});

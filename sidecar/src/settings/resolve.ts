@@ -19,7 +19,7 @@ import {
 } from './definitions.js';
 import {
   type FileLayer,
-  findUpward,
+  ignoredLayer,
   LEGACY_TOOLS,
   legacyFileName,
   PROJECT_FILE,
@@ -27,6 +27,8 @@ import {
   readTomlLayer,
   recentFileLayers,
   type SettingsPaths,
+  searchUpward,
+  settingsFileDistrust,
   settingsPaths,
 } from './files.js';
 
@@ -112,7 +114,7 @@ function resolveFrom(layers: FileLayer[], opts: ResolveOptions, paths: SettingsP
   }
 
   for (const layer of layers) {
-    files.push(layer.path);
+    if (!layer.ignored) files.push(layer.path);
     if (layer.error) {
       warnings.push({ source: layer.source, key: '*', message: layer.error });
       continue;
@@ -163,18 +165,29 @@ function unknownKeyMessage(key: string): string {
     : `unknown setting, ignored; known settings: ${SETTING_KEYS.join(', ')}`;
 }
 
-/** Every file layer in precedence order (weakest first). */
+/** Every file layer in precedence order (weakest first); files another user could have written are ignored layers. */
 export function fileLayers(cwd: string | undefined, paths: SettingsPaths): FileLayer[] {
   const layers: (FileLayer | null)[] = [];
-  for (const tool of LEGACY_TOOLS) layers.push(readLegacyLayer(path.join(paths.homeDir, legacyFileName(tool)), tool));
-  layers.push(readTomlLayer(paths.userFile, `user:${paths.userFile}`));
+  const trusted = (file: string, source: string, read: () => FileLayer | null): FileLayer | null => {
+    const reason = settingsFileDistrust(file);
+    return reason ? ignoredLayer(file, source, reason) : read();
+  };
+  for (const tool of LEGACY_TOOLS) {
+    const file = path.join(paths.homeDir, legacyFileName(tool));
+    layers.push(trusted(file, `${tool}:${file}`, () => readLegacyLayer(file, tool)));
+  }
+  layers.push(
+    trusted(paths.userFile, `user:${paths.userFile}`, () => readTomlLayer(paths.userFile, `user:${paths.userFile}`)),
+  );
   if (cwd) {
     for (const tool of LEGACY_TOOLS) {
-      const file = findUpward(cwd, paths.homeDir, legacyFileName(tool));
-      if (file) layers.push(readLegacyLayer(file, tool));
+      const found = searchUpward(cwd, paths.homeDir, legacyFileName(tool));
+      for (const f of found.ignored) layers.push(ignoredLayer(f.path, `${tool}:${f.path}`, f.reason));
+      if (found.file) layers.push(readLegacyLayer(found.file, tool));
     }
-    const project = findUpward(cwd, paths.homeDir, PROJECT_FILE);
-    if (project) layers.push(readTomlLayer(project, `project:${project}`));
+    const project = searchUpward(cwd, paths.homeDir, PROJECT_FILE);
+    for (const f of project.ignored) layers.push(ignoredLayer(f.path, `project:${f.path}`, f.reason));
+    if (project.file) layers.push(readTomlLayer(project.file, `project:${project.file}`));
   }
   return layers.filter((l): l is FileLayer => l !== null);
 }

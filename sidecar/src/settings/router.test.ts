@@ -180,6 +180,25 @@ describe('PUT /api/v1/config', () => {
   });
 });
 
+describe('PUT /api/v1/config with a bad cwd', () => {
+  test.each([
+    ['a NUL character', () => `${cwd}/a\0b`, 'cwd: must not contain a NUL character'],
+    ['a file', () => path.join(cwd, 'notebook.ipynb'), (c: string) => `cwd: ${c} is not a directory`],
+    ['nothing', () => path.join(cwd, 'gone'), (c: string) => `cwd: ${c} does not exist`],
+  ])('400 naming cwd when it names %s, nothing written', async (_what, cwdOf, message) => {
+    fs.writeFileSync(path.join(cwd, 'notebook.ipynb'), '{}');
+    const bad = cwdOf();
+    const expected = typeof message === 'string' ? message : message(bad);
+    for (const scope of ['user', 'project']) {
+      const res = await api('PUT', '/api/v1/config', { key: 'pue', value: 1.2, scope, cwd: bad });
+      expect([res.status, res.body.error.code, res.body.error.message]).toEqual([400, 'bad_request', expected]);
+      expect(res.body.error.issues[0].path).toBe('cwd');
+    }
+    const get = await api('GET', configUrl(bad));
+    expect([get.status, get.body.error.message]).toEqual([400, expected]);
+  });
+});
+
 describe('components: what a run counts', () => {
   test('an excluded component is labelled excluded, not zero, and the totals leave it out', async () => {
     const all = await api('POST', '/api/v1/runs', { cwd: home });

@@ -2,6 +2,7 @@
  * `/api/v1/config`: GET lists every effective setting with its source, PUT writes one setting
  * to the user or project file. Mounted by the app under the API prefix (auth is the app's job).
  */
+import fs from 'node:fs';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { ConfigQuerySchema, PutConfigRequestSchema } from '../api/schemas.js';
@@ -41,16 +42,20 @@ export function createConfigRouter(opts: ConfigRouterOptions = {}): Router {
         return badRequest(res, [{ path: `env.${foreign}`, message: 'only PNAV_* variables and CUDA_VISIBLE_DEVICES' }]);
       env = parsed.data;
     }
+    const cwdProblem = query.data.cwd === undefined ? null : directoryProblem(query.data.cwd);
+    if (cwdProblem) return badRequest(res, [{ path: 'cwd', message: cwdProblem }]);
     const resolved = resolveSettings({ cwd: query.data.cwd, env, sidecar: opts.sidecar, paths: opts.paths });
     res.json({ settings: settingsList(resolved), warnings: resolved.warnings });
   });
 
-  router.put('/config', express.json({ limit: '64kb' }), async (req, res) => {
+  router.put('/config', express.json({ limit: '64kb' }), async (req, res, next) => {
     const body = PutConfigRequestSchema.safeParse(req.body ?? {});
     if (!body.success) return badRequest(res, zodIssues(body.error));
     const { key, value, scope, cwd } = body.data;
     if (value === undefined)
       return badRequest(res, [{ path: 'value', message: `a value is required for ${key} (null removes the key)` }]);
+    const cwdProblem = cwd === undefined ? null : directoryProblem(cwd);
+    if (cwdProblem) return badRequest(res, [{ path: 'cwd', message: cwdProblem }]);
     try {
       const written = await writeSetting({ key, value, scope, cwd, paths: opts.paths });
       const resolved = resolveSettings({ cwd, sidecar: opts.sidecar, paths: opts.paths });
@@ -58,7 +63,7 @@ export function createConfigRouter(opts: ConfigRouterOptions = {}): Router {
       res.json({ setting, written: { scope, path: written.path } });
     } catch (err) {
       if (err instanceof SettingError) return badRequest(res, [{ path: err.key, message: err.detail }]);
-      res.status(500).json({ error: { code: 'internal', message: (err as Error).message } });
+      next(err); // the app's handler: 507 naming the cause for a full or read-only disk, else a logged 500
     }
   });
 
@@ -73,6 +78,19 @@ export function createConfigRouter(opts: ConfigRouterOptions = {}): Router {
   });
 
   return router;
+}
+
+/** Why `cwd` cannot be the notebook's directory, or null when it can. */
+function directoryProblem(cwd: string): string | null {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(cwd);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `${cwd} does not exist`;
+    return `${cwd} cannot be read (${code ?? 'error'})`;
+  }
+  return stat.isDirectory() ? null : `${cwd} is not a directory`;
 }
 
 interface Issue {

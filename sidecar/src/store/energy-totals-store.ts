@@ -5,7 +5,7 @@
  * checkpoint (group-committed), before every scrape (durably: a restart never shows a scraper a
  * lower value, which Prometheus would take for a reset), and at shutdown.
  */
-import { Journal } from './journal.js';
+import { Journal, type StorageWarning } from './journal.js';
 
 interface EnergyTotalsRecord {
   /** `component|method|measured` → J. */
@@ -20,7 +20,20 @@ export class EnergyTotalsStore {
 
   constructor(opts: { dataDir: string; log?: (msg: string) => void }) {
     // One record rewritten every few seconds: compact often, the file stays small.
-    this.journal = new Journal({ dir: opts.dataDir, name: 'energy', compactBytes: 256 * 1024, log: opts.log });
+    this.journal = new Journal({
+      dir: opts.dataDir,
+      name: 'energy',
+      compactBytes: 256 * 1024,
+      log: opts.log,
+      validate: value =>
+        typeof value === 'object' && value !== null && typeof (value as EnergyTotalsRecord).energyJ === 'object'
+          ? null
+          : 'not an energy totals record',
+    });
+  }
+
+  get warnings(): readonly StorageWarning[] {
+    return this.journal.storageWarnings;
   }
 
   /** The last totals written, {} on a new data dir (or an unreadable record). */

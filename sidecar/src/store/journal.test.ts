@@ -145,6 +145,108 @@ describe('Journal', () => {
   });
 });
 
+describe('Journal with damaged data: starts, skips and names it, serves the rest', () => {
+  const journalFile = () => path.join(dir, 'runs.journal');
+  const snapshotFile = () => path.join(dir, 'runs.snapshot.json');
+  const valid = (value: unknown) =>
+    typeof value === 'object' && value !== null && typeof (value as { n?: unknown }).n === 'number'
+      ? null
+      : 'not a record';
+
+  async function seed(compact = false): Promise<void> {
+    const j = new Journal<{ n: number }>({ dir, name: 'runs' });
+    j.open();
+    await j.put('a', { n: 1 });
+    await j.put('b', { n: 2 });
+    if (compact) {
+      j.compact();
+      await j.put('c', { n: 3 });
+    }
+    j.close();
+  }
+
+  function reopen() {
+    const logs: string[] = [];
+    const j = new Journal<{ n: number }>({ dir, name: 'runs', validate: valid, log: m => logs.push(m) });
+    const records = Object.fromEntries(j.open());
+    return { j, records, logs, warnings: j.storageWarnings };
+  }
+
+  it.each([
+    ['null', 'null'],
+    ['42', 'a number'],
+    ['[]', 'an array'],
+    ['{"seq":5}', 'no id'],
+    ['{"seq":6,"id":"x","value":null}', 'not a record'],
+    ['{"seq":7,"id":"x","val', 'not JSON'],
+  ])('a journal line %s in the middle is skipped and the file copied aside', async (line, why) => {
+    await seed();
+    const text = fs.readFileSync(journalFile(), 'utf8').split('\n');
+    text.splice(1, 0, line);
+    fs.writeFileSync(journalFile(), text.join('\n'));
+    const { j, records, warnings, logs } = reopen();
+    expect(records).toEqual({ a: { n: 1 }, b: { n: 2 } });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.file).toBe(journalFile());
+    expect(warnings[0]!.message).toMatch(/^skipped 1 damaged line\(s\): line 2 \(/);
+    expect(warnings[0]!.message.split(';')[0]).toContain(why);
+    expect(fs.readFileSync(warnings[0]!.movedTo!, 'utf8')).toContain(line);
+    expect(warnings[0]!.movedTo!).toMatch(/runs\.journal\.damaged-\d{4}-\d\d-\d\dT/);
+    expect(logs.some(m => m.includes(journalFile()) && m.includes('line 2'))).toBe(true);
+    j.close();
+    // Cleaned: the next start meets no damage and loses nothing.
+    const again = reopen();
+    expect([again.records, again.warnings]).toEqual([{ a: { n: 1 }, b: { n: 2 } }, []]);
+    again.j.close();
+  });
+
+  it.each([
+    ['not JSON', '{"seq": 2, "recor'],
+    ['null', 'null'],
+    ['an array', '[1, 2]'],
+    ['no records', '{"seq": 2}'],
+  ])('a snapshot that is %s is moved aside and the records are rebuilt from the journal', async (_name, content) => {
+    await seed(true);
+    fs.writeFileSync(snapshotFile(), content);
+    const { j, records, warnings } = reopen();
+    expect(records).toEqual({ c: { n: 3 } }); // a and b lived only in the snapshot
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.file).toBe(snapshotFile());
+    expect(warnings[0]!.message).toMatch(/Records were rebuilt from .*runs\.journal alone/);
+    expect(fs.readFileSync(warnings[0]!.movedTo!, 'utf8')).toBe(content);
+    j.close();
+    expect(reopen().warnings).toEqual([]);
+  });
+
+  it('a snapshot record of the wrong shape is skipped, the others kept', async () => {
+    await seed(true);
+    const snap = JSON.parse(fs.readFileSync(snapshotFile(), 'utf8'));
+    snap.records.b = 'garbage';
+    fs.writeFileSync(snapshotFile(), JSON.stringify(snap));
+    const { j, records, warnings } = reopen();
+    expect(records).toEqual({ a: { n: 1 }, c: { n: 3 } });
+    expect(warnings.map(w => [w.file, w.message.split(';')[0]])).toEqual([
+      [snapshotFile(), 'skipped 1 record(s) of the wrong shape: b (not a record)'],
+    ]);
+    j.close();
+  });
+
+  it('a missing snapshot with a journal that starts later is reported, not silent', async () => {
+    await seed(true);
+    fs.rmSync(snapshotFile());
+    const { j, records, warnings } = reopen();
+    expect(records).toEqual({ c: { n: 3 } });
+    expect(warnings).toEqual([
+      {
+        file: snapshotFile(),
+        message: `${snapshotFile()} is missing but ${journalFile()} starts at record 3: the 2 record(s) compacted into the snapshot before are lost`,
+        movedTo: null,
+      },
+    ]);
+    j.close();
+  });
+});
+
 describe('Journal on a full disk (a real 64 KiB tmpfs)', () => {
   /** Mounts a tmpfs at `dir` (needs root / CAP_SYS_ADMIN); returns why not when it cannot. */
   function mountTmpfs(at: string): string | null {

@@ -4,9 +4,9 @@
     python worker_calculadorapnav.py short --durations 0.1,1 --repeats R --tdp W --out DIR
     python worker_calculadorapnav.py window --tdp W --out DIR     (READY, waits 'go', STARTED, waits 'stop')
 
-calculadorapnav's only working entry point is its decorator (reference §1.1). Offline, country ESP,
+calculadorapnav's only working entry point is its decorator. Offline, country ESP,
 allow_multiple_runs (no lock file), default_cpu_power = the shared TDP. Without RAPL it runs
-CodeCarbon 2.8's constant mode: CPU power = 50 % of that TDP, whatever the load (reference §5.2).
+CodeCarbon 2.8's constant mode: CPU power = 50 % of that TDP, whatever the load.
 Figures are read back from the CSV row it writes, which is what its users get.
 """
 

@@ -80,7 +80,7 @@ async function reachable(access: SidecarAccess): Promise<boolean> {
 async function externalEnvironment(options: MeasureOptions): Promise<Environment> {
   const connection = { baseUrl: options.serverUrl!.replace(/\/*$/, '/'), token: options.serverToken! };
   const proxy = proxiedSidecar(connection.baseUrl, connection.token);
-  const local = findRunningSidecar();
+  const local = await findRunningSidecar();
   const access = (await reachable(proxy)) ? proxy : local && (await reachable(local.access)) ? local.access : null;
   if (!access) {
     throw new MeasureSetupError(

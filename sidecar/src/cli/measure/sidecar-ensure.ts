@@ -1,11 +1,13 @@
 /**
  * Finding the sidecar the kernels will report to, or starting one, the same way every client
- * does (env PNAV_SIDECAR_URL + PNAV_SIDECAR_TOKEN, else the runtime file). A sidecar we start is
+ * does (env PNAV_SIDECAR_URL + PNAV_SIDECAR_TOKEN, else the runtime file), and only once it proved it
+ * holds its token: nothing is sent to a process squatting on a dead sidecar's port. A sidecar we start is
  * the user's one sidecar for that runtime dir while we run; we stop it when we are done.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { defaultRuntimeDir } from '../../config.js';
-import { readLiveRuntime } from '../../server/runtime-file.js';
+import { challengeSidecar } from '../../server/proof.js';
+import { readAnsweringRuntime } from '../../server/runtime-file.js';
 import { ownCliCommand } from './own-environment.js';
 import type { SidecarAccess } from './sidecar-client.js';
 
@@ -27,14 +29,23 @@ function direct(url: string, token: string, source: string): SidecarAccess {
   return { baseUrl: url.replace(/\/+$/, ''), authorization: `Bearer ${token}`, source };
 }
 
-export function findRunningSidecar(env: NodeJS.ProcessEnv = process.env): EnsuredSidecar | null {
+/**
+ * The user's running sidecar (env pair, else the runtime file), once it has proved it holds its token
+ * (server/proof.ts); null when none does. `onRefused` hears why a candidate was not used.
+ */
+export async function findRunningSidecar(
+  env: NodeJS.ProcessEnv = process.env,
+  onRefused: (why: string) => void = () => {},
+): Promise<EnsuredSidecar | null> {
   const runtimeDir = defaultRuntimeDir(env);
   const release = async () => {};
   if (env.PNAV_SIDECAR_URL && env.PNAV_SIDECAR_TOKEN) {
     const { PNAV_SIDECAR_URL: url, PNAV_SIDECAR_TOKEN: token } = env;
-    return { access: direct(url, token, 'env'), url, token, runtimeDir, release };
+    const why = await challengeSidecar(url, token);
+    if (why === null) return { access: direct(url, token, 'env'), url, token, runtimeDir, release };
+    onRefused(`PNAV_SIDECAR_URL: ${why}`);
   }
-  const live = readLiveRuntime(runtimeDir);
+  const live = await readAnsweringRuntime(runtimeDir, err => onRefused(err.message));
   if (!live) return null;
   return {
     access: direct(live.url, live.token, 'runtime-file'),
@@ -59,7 +70,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 /** The running sidecar, or a new one started with our own CLI (`pnav sidecar`). */
 export async function ensureSidecar(env: NodeJS.ProcessEnv = process.env): Promise<EnsuredSidecar> {
-  const running = findRunningSidecar(env);
+  const running = await findRunningSidecar(env);
   if (running) return running;
   const runtimeDir = defaultRuntimeDir(env);
   const [node, cli] = ownCliCommand();
@@ -73,7 +84,7 @@ export async function ensureSidecar(env: NodeJS.ProcessEnv = process.env): Promi
   });
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const live = readLiveRuntime(runtimeDir);
+    const live = await readAnsweringRuntime(runtimeDir);
     if (live) {
       // Another client may have started one at the same moment: ours then exits 0 and theirs is used.
       const ours = live.pid === child.pid;

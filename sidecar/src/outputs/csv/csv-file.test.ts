@@ -86,7 +86,7 @@ describe('emissions_<type_process>.csv', () => {
     expect(lines(file)[0]).toBe(PNAV_HEADER);
   });
 
-  it('backs up a header-only file instead of losing the write (calculadorapnav bug §10.2)', async () => {
+  it('backs up a header-only file instead of losing the write (calculadorapnav overwrites such a file)', async () => {
     const file = path.join(dir, 'emissions_training.csv');
     writeFileSync(file, `${PNAV_HEADER}\n`);
     const result = await writeRunCsv(makeRun(), HARDWARE, { dir, onCsvWrite: 'append' });

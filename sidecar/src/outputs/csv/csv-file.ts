@@ -10,6 +10,7 @@ import { csvCells, pyInt, pyRepr } from '../py-format.js';
 import { type HardwareFacts, joulesToKWh, measuredEpochs, pnavTimestamp, runToRecord } from '../record.js';
 import { PNAV_COLUMNS } from './columns.js';
 import { type OnCsvWrite, upsertRows } from './csv-table.js';
+import { METHOD_COLUMNS, methodRows, methodsFileName } from './methods-file.js';
 
 export const EPOCH_COLUMNS = [
   'run_id',
@@ -78,6 +79,8 @@ async function assertDirectory(dir: string): Promise<void> {
 export interface CsvWriteResult {
   path: string;
   epochsPath: string | null;
+  /** `<name>_methods.csv`: how every figure of the row was obtained. */
+  methodsPath: string;
   backupPath: string | null;
 }
 
@@ -102,5 +105,12 @@ export async function writeRunCsv(run: Run, hardware: HardwareFacts, output: Csv
     );
     epochsPath = epochs.path;
   }
-  return { path: main.path, epochsPath, backupPath: main.backupPath };
+  const methods = await upsertRows(
+    path.join(dir, methodsFileName(file)),
+    METHOD_COLUMNS,
+    run.id,
+    methodRows(run),
+    output.onCsvWrite,
+  );
+  return { path: main.path, epochsPath, methodsPath: methods.path, backupPath: main.backupPath };
 }

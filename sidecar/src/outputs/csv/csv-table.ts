@@ -1,5 +1,5 @@
 /**
- * One CSV file with a fixed header, written the calculadorapnav way (§2.4) but safely:
+ * One CSV file with a fixed header, written the way calculadorapnav's save_to_file does, but safely:
  * - a file whose header differs, or that holds no data row, is kept under calculadorapnav's
  *   backup names (`X.csv.bak`, then `X.csv_0.bak`, `X.csv_1.bak`, …) and a new file is started;
  * - `append` adds rows after the existing bytes with one O_APPEND write + fdatasync when the file

@@ -1,5 +1,5 @@
 /**
- * One attempt at sending a record the way calculadorapnav does (§3.2): POST to exactly
+ * One attempt at sending a record the way calculadorapnav's online mode does: POST to exactly
  * the endpoint URL, `Authorization: Bearer <token>`, a JSON body with the 40 keys, 10 s
  * timeout, 200/201 is success. Plus an `Idempotency-Key` that stays the same across
  * retries. The outcome says whether to retry; messages never contain the token.

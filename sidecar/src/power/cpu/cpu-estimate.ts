@@ -1,11 +1,11 @@
 /**
  * CPU power estimate where no RAPL counter is readable: CodeCarbon's "machine" cpu_load curve
- * (mlco2/codecarbon v3.3.0, codecarbon/external/hardware.py; measurement.md §2):
+ * (mlco2/codecarbon v3.3.0, codecarbon/external/hardware.py):
  *
  *   P = TDP × (0.1 + 0.9 · u³)      u = CPU utilisation 0..1, a 10 % of TDP floor at idle
  *
  * scaled by the allocation's share of the machine (scope.ts). Utilisation comes from counter deltas
- * read without ever waiting (never psutil-style `cpu_percent(interval=0.5)`, codecarbon #878):
+ * read without ever waiting (never psutil-style `cpu_percent(interval=0.5)`, which blocks the caller for half a second):
  * `<procRoot>/stat` for the machine, or the cgroup's cpu.stat usage over the allowed CPUs when the
  * process is confined. A 1 s background tick keeps the curve applied to short intervals, since the
  * cubic of a long-run mean would understate bursts.

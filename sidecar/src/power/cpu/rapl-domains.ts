@@ -1,6 +1,5 @@
 /**
- * Finds the RAPL domains to read under <sysfsRoot>/class/powercap, with the domain policy of
- * measurement.md §2/§5:
+ * Finds the RAPL domains to read under <sysfsRoot>/class/powercap, counting each joule once:
  * - packages: top-level zones named `package-N` (or `package-N-die-M`); `psys` excluded (it
  *   contains the packages), `core`/`uncore` subzones excluded (inside the package);
  * - `dram` subzones kept apart (not part of the package total), reported as the RAM component;

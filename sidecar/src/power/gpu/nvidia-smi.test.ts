@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeFakeNvidiaSmi } from '../../../test-support/fake-nvidia-smi.js';
 import { FakeRoot } from '../../../test-support/fake-sysfs.js';
+import { windowFigures } from '../../ledger/figures.js';
+import { Meter } from '../meter.js';
 import { NvidiaSmiSource, parseSmiLine } from './nvidia-smi.js';
 
 let fake: FakeRoot;
@@ -140,5 +142,76 @@ describe('NvidiaSmiSource', () => {
       noneReason: 'no NVIDIA GPU found (x)',
     });
     expect(await source.probe()).toEqual({ available: false, reason: 'no NVIDIA GPU found (x)' });
+  });
+});
+
+describe('window edges and unknown power', () => {
+  const waitForSamples = async (s: NvidiaSmiSource) => {
+    for (let i = 0; i < 100 && s.read().powerW === null; i++) await sleep(20);
+  };
+
+  it('a 30 ms window after a 120 → 400 W step is interpolated from the samples around it, not extrapolated', async () => {
+    const smi = makeFakeNvidiaSmi(fake.root);
+    smi.setPower(0, 120);
+    source = new NvidiaSmiSource({ smiPath: smi.path, gpus: [gpu(0)], rule: 'test', intervalMs: 100 });
+    await source.start();
+    await waitForSamples(source);
+    await sleep(150);
+    const meter = new Meter([source]);
+    smi.setPower(0, 400); // the load starts with the window
+    const start = meter.read();
+    await sleep(30);
+    const end = meter.read();
+    const extrapolatedJ = end.components.gpu!.energyJ - start.components.gpu!.energyJ;
+    await meter.settle([start, end]);
+    const interpolatedJ = end.components.gpu!.energyJ - start.components.gpu!.energyJ;
+    const windowS = (end.monoMs - start.monoMs) / 1000;
+    // Holding the last sample (120 W) over the window gives 120 W × 30 ms = 3.6 J whatever the load did;
+    // between the samples around the window the power rises towards 400 W.
+    if (process.env.PNAV_PRINT_FIGURES) console.log({ windowS, extrapolatedJ, interpolatedJ, truthJ: 400 * windowS });
+    expect(interpolatedJ).toBeGreaterThan(140 * windowS);
+    expect(interpolatedJ).toBeLessThanOrEqual(400 * windowS * 1.01);
+  });
+
+  it('integrates on the stream timestamps when lines come in bursts (a block-buffered pipe)', async () => {
+    const smi = makeFakeNvidiaSmi(fake.root, { burst: 5 });
+    smi.setPower(0, 400);
+    source = new NvidiaSmiSource({ smiPath: smi.path, gpus: [gpu(0)], rule: 'test', intervalMs: 40 });
+    await source.start();
+    await waitForSamples(source);
+    const meter = new Meter([source]);
+    const start = meter.read();
+    await sleep(600);
+    const end = meter.read();
+    await meter.settle([start, end]);
+    const windowS = (end.monoMs - start.monoMs) / 1000;
+    const energyJ = end.components.gpu!.energyJ - start.components.gpu!.energyJ;
+    expect(Math.abs(energyJ - 400 * windowS) / (400 * windowS)).toBeLessThan(0.05);
+  });
+
+  it('[N/A] power is unavailable for the window, never a measured 0 J', async () => {
+    const smi = makeFakeNvidiaSmi(fake.root);
+    smi.setPower(0, '[N/A]');
+    source = new NvidiaSmiSource({ smiPath: smi.path, gpus: [gpu(0)], rule: 'test', intervalMs: 50 });
+    await source.start();
+    await sleep(200);
+    expect(() => source!.read()).toThrow('nvidia-smi reports power [N/A] for GPU 0');
+    const meter = new Meter([source]);
+    const start = meter.read();
+    await sleep(100);
+    const end = meter.read();
+    const figures = windowFigures(start, end, {
+      sourceOf: c => meter.source(c),
+      included: ['gpu'],
+      gpuIds: null,
+      health: (c, a, b) => meter.health(c, a, b),
+    });
+    expect(figures.energy.gpu).toMatchObject({
+      energyJ: 0,
+      measured: false,
+      quality: 'unavailable',
+      degraded: 'nvidia-smi: nvidia-smi reports power [N/A] for GPU 0',
+    });
+    expect(figures.degraded).toBe('gpu: nvidia-smi: nvidia-smi reports power [N/A] for GPU 0');
   });
 });

@@ -1,5 +1,5 @@
 /**
- * What share of the machine a measurement covers (issue 8): the whole machine, a cgroup v2 limit
+ * What share of the machine a measurement covers: the whole machine, a cgroup v2 limit
  * (Docker, Kubernetes, JupyterHub) or a SLURM allocation. The CPU estimate and the RAM model scale by
  * it, so a notebook in a 2-CPU pod on a 64-core node is not charged for 64 cores. RAPL and GPU
  * counters measure devices, not allocations, and are not scaled.
