@@ -22,6 +22,22 @@ from .errors import PnavValidationError
 @argument('--batches', type=int, metavar='N', help='Number of batches (n_batch) when they are not counted in code.')
 @argument('--model', metavar='VAR', help='Variable of the notebook holding the model (PyTorch, Keras, scikit-learn).')
 @argument('--model-id', metavar='HASH', help='PNAV model id: 64 lowercase hexadecimal characters.')
+@argument(
+    '--endpoint',
+    metavar='URL',
+    help='Submit this run to the PNAV API at URL (default: PNAV_ENDPOINT_URL when --token-env is given).',
+)
+@argument(
+    '--token-env',
+    metavar='NAME',
+    help='Name of the environment variable holding the PNAV token (default PNAV_TOKEN); never the token itself.',
+)
+@argument('--offline', action='store_true', help='Submit nothing, whatever the other options say.')
+@argument(
+    '--record-failed',
+    action='store_true',
+    help='Write the CSV row (and submit) even if the cell raises or is interrupted.',
+)
 @argument('--country', metavar='ISO3', help='Country of the grid, ISO 3166-1 alpha-3 (e.g. ESP).')
 @argument('--region', help='Region within the country (reported only, as in calculadorapnav).')
 @argument('--cloud-provider', metavar='NAME', help='Cloud provider (aws, azure, gcp, ...).')
@@ -101,7 +117,8 @@ def open_request(args) -> dict:
         if args.batches is not None:
             body['nBatch'] = validation.count(args.batches, '--batches')
         if args.model_id is not None:
-            body['modelId'] = validation.model_id(args.model_id, '--model-id')
+            # Offline any text is written as calculadorapnav writes it; online submit_request() requires the hash.
+            body['modelId'] = validation.lenient_model_id(args.model_id, '--model-id')
         if args.country is not None:
             body['country'] = validation.country_iso3(args.country, '--country')
         if args.region is not None:
@@ -111,7 +128,7 @@ def open_request(args) -> dict:
         if args.cloud_region is not None:
             body['cloudRegion'] = args.cloud_region
         if args.pue is not None:
-            body['pue'] = validation.pue(args.pue, '--pue')
+            body['pue'] = validation.lenient_pue(args.pue, '--pue')
         if args.type_ram is not None:
             body['typeRam'] = validation.type_ram(args.type_ram, '--type-ram')
         if args.components is not None:
@@ -129,6 +146,24 @@ def open_request(args) -> dict:
     except PnavValidationError as error:
         raise UsageError(f'%%pnav {error}') from None
     return body
+
+
+def submit_request(args) -> dict | None:
+    """The close request's `submit` (endpoint, token, model id), or None for an offline cell. Checked before the
+    cell runs: PNAV would refuse a bad token or model id, so nothing is sent then. The token is read from the
+    environment variable named by --token-env (default PNAV_TOKEN), so it never appears in the notebook."""
+    if args.offline or (args.endpoint is None and args.token_env is None):
+        return None
+    try:
+        endpoint = validation.endpoint_url(args.endpoint or os.environ.get('PNAV_ENDPOINT_URL'), '--endpoint')
+        model_id = validation.model_id(args.model_id or os.environ.get('PNAV_MODEL_ID'), '--model-id')
+        name = args.token_env or 'PNAV_TOKEN'
+        if name not in os.environ:
+            raise PnavValidationError('--token-env', f'the environment variable {name} is not set')
+        token = validation.token(os.environ[name], '--token-env')
+    except PnavValidationError as error:
+        raise UsageError(f'%%pnav {error}') from None
+    return {'endpointUrl': endpoint, 'token': token, 'modelId': model_id}
 
 
 def check_output_dir(args) -> None:

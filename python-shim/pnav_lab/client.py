@@ -69,6 +69,7 @@ class SidecarClient:
         self._lock = threading.RLock()
         self._start_failed_at = 0.0
         self._start_error: SidecarUnavailable | None = None
+        self._impostor: str | None = None  # why the last candidate was refused as not our sidecar
         # Only requests that begin something (opening a run, a status query) may start a sidecar: a call in
         # the middle of a run must not block the user's loop for a sidecar start it cannot use anyway.
         self._may_start_now = True
@@ -86,14 +87,23 @@ class SidecarClient:
             return self._endpoint
 
     def _healthy(self, endpoint: discovery.SidecarEndpoint) -> bool:
-        """Whether `endpoint` answers and proves it holds its token (nothing sensitive is sent)."""
-        return verified(endpoint, self._timeout_s)
+        """Whether `endpoint` answers and proves it holds its token (nothing sensitive is sent).
+        A peer that answers without the proof is remembered, so the user hears about it."""
+        try:
+            connect_verified(endpoint, self._timeout_s).close()
+        except peer.NotTheSidecar as error:
+            self._impostor = str(error)
+            return False
+        except (OSError, SidecarUnavailable):
+            return False
+        return True
 
     def _discover(self) -> discovery.SidecarEndpoint:
         allowed = self._start and self._may_start_now
         return self._discover_with(allowed)
 
     def _discover_with(self, may_start: bool) -> discovery.SidecarEndpoint:
+        self._impostor = None
         candidate = discovery.from_env()
         if candidate is not None and self._healthy(candidate):
             return candidate
@@ -105,7 +115,10 @@ class SidecarClient:
         if candidate is not None and self._healthy(candidate):
             return candidate
         if not may_start:
-            raise refused or SidecarUnavailable('No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL)')
+            impostor = f'; {self._impostor}' if self._impostor else ''
+            raise refused or SidecarUnavailable(
+                f'No running PNAV sidecar answers (runtime file or PNAV_SIDECAR_URL){impostor}'
+            )
         if self._start_error is not None and time.monotonic() - self._start_failed_at < START_RETRY_AFTER_S:
             raise self._start_error
         try:

@@ -6,6 +6,7 @@ import os
 import platform
 import re
 import sys
+import time
 from functools import lru_cache
 
 from ._version import __version__
@@ -23,6 +24,11 @@ def client_info() -> dict:
         'pythonVersion': platform.python_version(),
         'tool': f'pnav-lab/{__version__}',
     }
+
+
+def utc_offset_min() -> int:
+    """This process's UTC offset now, in minutes east (its TZ, DST included)."""
+    return time.localtime().tm_gmtoff // 60
 
 
 _kernel_id: str | None = None
@@ -106,7 +112,8 @@ def run_origin(kind: str, *, shell=None, cell_id: str | None = None, execution_c
         'kind': kind,
         'pid': os.getpid(),
         'cwd': os.getcwd(),
-        'client': client_info(),
+        # The record's timestamp is this process's local time, as calculadorapnav's datetime.now().
+        'client': {**client_info(), 'utcOffsetMin': utc_offset_min()},
     }
     env = pnav_env()
     if env:

@@ -1,16 +1,23 @@
 """A drop-in for calculadorapnav's `track_emissions` (change one import line), and a tracker object.
 
 Same parameters (plus the manual's spellings as aliases), same CSV (written by the sidecar on close),
-same API submission (queued in the sidecar's durable outbox). Fixed on the way:
-- validation at decoration time, with a message naming the field; never an `input()` prompt;
-- a run whose function raises is recorded as `error`, its CSV row written, the exception propagates;
-- a NumPy array / tensor return value is fine (never tested for truthiness);
-- the model is found in positional args, keyword args and the return value;
-- no framework import, no lock file (nested and concurrent runs are separate runs).
+same API submission (queued in the sidecar's durable outbox). As in calculadorapnav:
+- validation happens when the decorated function is called, before it runs; an invalid argument raises
+  PnavValidationError (also a ValueError) naming the field; never an `input()` prompt;
+- a run whose function raises writes no CSV row and submits nothing (the PNAV columns carry no status);
+  it stays in the ledger, the panel and the JSON export. `record_failed=True` records it anyway;
+- online, the submission's first outcome is awaited (up to the endpoint timeout) and logged: delivered,
+  rejected with the server's message and what to fix, or queued for retry / uncertain with its outbox id;
+- `log_level` and `logger_preamble` act on the `pnav_lab` logger; a path-like `output_file` is joined to
+  `output_dir` as calculadorapnav does; an unknown country falls back to Spain with one warning.
+Fixed on the way: a NumPy array / tensor return value is fine (never tested for truthiness); the model is
+found in positional args, keyword args and the return value; no framework import, no lock file (nested
+and concurrent runs are separate runs).
 
-Parameters with no effect here (accepted so existing code runs): `measure_power_secs` (the sidecar samples
-continuously), `save_to_logger`, `logging_logger`, `log_level`, `logger_preamble` (no effect in
-calculadorapnav either), `default_cpu_power` (the sidecar's `--cpu-tdp` sets it), `allow_multiple_runs`
+Parameters with no effect here (accepted so existing code runs): `measure_power_secs` (the sidecar reads
+energy counters at open and close, so totals do not depend on it; its live interval is the
+`sample_interval_ms` setting), `save_to_logger`, `logging_logger` (no effect in calculadorapnav either),
+`default_cpu_power` (the sidecar's `--cpu-tdp` sets the CPU TDP of the estimate), `allow_multiple_runs`
 (there is no lock), `instance_id`. Aliases: `n_epochs` → `n_epoch`, `n_batches` → `n_batch`,
 `emissions_endpoint` → `endpoint_url`, `experiment_name` / `project_name` → the run's label,
 `experiment_id` → label `experiment_id=<value>`.
@@ -25,7 +32,7 @@ import sys
 import warnings
 from types import SimpleNamespace
 
-from . import context, validation
+from . import context, log, submission, validation
 from . import run as _run
 from .client import shared_client
 from .contract import LABEL_TEXT_MAX_LENGTH, LABEL_VALUE_MAX_LENGTH
@@ -69,6 +76,14 @@ class TrackerSettings:
         self.type_process = validation.type_process(args.type_process)
         self.offline = args.offline is True
         self.quiet = args.quiet
+        self.record_failed = args.record_failed is True
+        self.wait_for_outcome = args.wait_for_outcome is not False
+        self.log_level = (
+            validation.log_level(args.log_level) if given(args.log_level) and args.log_level is not None else None
+        )
+        self.logger_preamble = (
+            str(args.logger_preamble) if given(args.logger_preamble) and args.logger_preamble is not None else None
+        )
         self.request: dict = {'typeProcess': self.type_process}
         if given(args.type_ram):
             self.request['typeRam'] = validation.type_ram(args.type_ram)
@@ -76,17 +91,23 @@ class TrackerSettings:
             validation.on_csv_write(args.on_csv_write)
         self.on_csv_write = args.on_csv_write if given(args.on_csv_write) else 'append'
         self.n_batch = (
-            validation.count(args.n_batch, 'n_batch') if given(args.n_batch) and args.n_batch is not None else None
+            validation.lenient_count(args.n_batch, 'n_batch')
+            if given(args.n_batch) and args.n_batch is not None
+            else None
         )
         self.n_epoch = (
-            validation.count(args.n_epoch, 'n_epoch') if given(args.n_epoch) and args.n_epoch is not None else None
+            validation.lenient_count(args.n_epoch, 'n_epoch')
+            if given(args.n_epoch) and args.n_epoch is not None
+            else None
         )
         if self.n_batch is not None:
             self.request['nBatch'] = self.n_batch
         if self.n_epoch is not None:
             self.request['nEpoch'] = self.n_epoch
         if given(args.pue) and args.pue is not None:
-            self.request['pue'] = validation.pue(args.pue)
+            self.request['pue'] = validation.lenient_pue(args.pue)
+            if isinstance(args.pue, int):
+                self.request['pueIsInt'] = True  # written `1`, not `1.0`, as calculadorapnav writes it
         # Without gpu_ids the sidecar decides from configuration, then CUDA_VISIBLE_DEVICES (sent in `env`).
         if given(args.gpu_ids) and args.gpu_ids is not None:
             self.request['gpuIds'] = validation.gpu_ids(args.gpu_ids)
@@ -109,7 +130,8 @@ class TrackerSettings:
             ('cloudRegion', args.cloud_region),
         ):
             if isinstance(value, str) and value:
-                self.request[key] = value
+                # calculadorapnav lower-cases the region; the sidecar does too.
+                self.request[key] = value.lower() if key != 'cloudRegion' else value
 
         self.submit = None
         if not self.offline:
@@ -125,7 +147,8 @@ class TrackerSettings:
                 self.submit['allowInsecureEndpoint'] = True
             self.request['modelId'] = args.model_id
         elif given(args.model_id) and args.model_id is not None:
-            self.request['modelId'] = validation.model_id(args.model_id)
+            # Offline calculadorapnav writes any model_id; PNAV would refuse it online, so say so once.
+            self.request['modelId'] = validation.lenient_model_id(args.model_id)
 
         label_parts = [
             str(v) for v in (args.experiment_name, args.project_name, args.label) if given(v) and v is not None
@@ -136,8 +159,10 @@ class TrackerSettings:
             self.request['labels'] = {'experiment_id': str(args.experiment_id)[:LABEL_VALUE_MAX_LENGTH]}
 
         self.save_to_file = args.save_to_file is not False if given(args.save_to_file) else True
-        self.output_dir = args.output_dir if given(args.output_dir) and args.output_dir is not None else None
-        self.output_file = args.output_file if given(args.output_file) and args.output_file is not None else None
+        self.output_dir = os.fspath(args.output_dir) if given(args.output_dir) and args.output_dir is not None else None
+        self.output_file = (
+            os.fspath(args.output_file) if given(args.output_file) and args.output_file is not None else None
+        )
 
     def check_output_dir(self) -> None:
         """calculadorapnav's check, before the function runs."""
@@ -147,6 +172,9 @@ class TrackerSettings:
             and not os.path.isdir(os.path.expanduser(str(self.output_dir)))
         ):
             raise OSError(f"Folder '{self.output_dir}' doesn't exist !")
+        output = self.csv_output() if self.output_file is not None else None
+        if output is not None and not os.path.isdir(output['dir']):
+            raise OSError(f"Folder '{output['dir']}' doesn't exist !")
 
     def csv_output(self, configured_dir: str | None = None) -> dict | None:
         if not self.save_to_file:
@@ -154,8 +182,15 @@ class TrackerSettings:
         directory = os.path.abspath(os.path.expanduser(str(self.output_dir or configured_dir or os.getcwd())))
         output = {'dir': directory, 'onCsvWrite': self.on_csv_write}
         if self.output_file:
-            output['file'] = str(self.output_file)
+            # calculadorapnav writes to os.path.join(output_dir, output_file): a path-like name (sub/x.csv, or an
+            # absolute path) moves the file, and its folder must exist as output_dir must.
+            full = os.path.join(directory, os.path.expanduser(self.output_file))
+            output['dir'], output['file'] = os.path.dirname(full) or directory, os.path.basename(full)
         return output
+
+    def apply_logging(self) -> None:
+        if self.log_level is not None or self.logger_preamble is not None:
+            log.configure(self.log_level, self.logger_preamble)
 
 
 class _Tracking:
@@ -180,6 +215,7 @@ class _Tracking:
             return
         self.response = None
         self.settings.check_output_dir()
+        self.settings.apply_logging()
         body = context.run_origin(self._kind)
         body.update(self.settings.request)
         try:
@@ -187,6 +223,7 @@ class _Tracking:
         except PnavError as error:
             warnings.warn(f'pnav: not measured: {error}', PnavWarning, stacklevel=3)
             return
+        _warn_country_fallback(body.get('country'), run.get('location') or {})
         self.active = _run.ActiveRun(self.client, run, n_epoch=self.settings.n_epoch, n_batch=self.settings.n_batch)
         _run.push(self.active)
 
@@ -203,9 +240,12 @@ class _Tracking:
             return None
         _run.pop(active)
         output = self.settings.csv_output(active.run.get('outputDir'))
-        self.response = active.close(status, error=error, output=output, submit=self.settings.submit)
+        self.response = active.close(
+            status, error=error, output=output, submit=self.settings.submit, record_failed=self.settings.record_failed
+        )
         if self.response is None:
             return None
+        report_outcome(self.client, self.response, wait=self.settings.wait_for_outcome)
         run = self.response['run']
         if not self.settings.quiet:
             print(summary_line(run), file=sys.stderr)
@@ -248,9 +288,36 @@ def OfflineEmissionsTracker(**parameters):  # noqa: N802 - calculadorapnav's cla
     return EmissionsTracker(offline=True, **parameters)
 
 
-def _wrap(fn, settings: TrackerSettings):
+def _warn_country_fallback(requested: str | None, location: dict) -> None:
+    """calculadorapnav falls back to Spain for a country it has no data for, and logs it: one warning here."""
+    if requested and location.get('countryIso3') and location['countryIso3'] != requested:
+        if location.get('countrySource') == 'default':
+            warnings.warn(
+                f'pnav: no emission factors for country_iso_code {requested!r}; Spain (ESP) is used, '
+                'as calculadorapnav does',
+                PnavWarning,
+                stacklevel=4,
+            )
+
+
+def report_outcome(client, response: dict, *, wait: bool = True) -> None:
+    """Logs what became of the run's PNAV outputs: not recorded (a failed run), or the submission's outcome."""
+    logger = log.get_logger()
+    if response.get('notRecorded'):
+        logger.info('%s', response['notRecorded'].replace('recordFailed', 'record_failed=True'))
+    upload = response.get('upload')
+    if not upload:
+        return
+    if wait:
+        upload = submission.wait_for_outcome(client, upload['id']) or upload
+    level, message = submission.describe(upload)
+    getattr(logger, level)('%s', message)
+
+
+def _wrap(fn, arguments: dict):
     def open_tracker():
-        tracker = _Tracking(settings, kind='function')
+        # Validated at each call, before the function runs, as calculadorapnav does.
+        tracker = _Tracking(TrackerSettings(arguments), kind='function')
         tracker.start()
         return tracker
 
@@ -332,17 +399,20 @@ def track_emissions(
     project_name=UNSET,
     components=UNSET,
     label=UNSET,
+    record_failed: bool = False,
+    wait_for_outcome: bool = True,
     quiet: bool = True,
 ):
-    """calculadorapnav's decorator. Bare `@track_emissions` fails like calculadorapnav's (type_process is '').
+    """calculadorapnav's decorator. Bare `@track_emissions` fails like calculadorapnav's (type_process is ''),
+    when the function is called. `record_failed=True` writes and submits failed runs too; `wait_for_outcome=False`
+    returns without waiting for the submission's first outcome.
 
     This signature declares the parameters of the decorator and of `EmissionsTracker`.
     """
     arguments = {name: value for name, value in locals().items() if name != 'fn'}
-    settings = TrackerSettings(arguments)
     if fn is not None:
-        return _wrap(fn, settings)
-    return lambda function: _wrap(function, settings)
+        return _wrap(fn, arguments)
+    return lambda function: _wrap(function, arguments)
 
 
 # The parameters and their defaults, read from `track_emissions`'s signature (declared there only).

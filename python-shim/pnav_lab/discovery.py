@@ -87,8 +87,14 @@ def is_recorded_process(pid: int, recorded_start: str | None) -> bool:
     if not pid_alive(pid):
         return False
     current = process_start_id(pid)
-    if current is None or recorded_start is None:
-        return True  # no procfs, or a file from before start ids: the proof of the token decides
+    if current is None:
+        return True  # no procfs: the proof of the token decides
+    if recorded_start is None:  # a file from before start ids: at least the pid must run `sidecar`
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as handle:
+                return b'sidecar' in handle.read().split(b'\0')
+        except OSError:
+            return False
     return current == recorded_start
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from . import context, validation
+from . import context, submission, validation
 from . import run as _run
 from .contract import API_PREFIX
 from .errors import PnavError, PnavValidationError, SidecarRequestError
@@ -55,6 +55,11 @@ def _parsers() -> dict:
         help='Allow an http:// endpoint that is not loopback: the PNAV token travels in clear.',
     )
     upload.add_argument('--preview', action='store_true', help='Show the record that would be sent; send nothing.')
+    upload.add_argument(
+        '--record-failed',
+        action='store_true',
+        help='Include failed and interrupted runs (left out by default: the PNAV record carries no status).',
+    )
     parsers['upload'] = upload
 
     config = _parser('config', 'Shows every setting and where it comes from; KEY=VALUE pairs write settings.')
@@ -136,8 +141,9 @@ def status_text(status: dict, *, verbose: bool = False) -> str:
     rows.append(
         (
             'country',
-            f'{location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}), '
-            f'{location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}), PUE {status["pue"]}',
+            f'{location["countryIso3"]} {location["countryName"]} (from: {location["countrySource"]}), '
+            f'{location["intensityGPerKWh"]:.1f} g/kWh ({location["intensitySource"]}; factors '
+            f'{location.get("factors", "latest")}), PUE {status["pue"]}',
         )
     )
     rows.append(('scope', f'{status["scope"]["kind"]}: {status["scope"]["detail"]}'))
@@ -227,12 +233,20 @@ def _upload(client, args):
             print('no uploads')
         for upload in uploads:
             extra = f' — {upload["lastError"]}' if upload.get('lastError') else ''
-            print(f'{upload["id"][:12]:12s} {upload["status"]:9s} attempts {upload.get("attempts", 0)}{extra}')
+            fix = f' (to fix: {upload["fix"]})' if upload.get('fix') else ''
+            print(f'{upload["id"]:40s} {upload["status"]:9s} attempts {upload.get("attempts", 0)}{extra}{fix}')
         return None
     selection = {**_selection(args), 'typeProcess': args.type_process}
+    if args.record_failed:
+        selection['recordFailed'] = True
     if args.preview:
-        record = client.request('POST', f'{API_PREFIX}/records/preview', selection)['record']
-        print(json.dumps(record, indent=1))
+        try:
+            preview = client.request('POST', f'{API_PREFIX}/records/preview', selection)
+        except SidecarRequestError as error:
+            raise UsageError(f'%pnav upload: {error}') from None
+        _print_location(preview.get('location'))
+        _print_excluded(preview.get('excludedRunIds'))
+        print(json.dumps(preview['record'], indent=1))
         return None
     try:
         allow_insecure = args.allow_insecure_endpoint or validation.insecure_endpoint_allowed()
@@ -246,12 +260,32 @@ def _upload(client, args):
     if allow_insecure:
         body['allowInsecureEndpoint'] = True
     try:
-        uploads = client.request('POST', f'{API_PREFIX}/uploads', body, timeout_s=10.0)['uploads']
+        answer = client.request('POST', f'{API_PREFIX}/uploads', body, timeout_s=10.0)
+        uploads = answer['uploads']
     except SidecarRequestError as error:
         raise UsageError(f'%pnav upload: {error}') from None
+    _print_excluded(answer.get('excludedRunIds'))
     for upload in uploads:
-        print(f'upload {upload["id"]} {upload["status"]} (see `%pnav upload --status`)')
+        # The first outcome, as calculadorapnav's synchronous POST reports it: delivered, rejected, or queued.
+        outcome = submission.wait_for_outcome(client, upload['id']) or upload
+        print(submission.describe(outcome)[1])
     return None
+
+
+def _print_location(location) -> None:
+    if location:
+        print(
+            f'country {location["countryIso3"]} {location["countryName"]} ({location["countrySource"]}); '
+            f'{location["intensityGPerKWh"]} g CO2eq/kWh from {location["intensitySource"]}'
+        )
+
+
+def _print_excluded(run_ids) -> None:
+    if run_ids:
+        print(
+            f'left out {len(run_ids)} failed or interrupted run(s): {", ".join(run_ids)} '
+            '(--record-failed includes them)'
+        )
 
 
 def _config(client, args):

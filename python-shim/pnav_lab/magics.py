@@ -11,6 +11,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from . import cell_body, cell_options, context, line_commands
 from . import run as _run
 from .client import shared_client
+from .decorator import report_outcome
 from .errors import PnavError, PnavWarning
 from .model_facts import model_facts
 from .summary import summary_line
@@ -90,6 +91,7 @@ class PnavMagics(Magics):
             return None
         args = cell_options.parse(line)  # UsageError: one line, the cell does not run
         run_fields = cell_options.open_request(args)  # validated before anything runs
+        submit = cell_options.submit_request(args)
         cell_options.check_output_dir(args)
         number = _execution_count(shell, outer_result)
         source = cell_body.body_source(line, cell)
@@ -128,12 +130,12 @@ class PnavMagics(Magics):
             if active is not None:
                 _run.pop(active)
         if active is not None:
-            self._close(active, args, cell_options.csv_output(args), error)
+            self._close(active, args, cell_options.csv_output(args), error, submit)
         if error is not None:
             _fail_calling_cell(outer_result, error)
         return None
 
-    def _close(self, active: _run.ActiveRun, args, output, error) -> None:
+    def _close(self, active: _run.ActiveRun, args, output, error, submit=None) -> None:
         if args.model:
             value = self.shell.user_ns.get(args.model)
             facts = model_facts(value)
@@ -151,12 +153,15 @@ class PnavMagics(Magics):
             status, message = 'interrupted', 'KeyboardInterrupt'
         else:
             status, message = 'error', f'{type(error).__name__}: {error}'
+        close = {'error': message, 'output': output, 'submit': submit, 'record_failed': args.record_failed}
         try:
-            response = active.close(status, error=message, output=output)
+            response = active.close(status, **close)
         except KeyboardInterrupt:
-            response = active.close(status, error=message, output=output)
+            response = active.close(status, **close)
         if response is not None and not args.quiet:
             print(summary_line(response['run']))
+        if response is not None:
+            report_outcome(self.client, response)
 
 
 def load_ipython_extension(shell) -> None:

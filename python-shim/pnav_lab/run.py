@@ -11,10 +11,13 @@ import time
 import warnings
 
 from . import gpu_sync
-from .errors import PnavError, PnavWarning
+from .errors import PnavError, PnavWarning, SidecarUnavailable
 
 # Batch counts are sent at most this often (and at epoch end / run close) to keep overhead low.
 BATCH_FLUSH_INTERVAL_S = 1.0
+# A sidecar that stopped answering mid-run may be restarted (JupyterLab does it within seconds) and
+# keeps the run open: calls in between are skipped, then tried again after this long.
+LOST_RETRY_S = 1.0
 
 
 class ActiveRun:
@@ -40,6 +43,9 @@ class ActiveRun:
         self._pending_batches = 0
         self._total_batches = 0
         self._last_flush = time.monotonic()
+        # The warning for a sidecar that stopped answering, given only if it has not come back by the close.
+        self._lost: str | None = None
+        self._retry_at = 0.0
 
     @property
     def run(self) -> dict:
@@ -63,10 +69,16 @@ class ActiveRun:
     def _call(self, what: str, fn, *args, **kwargs):
         if self._run is None:
             self.run  # noqa: B018 -- the open's answer decides whether there is a run to talk about
-        if self.broken:
+        if self.broken or (what != 'close' and time.monotonic() < self._retry_at):
             return None
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            self._lost, self._retry_at = None, 0.0
+            return result
+        except SidecarUnavailable as error:
+            # Not a warning yet: a restarted sidecar continues this run, and the close says what happened.
+            self._lost = f'measurement stopped ({what}): {error}. Your code keeps running.'
+            self._retry_at = time.monotonic() + LOST_RETRY_S
         except PnavError as error:
             self.broken = True
             self.warn(f'measurement stopped ({what}): {error}. Your code keeps running.')
@@ -131,7 +143,9 @@ class ActiveRun:
             n, self._pending_batches = self._pending_batches, 0
             while n > 0:  # the API takes at most 1e6 per call
                 chunk = min(n, 1_000_000)
-                self._call('batch count', self.client.count_batches, self.id, chunk)
+                if self._call('batch count', self.client.count_batches, self.id, chunk) is None and not self.broken:
+                    self._pending_batches += n  # the sidecar is away: counted again once it is back
+                    return
                 n -= chunk
 
     def set_model(self, facts: dict | None) -> None:
@@ -141,7 +155,13 @@ class ActiveRun:
     # ------------------------------------------------------------------ close
 
     def close(
-        self, status: str = 'ok', *, error: str | None = None, output: dict | None = None, submit: dict | None = None
+        self,
+        status: str = 'ok',
+        *,
+        error: str | None = None,
+        output: dict | None = None,
+        submit: dict | None = None,
+        record_failed: bool = False,
     ) -> dict | None:
         """Closes the run; returns the CloseRunResponse, or None when the sidecar could not be reached."""
         with self._lock:
@@ -164,6 +184,8 @@ class ActiveRun:
                 body['output'] = output
             if submit is not None:
                 body['submit'] = submit
+            if record_failed:
+                body['recordFailed'] = True
             if self._run is None:
                 self.run  # noqa: B018 -- read the open's answer first
             if not self.opened:
@@ -174,6 +196,14 @@ class ActiveRun:
             return self._closed(self._call('close', self.client.close_run, self.id, body))
 
     def _closed(self, response: dict | None) -> dict | None:
+        if response is None and self._lost:
+            self.warn(self._lost)
+        restarts = (response or {}).get('run', {}).get('sidecarRestarts')
+        if restarts:
+            self.warn(
+                f'the PNAV sidecar restarted during this run and the run continued; '
+                f'{restarts["unmeasuredS"]:.1f} s between its last checkpoint and the restart are not measured.'
+            )
         if response is not None:
             global _last_closed
             _last_closed = response

@@ -70,4 +70,7 @@ def summary_line(run: dict) -> str:
     location = run.get('location') or {}
     where = f' @ {location.get("countryIso3")} {location.get("intensityGPerKWh", 0):.0f} g/kWh' if location else ''
     status = '' if run.get('status') in (None, 'ok') else f' [{run["status"]}]'
+    restarts = run.get('sidecarRestarts')
+    if restarts:
+        status += f' [spans a sidecar restart: {float(restarts["unmeasuredS"]):.1f} s not measured]'
     return f'pnav: {" · ".join(parts)}{status} — {components}{where}'

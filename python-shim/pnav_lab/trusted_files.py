@@ -32,10 +32,28 @@ def untrusted_reason(st: os.stat_result, allow_root: bool = False) -> str | None
         return None
     if st.st_uid != uid and not (allow_root and st.st_uid == 0):
         return f'owned by uid {st.st_uid}, not by you (uid {uid})'
-    if st.st_mode & 0o022:
-        who = 'every user' if st.st_mode & 0o002 else 'its group'
-        return f'writable by {who} (mode {stat.S_IMODE(st.st_mode):04o})'
+    if st.st_mode & 0o002:
+        return f'writable by every user (mode {stat.S_IMODE(st.st_mode):04o})'
+    # umask 002 makes files group-writable; with a user-private group that group is only us.
+    if st.st_mode & 0o020 and not is_private_group(st.st_gid):
+        return f'writable by its group (mode {stat.S_IMODE(st.st_mode):04o})'
     return None
+
+
+def is_private_group(gid: int) -> bool:
+    """Our primary group, nobody else's primary group, and no member listed but us (unknown: shared)."""
+    if not hasattr(os, 'getgid') or gid != os.getgid():
+        return False
+    try:
+        import grp
+        import pwd
+
+        me = pwd.getpwuid(os.getuid()).pw_name
+        if any(entry.pw_gid == gid and entry.pw_uid != os.getuid() for entry in pwd.getpwall()):
+            return False
+        return all(member == me for member in grp.getgrgid(gid).gr_mem)
+    except (ImportError, KeyError, OSError):
+        return False
 
 
 def check_private_dir(directory: Path, role: str, missing_ok: bool = False) -> None:

@@ -121,6 +121,51 @@ def token(value, field: str = 'token') -> str:
     return normalised
 
 
+LOG_LEVELS = ('debug', 'info', 'warning', 'error', 'critical')
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    from .errors import PnavWarning
+
+    warnings.warn(f'pnav: {message}', PnavWarning, stacklevel=4)
+
+
+def log_level(value, field: str = 'log_level') -> str:
+    level = value.lower() if isinstance(value, str) else value
+    if level not in LOG_LEVELS:
+        raise PnavValidationError(field, f'must be one of {", ".join(LOG_LEVELS)} (got {value!r})')
+    return level
+
+
+def lenient_model_id(value, field: str = 'model_id') -> str:
+    """Offline, calculadorapnav writes any model_id: accepted, with a warning when PNAV would refuse it online."""
+    text = str(value)
+    if not _MODEL_ID.match(text):
+        _warn(f'{field} {text[:80]!r} is not the 64-character lowercase hexadecimal id PNAV expects; written as is')
+    return text[:200]
+
+
+def lenient_count(value, field: str) -> int:
+    """calculadorapnav takes any number as n_batch / n_epoch (a divisor): a whole float is that int, other
+    numbers are rounded with a warning; a negative one is refused (it would flip the per-batch figures)."""
+    if isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value):
+        if not value.is_integer():
+            _warn(f'{field} {value!r} is not a whole number; {round(value)} is used')
+        value = round(value)
+    return count(value, field)
+
+
+def lenient_pue(value, field: str = 'pue') -> float:
+    """calculadorapnav takes any PUE; one outside 1..3 is unusual and gets a warning. Zero or less is refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or value <= 0 or value > 100:
+        raise PnavValidationError(field, f'must be a number > 0 (typically 1..3; got {value!r})')
+    if not 1 <= value <= 3:
+        _warn(f'{field} {value!r} is outside the usual 1..3; used as given')
+    return value
+
+
 def count(value, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise PnavValidationError(field, f'must be a whole number >= 0 (got {value!r})')

@@ -54,14 +54,14 @@ def make_fake_sysfs(root: Path) -> Path:
     return root / 'sys'
 
 
-def start_sidecar(root: Path, *extra: str) -> Sidecar:
+def start_sidecar(root: Path, *extra: str, env: dict | None = None) -> Sidecar:
     if not SIDECAR_CLI.is_file():
         pytest.fail(f'the sidecar is not built: run `npm run build -w sidecar` ({SIDECAR_CLI} missing)')
     runtime_dir, data_dir = root / 'runtime', root / 'data'
     runtime_dir.mkdir(parents=True, exist_ok=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     sysfs = root / 'sys' if (root / 'sys').exists() else make_fake_sysfs(root)
-    env = {k: v for k, v in os.environ.items() if not k.startswith('PNAV_')}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith('PNAV_')}, **(env or {})}
     process = subprocess.Popen(
         [
             'node',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -29,7 +30,7 @@ def test_requests_round_trip(client):
 
 def test_error_envelope_becomes_a_typed_error_naming_the_field(client):
     with pytest.raises(SidecarRequestError) as error:
-        client.open_run({'pue': 9})
+        client.open_run({'pue': 0})
     assert error.value.status == 400
     assert error.value.code == 'bad_request'
     assert error.value.issues[0]['path'] == 'pue'
@@ -132,7 +133,7 @@ def test_an_open_sent_ahead_is_answered_with_the_next_request_under_the_id_the_c
 
 
 def test_a_refused_open_sent_ahead_raises_when_its_answer_is_read(client):
-    pending = client.send_open_run({'pue': 9})
+    pending = client.send_open_run({'pue': 0})
     with pytest.raises(SidecarRequestError) as error:
         pending.result()
     assert (error.value.status, error.value.issues[0]['path']) == (400, 'pue')
@@ -157,3 +158,29 @@ def test_an_open_whose_answer_was_lost_is_found_under_its_id_not_opened_twice(cl
     assert (run['id'], run['label'], run['status']) == (pending.run_id, 'lost answer', 'open')
     assert len([r for r in client.list_runs(status='open') if r['id'] == pending.run_id]) == 1
     client.close_run(run['id'], {})
+
+
+def test_loopback_urls_only():
+    from pnav_lab.peer import loopback_url_problem
+
+    for url in ('http://127.0.0.1:8', 'http://localhost:9/x', 'http://[::1]:7', 'http://127.1.2.3:5'):
+        assert loopback_url_problem(url) is None
+    assert loopback_url_problem('http://10.0.0.7:8') == "'http://10.0.0.7:8' is not a loopback address"
+    assert loopback_url_problem('https://127.0.0.1:8') == "'https://127.0.0.1:8' is not an http:// URL"
+
+
+def test_the_socket_owner_is_read_from_proc_net_tcp():
+    from pnav_lab.peer import peer_uid
+
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    try:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+        expected = os.getuid() if os.path.exists('/proc/net/tcp') else None
+        assert peer_uid(client) == expected
+        client.close()
+        accepted.close()
+    finally:
+        listener.close()

@@ -144,3 +144,16 @@ def test_configured_output_dir_takes_the_csv_relative_to_the_notebook_and_an_arg
     assert (notebooks / 'results' / 'emissions_inference.csv').is_file()
     result, captured = run_cell(config_shell, '%%pnav --type inference --quiet --output-dir mine\nx = 1')
     assert pnav_lab.last_run()['csv']['path'] == str(notebooks / 'mine' / 'emissions_inference.csv')
+
+
+def test_pnav_config_names_a_settings_file_it_ignored_and_why(config_shell, tmp_path):
+    loose = tmp_path / 'home' / 'project' / '.pnav.toml'
+    loose.write_text('pue = 3\n')
+    loose.chmod(0o666)  # anyone may have written it
+    result, captured = run_cell(config_shell, '%pnav config')
+    assert result.success, captured.stderr
+    assert f'warning: project:{loose}: *: ignored {loose}: the file is writable by every user (mode 0666)' in (
+        captured.stdout
+    )
+    pue_line = next(line for line in captured.stdout.splitlines() if line.startswith('pue '))
+    assert pue_line.split()[1:] == ['1', 'default']

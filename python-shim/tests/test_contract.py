@@ -17,8 +17,8 @@ def called_routes() -> set[str]:
     routes = set()
     for source in PACKAGE.glob('*.py'):
         for method, path in CALL.findall(source.read_text(encoding='utf-8')):
-            path = re.sub(r'\{quote\(run_id[^}]*\)\}', '{id}', path)
-            path = re.sub(r'\?\{[^}]*\}$|\{suffix\}$', '', path)  # a query string is not part of the route
+            path = re.sub(r'\{quote\((run|upload)_id[^}]*\)\}', '{id}', path)
+            path = re.sub(r'\?.*$|\{suffix\}$', '', path)  # a query string is not part of the route
             routes.add(f'{method} {API_PREFIX}{path}')
     return routes
 

@@ -49,68 +49,85 @@ def test_case_2_default_file_name(in_tmp, type_process):
     assert len(rows) == 1 and rows[0]['type_process'] == type_process
 
 
-# Case 5: invalid process type, fails before the function runs (at decoration time here)
-def test_case_5_invalid_type_process_fails_fast():
+def check(**kwargs):
+    """Validates kwargs as calling a decorated function does, without running it: True when accepted."""
+    from pnav_lab.decorator import TrackerSettings
+
+    TrackerSettings(kwargs)
+    return True
+
+
+def refused(**kwargs) -> PnavValidationError:
+    """Decorating never raises (calculadorapnav validates at call time); calling raises before the function runs."""
     called = []
+    wrapped = track_emissions(**kwargs)(lambda: called.append(1))
     with pytest.raises(PnavValidationError) as error:
-        track_emissions(type_process='train', offline=True, country_iso_code='ESP')(lambda: called.append(1))
-    assert str(error.value) == "type_process: must be 'training' or 'inference' (got 'train')"
+        wrapped()
+    assert called == []
+    assert isinstance(error.value, ValueError)
+    return error.value
+
+
+# Case 5: invalid process type, fails when called, before the function runs (as calculadorapnav)
+def test_case_5_invalid_type_process_fails_at_call_time():
+    error = refused(type_process='train', offline=True, country_iso_code='ESP')
+    assert str(error) == "type_process: must be 'training' or 'inference' (got 'train')"
+    assert error.field == 'type_process'
+    called = []
+    bare = track_emissions(lambda: called.append(1))  # bare use: type_process is ''
     with pytest.raises(PnavValidationError, match=r"^type_process: must be 'training' or 'inference' \(got ''\)$"):
-        track_emissions(lambda: called.append(1))
+        bare()
     assert called == []
 
 
 # Case 6: offline needs a country (3 uppercase letters) or a cloud provider and region
 def test_case_6_offline_location_rules():
-    with pytest.raises(PnavValidationError, match='^country_iso_code: when offline is True'):
-        track_emissions(type_process='training', offline=True)
-    with pytest.raises(PnavValidationError, match='^country_iso_code: must be 3 uppercase letters'):
-        track_emissions(type_process='training', offline=True, country_iso_code='esp')
-    track_emissions(type_process='training', offline=True, country_iso_code='ESP')
-    track_emissions(type_process='training', offline=True, cloud_provider='gcp', cloud_region='europe-west1')
+    assert str(refused(type_process='training', offline=True)).startswith('country_iso_code: when offline is True')
+    error = refused(type_process='training', offline=True, country_iso_code='esp')
+    assert str(error).startswith('country_iso_code: must be 3 uppercase letters')
+    assert check(type_process='training', offline=True, country_iso_code='ESP')
+    assert check(type_process='training', offline=True, cloud_provider='gcp', cloud_region='europe-west1')
 
 
-# Case 7: online needs a lowercase 64-hex model id and an http(s) endpoint
+# Case 7: online needs a lowercase 64-hex model id and an http(s) endpoint: PNAV would refuse the record
 def test_case_7_online_rules():
-    track_emissions(type_process='training', model_id=MODEL_ID, endpoint_url='https://x', token=TOKEN)
-    with pytest.raises(PnavValidationError, match='^model_id: must be a 64-character lowercase hexadecimal'):
-        track_emissions(type_process='training', model_id='A' * 64, endpoint_url='https://x', token=TOKEN)
-    with pytest.raises(PnavValidationError, match="^endpoint_url: must be a URL starting with 'http://' or 'https://'"):
-        track_emissions(type_process='training', model_id=MODEL_ID, endpoint_url='ftp://x', token=TOKEN)
-    with pytest.raises(PnavValidationError, match='^endpoint_url: '):
-        track_emissions(type_process='training', model_id=MODEL_ID, token=TOKEN)
+    assert check(type_process='training', model_id=MODEL_ID, endpoint_url='https://x', token=TOKEN)
+    error = refused(type_process='training', model_id='A' * 64, endpoint_url='https://x', token=TOKEN)
+    assert str(error).startswith('model_id: must be a 64-character lowercase hexadecimal')
+    error = refused(type_process='training', model_id=MODEL_ID, endpoint_url='ftp://x', token=TOKEN)
+    assert str(error).startswith("endpoint_url: must be a URL starting with 'http://' or 'https://'")
+    assert str(refused(type_process='training', model_id=MODEL_ID, token=TOKEN)).startswith('endpoint_url: ')
 
 
 # Case 8: type_ram values; omitted gives DDR4
 def test_case_8_type_ram(in_tmp):
     for value in ('DDR3', 'DDR4', 'DDR5'):
-        offline(type_process='training', type_ram=value)
+        assert check(type_process='training', offline=True, country_iso_code='ESP', type_ram=value)
     for value in ('ddr4', 'DDR2', None):
-        with pytest.raises(PnavValidationError, match='^type_ram: '):
-            offline(type_process='training', type_ram=value)
+        assert str(refused(type_process='training', offline=True, country_iso_code='ESP', type_ram=value)).startswith(
+            'type_ram: '
+        )
     offline(type_process='training')(lambda: None)()
     assert pnav_lab.last_run()['run']['typeRam'] == 'DDR4'
     assert csv_rows(in_tmp / 'emissions_training.csv')[0]['type_ram'] == 'DDR4'
 
 
-# Cases 9 and 10: token format and normalisation; no token is a clear error at decoration, never a prompt
+# Cases 9 and 10: token format and normalisation; no token is a clear error, never a prompt
 def test_case_9_token_regex_and_normalisation():
     online = {'type_process': 'training', 'model_id': MODEL_ID, 'endpoint_url': 'https://x'}
-    track_emissions(token=TOKEN, **online)
-    track_emissions(token=' ' + TOKEN.upper()[:10] + ' ' + TOKEN.upper()[10:] + ' ', **online)  # normalised
+    assert check(token=TOKEN, **online)
+    assert check(token=' ' + TOKEN.upper()[:10] + ' ' + TOKEN.upper()[10:] + ' ', **online)  # normalised
     for bad in (TOKEN[:63], TOKEN + '0', 'g' + TOKEN[1:]):
-        with pytest.raises(PnavValidationError) as error:
-            track_emissions(token=bad, **online)
-        assert str(error.value).startswith('token: must be the 64-character hexadecimal PNAV token')
-        assert bad not in str(error.value)
+        error = refused(token=bad, **online)
+        assert str(error).startswith('token: must be the 64-character hexadecimal PNAV token')
+        assert bad not in str(error)
 
 
 def test_case_10_no_token_fails_fast_without_prompting(monkeypatch):
     monkeypatch.delenv('PNAV_TOKEN', raising=False)
-    with pytest.raises(PnavValidationError, match='^token: '):
-        track_emissions(type_process='training', model_id=MODEL_ID, endpoint_url='https://x')
+    assert str(refused(type_process='training', model_id=MODEL_ID, endpoint_url='https://x')).startswith('token: ')
     monkeypatch.setenv('PNAV_TOKEN', TOKEN)
-    track_emissions(type_process='training', model_id=MODEL_ID, endpoint_url='https://x')
+    assert check(type_process='training', model_id=MODEL_ID, endpoint_url='https://x')
 
 
 def test_online_run_queues_the_submission(in_tmp):
@@ -194,7 +211,7 @@ def test_array_return_value_is_recorded():
     assert pnav_lab.last_run()['run']['status'] == 'ok'
 
 
-def test_raising_function_is_recorded_as_error_and_the_exception_propagates(in_tmp):
+def test_raising_function_is_recorded_as_error_no_csv_row_and_the_exception_propagates(in_tmp, capsys):
     @offline(type_process='training')
     def train():
         raise RuntimeError('diverged')
@@ -202,8 +219,20 @@ def test_raising_function_is_recorded_as_error_and_the_exception_propagates(in_t
     with pytest.raises(RuntimeError, match='^diverged$'):
         train()
     response = pnav_lab.last_run()
-    assert response['run']['status'] == 'error'
+    assert response['run']['status'] == 'error'  # in the ledger (panel, JSON export)
     assert response['run']['error'] == 'RuntimeError: diverged'
+    assert response['csv'] is None  # calculadorapnav records nothing for a failed run
+    assert not (in_tmp / 'emissions_training.csv').exists()
+    assert 'the run ended with an error: no PNAV CSV row and no submission (record_failed=True records it anyway)' in (
+        capsys.readouterr().err
+    )
+
+    @offline(type_process='training', record_failed=True)
+    def train_recorded():
+        raise RuntimeError('diverged again')
+
+    with pytest.raises(RuntimeError):
+        train_recorded()
     assert len(csv_rows(in_tmp / 'emissions_training.csv')) == 1
 
 
@@ -245,8 +274,9 @@ def test_case_25_manual_aliases():
     assert (run['nEpoch'], run['nBatch'], run['label'], run['labels']) == (3, 7, 'baseline', {'experiment_id': 'exp-1'})
     with pytest.raises(TypeError):
         track_emissions(type_process='training', offline=True, country_iso_code='ESP', not_a_parameter=1)
-    with pytest.raises(PnavValidationError, match='^n_epochs: conflicts with n_epoch'):
-        offline(type_process='training', n_epoch=2, n_epochs=3)
+    assert str(
+        refused(type_process='training', offline=True, country_iso_code='ESP', n_epoch=2, n_epochs=3)
+    ).startswith('n_epochs: conflicts with n_epoch')
 
 
 def test_missing_output_dir_fails_before_the_function_runs(in_tmp):

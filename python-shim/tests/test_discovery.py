@@ -13,6 +13,7 @@ import pytest
 from conftest import SIDECAR_CLI, make_fake_sysfs
 from pnav_lab import discovery, node_runtime
 from pnav_lab.errors import NodeMissing, SidecarStartFailed
+from pnav_lab.trusted_files import UntrustedPath
 
 
 @pytest.fixture
@@ -42,10 +43,64 @@ def test_runtime_file_with_a_dead_pid_is_ignored(clean_env):
     path = clean_env / discovery.RUNTIME_FILE_NAME
     path.write_text(json.dumps({'url': 'http://127.0.0.1:1', 'token': 't', 'pid': dead.pid}))
     assert discovery.read_runtime_file(clean_env) is None
-    path.write_text(json.dumps({'url': 'http://127.0.0.1:1', 'token': 't', 'pid': os.getpid()}))
+    me = {'url': 'http://127.0.0.1:1', 'token': 't', 'pid': os.getpid()}
+    path.write_text(json.dumps({**me, 'pid_start': discovery.process_start_id(os.getpid())}))
     assert discovery.read_runtime_file(clean_env).url == 'http://127.0.0.1:1'
     path.write_text('{not json')
     assert discovery.read_runtime_file(clean_env) is None
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/self/stat'), reason='needs procfs to tell a reused pid apart')
+def test_a_live_pid_that_is_not_the_recorded_sidecar_is_ignored(clean_env):
+    path = clean_env / discovery.RUNTIME_FILE_NAME
+    me = {'url': 'http://127.0.0.1:1', 'token': 't', 'pid': os.getpid()}
+    path.write_text(json.dumps({**me, 'pid_start': 'another-boot:123'}))  # the pid was reused
+    assert discovery.read_runtime_file(clean_env) is None
+    path.write_text(json.dumps(me))  # no start id recorded, and this pid does not run `sidecar`
+    assert discovery.read_runtime_file(clean_env) is None
+
+
+def test_untrusted_runtime_files_are_refused_with_the_reason(clean_env):
+    clean_env.chmod(0o700)
+    path = clean_env / discovery.RUNTIME_FILE_NAME
+    live = {'token': 't', 'pid': os.getpid(), 'pid_start': discovery.process_start_id(os.getpid())}
+    path.write_text(json.dumps({**live, 'url': 'http://10.0.0.7:8888'}))
+    with pytest.raises(UntrustedPath) as error:
+        discovery.read_runtime_file(clean_env)
+    assert str(error.value) == f"refusing {path}: its url 'http://10.0.0.7:8888' is not a loopback address"
+    path.write_text(json.dumps({**live, 'url': 'http://127.0.0.1:1'}))
+    path.chmod(0o666)
+    with pytest.raises(UntrustedPath) as error:
+        discovery.read_runtime_file(clean_env)
+    assert str(error.value) == f'refusing {path}: writable by every user (mode 0666)'
+    path.unlink()
+    elsewhere = clean_env.parent / f'{clean_env.name}-elsewhere.json'
+    elsewhere.write_text(json.dumps({**live, 'url': 'http://127.0.0.1:1'}))
+    path.symlink_to(elsewhere)
+    with pytest.raises(UntrustedPath) as error:
+        discovery.read_runtime_file(clean_env)
+    assert str(error.value) == f'refusing {path}: it is a symlink'
+    clean_env.chmod(0o777)
+    with pytest.raises(UntrustedPath) as error:
+        discovery.read_runtime_file(clean_env)
+    assert str(error.value).startswith(f'refusing {clean_env}: the runtime dir is writable by every user (mode 0777)')
+
+
+def test_spawning_makes_the_runtime_dir_private_and_follows_no_planted_symlink(clean_env, monkeypatch):
+    runtime = clean_env / 'rt'
+    runtime.mkdir(mode=0o755)
+    runtime.chmod(0o755)
+    precious = clean_env / 'precious.txt'
+    precious.write_text('mine\n')
+    precious.chmod(0o644)
+    (runtime / discovery.LOG_FILE_NAME).symlink_to(precious)
+    monkeypatch.setenv('PNAV_SIDECAR_CMD', f'{sys.executable} -c "pass"')
+    with pytest.raises(UntrustedPath) as error:
+        discovery.spawn_sidecar(runtime)
+    assert str(error.value) == f'refusing {runtime / discovery.LOG_FILE_NAME}: it is a symlink'
+    assert os.stat(runtime).st_mode & 0o777 == 0o700
+    assert precious.read_text() == 'mine\n'
+    assert os.stat(precious).st_mode & 0o777 == 0o644
 
 
 def test_node_missing_says_what_to_install(clean_env, monkeypatch):

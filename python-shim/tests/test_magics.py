@@ -114,8 +114,14 @@ def test_invalid_option_is_a_one_line_usage_error_and_the_cell_does_not_run(shel
     result, captured = run_cell(shell, '%%pnav --type train\nran = True')
     assert shell.user_ns['ran'] is False
     assert captured.stderr.strip() == "UsageError: %%pnav --type: must be 'training' or 'inference' (got 'train')"
-    result, captured = run_cell(shell, '%%pnav --pue 7\nran = True')
-    assert captured.stderr.strip() == 'UsageError: %%pnav --pue: must be a number between 1 and 3 (got 7.0)'
+    result, captured = run_cell(shell, '%%pnav --pue 0\nran = True')
+    assert captured.stderr.strip() == 'UsageError: %%pnav --pue: must be a number > 0 (typically 1..3; got 0.0)'
+    assert shell.user_ns['ran'] is False
+    result, captured = run_cell(shell, '%%pnav --endpoint ftp://x --token-env PNAV_TEST_TOKEN\nran = True')
+    assert (
+        captured.stderr.strip()
+        == "UsageError: %%pnav --endpoint: must be a URL starting with 'http://' or 'https://' (got 'ftp://x')"
+    )
     assert shell.user_ns['ran'] is False
 
 
@@ -135,6 +141,10 @@ def test_help_documents_every_option(shell):
         '--cloud-provider',
         '--cloud-region',
         '--pue',
+        '--endpoint',
+        '--token-env',
+        '--offline',
+        '--record-failed',
         '--type-ram',
         '--output-dir',
         '--output-file',

@@ -92,7 +92,7 @@ async def test_http_proxy_passes_client_errors_through(jp_fetch):
             'v1',
             'runs',
             method='POST',
-            body=json.dumps({'pue': 9}),
+            body=json.dumps({'pue': 0}),
             headers={'Content-Type': 'application/json'},
         )
     assert error.value.code == 400

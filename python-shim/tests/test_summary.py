@@ -53,3 +53,15 @@ def test_line_says_machine_and_shows_the_kernel_share_after_pue_and_each_figure_
         'pnav: 1.5 Wh machine (kernel 2.7 kJ) · 260 mg CO2e · 1 s — cpu 600 J measured (rapl), '
         'gpu 3 kJ measured (nvml, coarse, degraded), ram unavailable (ram-model) @ ESP 174 g/kWh'
     )
+
+
+def test_line_says_when_the_run_spans_a_sidecar_restart_and_how_long_was_not_measured():
+    run = {
+        'status': 'ok',
+        'facilityEnergyJ': 500.0,
+        'emissionsG': 0.02,
+        'durationS': 60.0,
+        'energy': {'cpu': figure(500, 'rapl', True)},
+        'sidecarRestarts': {'count': 1, 'unmeasuredS': 3.14},
+    }
+    assert ' · 1 min 0 s [spans a sidecar restart: 3.1 s not measured] — cpu 500 J measured (rapl)' in summary_line(run)

@@ -147,6 +147,68 @@ write('grid-intensity.json', {
   cloudRegions,
 });
 
+// ------------------------------------------------------------------ PNAV factors (calculadorapnav 1.0.2)
+
+// The figures PNAV's own calculator puts into a record, so that our records compare with its records:
+// country intensity and `ref` from its global_energy_mix.json, cloud regions from its impact.csv.
+const CALCULADORAPNAV = {
+  package: 'calculadorapnav 1.0.2 (PyPI wheel)',
+  url: 'https://pypi.org/project/calculadorapnav/1.0.2/',
+  licence:
+    'MIT (calculadorapnav); country figures from Our World in Data / Ember / Energy Institute (CC BY 4.0) as updated by the calculator, cloud figures as published by the providers',
+};
+const pnavMix = JSON.parse(readFileSync(join(inputDir, 'calculadorapnav/global_energy_mix.json'), 'utf8'));
+const datePart = text => (typeof text === 'string' ? text.slice(0, 10) : null);
+const pnavCountries = {};
+for (const iso3 of Object.keys(pnavMix).sort()) {
+  const c = pnavMix[iso3];
+  pnavCountries[iso3] = {
+    name: c.country_name,
+    intensityGPerKWh: c.carbon_intensity,
+    // The calculator reads `ref_TWh` with .get(): absent → None (an empty CSV field, JSON null).
+    ref: typeof c.ref_TWh === 'number' ? c.ref_TWh : null,
+    periodStart: datePart(c.start_last_week),
+    periodEnd: datePart(c.end_last_week),
+    updated: datePart(c.update_date),
+  };
+}
+const pnavImpact = readCsv(join(inputDir, 'calculadorapnav/impact.csv'));
+const pnavCloud = {};
+for (const r of pnavImpact) {
+  const key = `${r.provider}/${r.region}`;
+  // A few Azure regions are listed twice; the calculator's `.item()` then fails. The first row is kept.
+  if (pnavCloud[key]) continue;
+  pnavCloud[key] = {
+    provider: r.provider,
+    providerName: r.providerName,
+    region: r.region,
+    countryIso3: r.countryIsoCode,
+    countryName: r.country_name,
+    // The calculator's `region` column for a cloud run: the row's state, else empty (pandas NaN).
+    regionLabel: r.state || '',
+    city: r.city || null,
+    intensityGPerKWh: Number(r.impact),
+    year: Number(r.year),
+    updated: datePart(r.update_date),
+    source: r.source,
+  };
+}
+write('pnav-factors.json', {
+  unit: 'gCO2eq/kWh',
+  description:
+    "calculadorapnav 1.0.2's emission factors, the default for PNAV CSV rows and submissions: per-country carbon intensity and `ref`, and cloud regions of AWS, Azure and GCP. Built by sidecar/scripts/build-datasets.mjs.",
+  source: {
+    ...CALCULADORAPNAV,
+    countriesFile: 'calculadorapnav/data/private_infra/global_energy_mix.json',
+    cloudFile: 'calculadorapnav/data/cloud/impact.csv',
+    note: 'Spain is the week 2025-05-26..2025-06-01 (updated 2025-06-04); most other countries 2022-12-31. Cloud rows: year 2024, updated 2025-05-09.',
+  },
+  year: 2025,
+  defaultCountry: { iso3: 'ESP', reason: "calculadorapnav's own fallback when the country is unknown" },
+  countries: pnavCountries,
+  cloudRegions: pnavCloud,
+});
+
 // ------------------------------------------------------------------ equivalents
 
 const carRows = readCsv(join(inputDir, 'carbontracker/co2eq.csv'));

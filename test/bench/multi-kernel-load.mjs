@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'sidecar', 'dist', 'cli.js');
-const MEASURE = join(ROOT, 'sidecar', 'dist', 'measure');
+const MEASURE = join(ROOT, 'sidecar', 'dist', 'cli', 'measure');
 const RESULTS = join(ROOT, 'test', 'bench', 'results');
 
 /** A user's sidecar from the built CLI, in its own runtime and data dirs. */

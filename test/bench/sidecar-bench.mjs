@@ -7,7 +7,8 @@
  *
  * 1. open→close round trip over loopback HTTP, 1,000 runs, p50/p99 (one client, keep-alive).
  * 2. sidecar CPU as % of one core at 1 Hz and 10 Hz sampling, with 0 and 5 stream clients and one
- *    open run: utime+stime of the child from /proc/<pid>/stat over BENCH_WINDOW_S seconds.
+ *    open run (its kernel a sleeping python3 process): utime+stime of the child from /proc/<pid>/stat
+ *    over BENCH_WINDOW_S seconds.
  *    The RSS of that real `pnav sidecar` process is printed at the end of each window.
  * 3. RSS over a simulated day of sampling: 86,400 ticks driven as fast as possible through the real
  *    sampler (buffer, metrics, progress, checkpoints) of an in-process sidecar, RSS sampled as it goes.
@@ -139,7 +140,10 @@ async function cpuAt(hz, clients) {
     await new Promise((r, j) => ws.once('open', r).once('error', j));
     sockets.push(ws);
   }
-  const { run } = await s.call('POST', '/api/v1/runs', { kind: 'cell', pid: process.pid });
+  // The run's kernel is a sleeping Python process, as a notebook's kernel would be: its memory
+  // (/proc/<pid>/smaps_rollup) is read at each checkpoint, and this Node process's would cost ~10x more.
+  const kernel = spawn('python3', ['-c', 'import time; time.sleep(3600)'], { stdio: 'ignore' });
+  const { run } = await s.call('POST', '/api/v1/runs', { kind: 'cell', pid: kernel.pid });
   await sleep(2000); // past start-up work
   const t0 = performance.now();
   const c0 = cpuTicks(s.child.pid);
@@ -152,6 +156,7 @@ async function cpuAt(hz, clients) {
     `CPU at ${String(hz).padStart(2)} Hz, ${clients} stream clients: ${percent.toFixed(2)} % of one core (${c1 - c0} ticks in ${wallS.toFixed(1)} s, ${frames} frames received); RSS ${rssMb(s.child.pid)} MB`,
   );
   await s.call('POST', `/api/v1/runs/${run.id}/close`, {});
+  kernel.kill();
   for (const ws of sockets) ws.close();
   await s.stop();
 }

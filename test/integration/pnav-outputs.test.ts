@@ -65,7 +65,12 @@ interface CellResult {
   error: string | null;
   stdout: string;
   stderr: string;
-  lastRun: { run: Json & { id: string }; csv: Json | null; upload: { id: string; status: string } | null } | null;
+  lastRun: {
+    run: Json & { id: string };
+    csv: Json | null;
+    upload: { id: string; status: string } | null;
+    notRecorded?: string | null;
+  } | null;
 }
 
 interface Upload {
@@ -474,6 +479,8 @@ describe('%%pnav cells write calculadorapnav CSV files', () => {
     expect(csv).toEqual({
       path: dir('out', 'emissions_training.csv'),
       epochsPath: dir('out', 'emissions_training_epochs.csv'),
+      // How each figure was obtained: the 40 columns cannot say it, the companion file does.
+      methodsPath: dir('out', 'emissions_training_methods.csv'),
       error: null,
     });
 
@@ -600,23 +607,40 @@ describe('%%pnav cells write calculadorapnav CSV files', () => {
 });
 
 describe('track_emissions online on a function that raises', () => {
-  it('the exception propagates, the row is written, and the mock receives exactly one POST with the 40 keys', async () => {
+  const raising = (recordFailed: boolean) =>
+    [
+      'import time',
+      'from pnav_lab import track_emissions',
+      '',
+      `@track_emissions(type_process='inference', token=${py(TOKEN)}, model_id=${py(MODEL_ID)},`,
+      `                 endpoint_url=${py(`${mock.url}v1/emissions?source=pnav-lab-test`)},`,
+      `                 output_dir=${py(dir('out-decorator'))}, country_iso_code='ESP', record_failed=${recordFailed ? 'True' : 'False'})`,
+      'def predict(batch):',
+      '    time.sleep(0.2)',
+      "    raise RuntimeError(f'model exploded on batch {batch}')",
+      '',
+      'predict(7)',
+    ].join('\n');
+
+  it('as calculadorapnav: the exception propagates, no row, no POST; the run stays in the ledger as error', async () => {
     await mockControl({ reset: true });
-    const endpoint = `${mock.url}v1/emissions?source=pnav-lab-test`;
-    const cell = await shell.run(
-      [
-        'import time',
-        'from pnav_lab import track_emissions',
-        '',
-        `@track_emissions(type_process='inference', token=${py(TOKEN)}, model_id=${py(MODEL_ID)},`,
-        `                 endpoint_url=${py(endpoint)}, output_dir=${py(dir('out-decorator'))}, country_iso_code='ESP')`,
-        'def predict(batch):',
-        '    time.sleep(0.2)',
-        "    raise RuntimeError(f'model exploded on batch {batch}')",
-        '',
-        'predict(7)',
-      ].join('\n'),
+    const cell = await shell.run(raising(false));
+    expect(cell.success).toBe(false);
+    expect(cell.error).toBe('model exploded on batch 7');
+    const { run, csv, upload } = cell.lastRun!;
+    expect(run).toMatchObject({ status: 'error', error: 'RuntimeError: model exploded on batch 7' });
+    expect([csv, upload]).toEqual([null, null]);
+    expect(cell.lastRun!.notRecorded).toBe(
+      'the run ended with an error: no PNAV CSV row and no submission (recordFailed records it anyway)',
     );
+    expect(existsSync(dir('out-decorator', 'emissions_inference.csv'))).toBe(false);
+    expect(await mockReceived()).toHaveLength(0);
+    expect(await getRun(run.id)).toMatchObject({ status: 'error' });
+  });
+
+  it('with record_failed=True: the row is written, and the mock receives exactly one POST with the 40 keys', async () => {
+    await mockControl({ reset: true });
+    const cell = await shell.run(raising(true));
     expect(cell.success).toBe(false);
     expect(cell.errorType).toBe('RuntimeError');
     expect(cell.error).toBe('model exploded on batch 7');
@@ -688,9 +712,14 @@ describe('the durable outbox across a real restart', () => {
       script,
       cleanEnv({ PNAV_RUNTIME_DIR: dir('sidecar-b', 'runtime'), PNAV_SIDECAR_CMD: 'false' }),
     );
-    expect(python.stderr).toBe('');
     expect(python.code).toBe(0);
     const { id } = JSON.parse(python.stdout) as { id: string };
+    // The decorator waited for the first outcome and said it, with the outbox id: never silent.
+    expect(python.stderr).toMatch(
+      new RegExp(
+        `^\\[pnav_lab WARNING @ \\d\\d:\\d\\d:\\d\\d\\] PNAV submission ${id} queued for retry \\(HTTP 503: mock PNAV told to fail with 503\\); the sidecar keeps trying, see \`pnav upload --status\`\\.\\n$`,
+      ),
+    );
 
     const retrying = await waitForUpload(first, id, u => u.status === 'retrying' && u.attempts >= 1);
     expect(retrying).toMatchObject({ status: 'retrying', lastError: 'HTTP 503: mock PNAV told to fail with 503' });
@@ -729,7 +758,11 @@ describe('a 401 from PNAV stops the upload with the server message', () => {
     const endpoint = `${mock.url}v1/emissions`;
     const queued = await shell.run(`%pnav upload --type inference --endpoint-url ${endpoint} --model-id ${MODEL_ID}`);
     expect(queued.success).toBe(true);
-    const match = /^upload (\S+) queued \(see `%pnav upload --status`\)\n$/.exec(queued.stdout);
+    // The failed decorator runs are left out and named; the first outcome is shown, with what to fix.
+    const match =
+      /^left out 2 failed or interrupted run\(s\): \S+, \S+ \(--record-failed includes them\)\nPNAV submission (\S+) rejected: HTTP 401: invalid or missing token\. To fix: the PNAV server refused the token: check token= \/ PNAV_TOKEN \(the token of the provider profile on the PNAV web site\)\.\n$/.exec(
+        queued.stdout,
+      );
     expect(match, queued.stdout + queued.stderr).not.toBeNull();
     const id = match![1]!;
 
@@ -741,14 +774,16 @@ describe('a 401 from PNAV stops the upload with the server message', () => {
       nextAttemptAt: null,
       notebookPath: NOTEBOOK,
     });
-    // Notebook-to-PNAV: every closed inference run of the notebook, oldest first (the decorator's run too).
+    // Notebook-to-PNAV: every closed inference run of the notebook that did not fail, oldest first.
     const inference = await notebookRuns('inference');
-    expect(inference).toHaveLength(2);
-    expect(failed.runIds).toEqual(inference.map(run => run.id));
+    expect(inference.map(run => run.status)).toEqual(['error', 'error', 'ok']);
+    expect(failed.runIds).toEqual(inference.filter(run => run.status === 'ok').map(run => run.id));
 
     const status = await shell.run('%pnav upload --status');
     expect(status.success).toBe(true);
-    expect(status.stdout).toContain(`${id.slice(0, 12)} failed    attempts 1 — HTTP 401: invalid or missing token\n`);
+    expect(status.stdout).toContain(
+      `${id.padEnd(40)} failed    attempts 1 — HTTP 401: invalid or missing token (to fix: the PNAV server refused the token: check token= / PNAV_TOKEN (the token of the provider profile on the PNAV web site))\n`,
+    );
     expect(status.stdout).not.toContain(WRONG_TOKEN);
 
     await sleep(300);
@@ -785,7 +820,8 @@ describe('`pnav upload` on the command line and `%pnav export`', () => {
     expect(text.code).toBe(0);
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('PNAV record from 5 training run(s):');
-    expect(lines.slice(1).map(line => line.trim().split(/\s+/)[0])).toEqual(COLUMNS);
+    expect(lines[1]).toMatch(/^country ESP Spain \(from: \S+\), 125\.6 g CO2eq\/kWh: calculadorapnav 1\.0\.2 factors/);
+    expect(lines.slice(2).map(line => line.trim().split(/\s+/)[0])).toEqual(COLUMNS);
   });
 
   it('submits through the outbox, waits for it, and shows it with --status', async () => {
@@ -799,7 +835,7 @@ describe('`pnav upload` on the command line and `%pnav export`', () => {
     expect(submit.stderr).toBe('');
     expect(submit.code).toBe(0);
     const line = submit.stdout.split('\n').find(l => l.includes(endpoint))!;
-    const match = new RegExp(`^(\\S+)  sent      training  5 run\\(s\\)  attempts 1  ${endpoint}$`).exec(line);
+    const match = new RegExp(`^(\\S+)  sent       training  5 run\\(s\\)  attempts 1  ${endpoint}$`).exec(line);
     expect(match, submit.stdout).not.toBeNull();
     const id = match![1]!;
 
@@ -809,9 +845,9 @@ describe('`pnav upload` on the command line and `%pnav export`', () => {
 
     const list = await pnav(['upload', '--status', '--notebook', NOTEBOOK], cliEnv());
     expect(list.code).toBe(0);
-    expect(list.stdout).toContain(`${id}  sent      training  5 run(s)  attempts 1  ${endpoint}\n`);
+    expect(list.stdout).toContain(`${id}  sent       training  5 run(s)  attempts 1  ${endpoint}\n`);
     expect(list.stdout).toMatch(
-      / failed {4}inference {2}2 run\(s\) {2}attempts 1 {2}\S+\n {4}HTTP 401: invalid or missing token\n/,
+      / failed {5}inference {2}1 run\(s\) {2}attempts 1 {2}\S+\n {4}HTTP 401: invalid or missing token\n {4}to fix: the PNAV server refused the token/,
     );
     const one = await pnav(['upload', '--status', id, '--json'], cliEnv());
     expect(one.code).toBe(0);
@@ -831,22 +867,25 @@ describe('`pnav upload` on the command line and `%pnav export`', () => {
     );
   });
 
-  it('%pnav export writes PNAV CSV and JSON of the notebook, one record per closed run', async () => {
+  it('%pnav export writes PNAV CSV (runs that did not fail) and JSON (every closed run) of the notebook', async () => {
     const closed = await notebookRuns();
-    expect(closed).toHaveLength(7);
+    expect(closed).toHaveLength(8);
+    const recordable = closed.filter(run => run.status === 'ok');
+    expect(recordable).toHaveLength(6); // the two raising decorator runs are in the JSON only
     const csvCell = await shell.run(`%pnav export --format csv ${dir('exports', 'nb.csv')}`);
     expect(csvCell.success).toBe(true);
     expect(csvCell.stdout).toMatch(new RegExp(`^wrote ${dir('exports', 'nb.csv')} \\(\\d+ bytes, csv\\)\\n$`));
     const { lines, rows } = readCsv(dir('exports', 'nb.csv'));
     expect(lines[0]).toBe(CALCULADORAPNAV_HEADER);
-    expect(rows.map(r => r.type_process)).toEqual(closed.map(run => run.typeProcess));
+    expect(rows.map(r => r.type_process)).toEqual(recordable.map(run => run.typeProcess));
 
     const jsonCell = await shell.run(`%pnav export --format json ${dir('exports', 'nb.json')}`);
     expect(jsonCell.success).toBe(true);
     const records = JSON.parse(readFileSync(dir('exports', 'nb.json'), 'utf8')) as Json[];
     expect(records).toHaveLength(closed.length);
     for (const [i, record] of records.entries()) {
-      expect(Object.keys(record)).toEqual(COLUMNS);
+      // calculadorapnav's 40 fields, then how each figure was obtained.
+      expect(Object.keys(record)).toEqual([...COLUMNS, 'methods']);
       expectSame(record.energy_consumed as number, (closed[i]!.facilityEnergyJ as number) / J_PER_KWH);
     }
   });

@@ -22,7 +22,15 @@ import { bootstrap, ROOT, VENV_BIN, VENV_PYTHON } from './bootstrap.mjs';
 const BENCH = join(ROOT, 'test', 'bench');
 const RESULTS = join(BENCH, 'results');
 // Short, quiet benches first; the peer comparison (minutes, installs peers) last.
-const BENCHES = ['sidecar-bench', 'kernel-overhead', 'multi-kernel-load', 'lab-render', 'compare-peers'];
+const BENCHES = [
+  'sidecar-bench',
+  'open-runs',
+  'kernel-overhead',
+  'proof-connect',
+  'multi-kernel-load',
+  'lab-render',
+  'compare-peers',
+];
 
 const argv = process.argv.slice(2);
 const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : null;

@@ -49,9 +49,10 @@ function vitest(dir, extra = []) {
   if (!existsSync(out)) return { passed: 0, failed: 1, skipped: 0, note: `no report (exit ${code})` };
   const r = JSON.parse(readFileSync(out, 'utf8'));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  // A file that fails to load has no tests but a failed suite: count it.
+  // A file that fails to load, or whose beforeAll/afterAll throws, is a failed suite whose tests are not
+  // failed (none, or all skipped): count it, or a crashed suite would read as green.
   const brokenFiles = (r.testResults ?? []).filter(
-    f => f.status === 'failed' && f.assertionResults?.length === 0,
+    f => f.status === 'failed' && !(f.assertionResults ?? []).some(a => a.status === 'failed'),
   ).length;
   return { passed: r.numPassedTests, failed: r.numFailedTests + brokenFiles, skipped };
 }

@@ -306,6 +306,8 @@ export interface paths {
                         /** @enum {string} */
                         format: "csv" | "json" | "boamps";
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         /** @enum {string} */
                         typeProcess?: "training" | "inference";
@@ -505,6 +507,8 @@ export interface paths {
                     "application/json": {
                         modelId?: string;
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         /** @enum {string} */
                         typeProcess: "training" | "inference";
@@ -519,6 +523,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            excludedRunIds: string[];
+                            location: {
+                                cloudProvider: string | null;
+                                cloudRegion: string | null;
+                                countryIso3: string;
+                                countryName: string;
+                                /** @enum {string} */
+                                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                                /** @enum {string} */
+                                factors?: "pnav" | "latest";
+                                intensityGPerKWh: number;
+                                intensitySource: string;
+                                intensityYear: number | null;
+                                onCloud: boolean;
+                                region: string | null;
+                                renewableShare: number | null;
+                            };
                             record: {
                                 cloud_provider: string | null;
                                 cloud_region: string | null;
@@ -736,6 +757,7 @@ export interface paths {
                             os?: string;
                             pythonVersion?: string;
                             tool?: string;
+                            utcOffsetMin?: number;
                         };
                         cloudProvider?: string;
                         cloudRegion?: string;
@@ -746,6 +768,8 @@ export interface paths {
                             [key: string]: string;
                         };
                         executionCount?: number;
+                        /** @enum {string} */
+                        factors?: "pnav" | "latest";
                         gpuIds?: number[];
                         /** Format: uuid */
                         id?: string;
@@ -774,6 +798,7 @@ export interface paths {
                         notebookPath?: string;
                         pid?: number;
                         pue?: number;
+                        pueIsInt?: boolean;
                         region?: string;
                         /**
                          * @default training
@@ -1205,12 +1230,14 @@ export interface paths {
                              */
                             onCsvWrite?: "append" | "update";
                         };
+                        recordFailed?: boolean;
                         /**
                          * @default ok
                          * @enum {string}
                          */
                         status?: "ok" | "error" | "interrupted";
                         submit?: {
+                            allowInsecureEndpoint?: boolean;
                             endpointUrl: string;
                             modelId: string;
                             token: string;
@@ -1232,6 +1259,7 @@ export interface paths {
                                 methodsPath?: string | null;
                                 path: string | null;
                             } | null;
+                            notRecorded?: string | null;
                             run: {
                                 attribution: {
                                     components?: {
@@ -1270,8 +1298,15 @@ export interface paths {
                                     os: string | null;
                                     pythonVersion: string | null;
                                     tool: string | null;
+                                    utcOffsetMin?: number | null;
                                 };
                                 components: ("cpu" | "gpu" | "ram")[];
+                                csvPending?: {
+                                    dir: string;
+                                    file?: string;
+                                    /** @enum {string} */
+                                    onCsvWrite: "append" | "update";
+                                };
                                 degraded?: string | null;
                                 durationS: number;
                                 emissionsG: number;
@@ -1393,7 +1428,9 @@ export interface paths {
                                     countryIso3: string;
                                     countryName: string;
                                     /** @enum {string} */
-                                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                                    /** @enum {string} */
+                                    factors?: "pnav" | "latest";
                                     intensityGPerKWh: number;
                                     intensitySource: string;
                                     intensityYear: number | null;
@@ -1416,6 +1453,7 @@ export interface paths {
                                 outputDir?: string | null;
                                 pid: number | null;
                                 pue: number;
+                                pueIsInt?: boolean;
                                 /** @enum {string} */
                                 quality: "measured" | "estimated" | "mixed";
                                 scope: {
@@ -1915,6 +1953,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -1925,7 +1964,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -1992,9 +2031,12 @@ export interface paths {
             requestBody?: {
                 content: {
                     "application/json": {
+                        allowInsecureEndpoint?: boolean;
                         endpointUrl: string;
                         modelId: string;
                         notebookPath?: string;
+                        /** @default false */
+                        recordFailed?: boolean;
                         runIds?: string[];
                         token: string;
                         /** @enum {string} */
@@ -2010,10 +2052,12 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            excludedRunIds: string[];
                             uploads: {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2024,7 +2068,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2110,10 +2154,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One submission */
+        /** One submission; with waitMs, answered once it has its first outcome (sent, failed, retrying, uncertain) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    waitMs?: number | null;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -2133,6 +2179,7 @@ export interface paths {
                                 attempts: number;
                                 createdAt: string;
                                 endpointUrl: string;
+                                fix?: string | null;
                                 id: string;
                                 idempotencyKey: string;
                                 lastError: string | null;
@@ -2143,7 +2190,7 @@ export interface paths {
                                 runIds: string[];
                                 sentAt: string | null;
                                 /** @enum {string} */
-                                status: "queued" | "sending" | "sent" | "retrying" | "failed";
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
                                 /** @enum {string} */
                                 typeProcess: "training" | "inference";
                                 updatedAt: string;
@@ -2213,10 +2260,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
+        /** Liveness. With ?challenge=<32..128 hex> it needs no token and answers proof = hex HMAC-SHA256(token, 'pnav-sidecar-healthz:' + challenge): clients check it before sending the token */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    challenge?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -2232,6 +2281,7 @@ export interface paths {
                         "application/json": {
                             /** @enum {boolean} */
                             ok: true;
+                            proof?: string;
                             version: string;
                         };
                     };
@@ -2480,8 +2530,15 @@ export interface components {
                 os: string | null;
                 pythonVersion: string | null;
                 tool: string | null;
+                utcOffsetMin?: number | null;
             };
             components: ("cpu" | "gpu" | "ram")[];
+            csvPending?: {
+                dir: string;
+                file?: string;
+                /** @enum {string} */
+                onCsvWrite: "append" | "update";
+            };
             degraded?: string | null;
             durationS: number;
             emissionsG: number;
@@ -2603,7 +2660,9 @@ export interface components {
                 countryIso3: string;
                 countryName: string;
                 /** @enum {string} */
-                countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                /** @enum {string} */
+                factors?: "pnav" | "latest";
                 intensityGPerKWh: number;
                 intensitySource: string;
                 intensityYear: number | null;
@@ -2626,6 +2685,7 @@ export interface components {
             outputDir?: string | null;
             pid: number | null;
             pue: number;
+            pueIsInt?: boolean;
             /** @enum {string} */
             quality: "measured" | "estimated" | "mixed";
             scope: {
@@ -2695,7 +2755,9 @@ export interface components {
                 countryIso3: string;
                 countryName: string;
                 /** @enum {string} */
-                countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                /** @enum {string} */
+                factors?: "pnav" | "latest";
                 intensityGPerKWh: number;
                 intensitySource: string;
                 intensityYear: number | null;
@@ -2761,7 +2823,9 @@ export interface components {
                     countryIso3: string;
                     countryName: string;
                     /** @enum {string} */
-                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                    /** @enum {string} */
+                    factors?: "pnav" | "latest";
                     intensityGPerKWh: number;
                     intensitySource: string;
                     intensityYear: number | null;
@@ -2860,8 +2924,15 @@ export interface components {
                     os: string | null;
                     pythonVersion: string | null;
                     tool: string | null;
+                    utcOffsetMin?: number | null;
                 };
                 components: ("cpu" | "gpu" | "ram")[];
+                csvPending?: {
+                    dir: string;
+                    file?: string;
+                    /** @enum {string} */
+                    onCsvWrite: "append" | "update";
+                };
                 degraded?: string | null;
                 durationS: number;
                 emissionsG: number;
@@ -2983,7 +3054,9 @@ export interface components {
                     countryIso3: string;
                     countryName: string;
                     /** @enum {string} */
-                    countrySource: "run" | "config" | "env" | "timezone-guess" | "world-default" | "cloud-region";
+                    countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                    /** @enum {string} */
+                    factors?: "pnav" | "latest";
                     intensityGPerKWh: number;
                     intensitySource: string;
                     intensityYear: number | null;
@@ -3006,6 +3079,7 @@ export interface components {
                 outputDir?: string | null;
                 pid: number | null;
                 pue: number;
+                pueIsInt?: boolean;
                 /** @enum {string} */
                 quality: "measured" | "estimated" | "mixed";
                 scope: {

@@ -108,7 +108,7 @@ export class UploadsView extends Widget {
       const text = document.createElement('span');
       const runs = upload.runIds.length > 0 ? trans.__('%1 run(s)', upload.runIds.length) : upload.id.slice(0, 8);
       let detail = trans.__('%1, attempt %2', runs, upload.attempts);
-      if (upload.status === 'retrying' && upload.nextAttemptAt) {
+      if ((upload.status === 'retrying' || upload.status === 'uncertain') && upload.nextAttemptAt) {
         detail += ` · ${trans.__('next at %1', new Date(upload.nextAttemptAt).toLocaleTimeString())}`;
       }
       text.textContent = detail;
@@ -120,6 +120,12 @@ export class UploadsView extends Widget {
           ? trans.__('Server answered %1: %2', upload.lastHttpStatus, upload.lastError)
           : upload.lastError;
         item.appendChild(reason);
+      }
+      if (upload.fix) {
+        const fix = document.createElement('div');
+        fix.className = 'jp-pnav-Upload-fix';
+        fix.textContent = trans.__('To fix: %1', upload.fix);
+        item.appendChild(fix);
       }
       list.appendChild(item);
     }

@@ -53,6 +53,7 @@ export const RunStatusSchema = z.enum(['open', 'ok', 'error', 'interrupted']);
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
 export const TypeRamSchema = z.enum(TYPE_RAMS);
+export const FactorsSchema = z.enum(['pnav', 'latest']);
 /** A country the carbon dataset knows: an unknown code is refused, never silently given the world average. */
 export const Iso3Schema = z
   .string()
@@ -61,6 +62,17 @@ export const Iso3Schema = z
     abort: true,
   })
   .refine(isKnownCountryIso3, { error: issue => `unknown ISO 3166-1 alpha-3 code '${String(issue.input)}'` });
+/**
+ * A run's own country: any well-formed code. One without factors resolves to Spain with a labelled
+ * source, as calculadorapnav does (it falls back to ESP and logs), rather than refusing the run.
+ */
+export const RunCountrySchema = z
+  .string()
+  .regex(new RegExp(COUNTRY_ISO3_PATTERN), { error: 'must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP' });
+/** calculadorapnav accepts any PUE; zero or less would erase or negate the energy. */
+export const RunPueSchema = z.number().positive('must be > 0').max(100, 'must be <= 100');
+/** A run's model id: free text, as calculadorapnav offline writes it; a submission still needs the 64-hex id. */
+export const RunModelIdSchema = z.string().min(1).max(200);
 export const ModelIdSchema = z
   .string()
   .regex(new RegExp(MODEL_ID_PATTERN), 'must be 64 lowercase hexadecimal characters');
@@ -143,13 +155,17 @@ export const OpenRunRequestSchema = z.strictObject({
   typeProcess: TypeProcessSchema.default('training'),
   nEpoch: z.number().int().min(0).optional(),
   nBatch: z.number().int().min(0).optional(),
-  modelId: ModelIdSchema.optional(),
+  modelId: RunModelIdSchema.optional(),
   model: ModelFactsSchema.optional(),
-  country: Iso3Schema.optional(),
+  country: RunCountrySchema.optional(),
+  /** Emission factors: calculadorapnav's (`pnav`, default) or the project's newest (`latest`). */
+  factors: FactorsSchema.optional(),
   region: z.string().max(100).optional(),
   cloudProvider: z.string().max(50).optional(),
   cloudRegion: z.string().max(100).optional(),
-  pue: PueSchema.optional(),
+  pue: RunPueSchema.optional(),
+  /** The caller gave an int PUE: the record writes `1` rather than `1.0`, as calculadorapnav does. */
+  pueIsInt: z.boolean().optional(),
   typeRam: TypeRamSchema.optional(),
   gpuIds: z.array(z.number().int().min(0)).max(64).optional(),
   components: z.array(ComponentSchema).min(1).optional(),
@@ -168,6 +184,8 @@ export const OpenRunRequestSchema = z.strictObject({
       os: z.string().max(300).optional(),
       pythonVersion: z.string().max(50).optional(),
       tool: z.string().max(100).optional(),
+      /** The client's UTC offset in minutes (east positive): the record's timestamp is the caller's local time. */
+      utcOffsetMin: z.number().int().min(-1440).max(1440).optional(),
     })
     .optional(),
 });
@@ -181,6 +199,11 @@ export const CloseRunRequestSchema = z.strictObject({
   model: ModelFactsSchema.optional(),
   output: CsvOutputSchema.optional(),
   submit: SubmitSchema.optional(),
+  /**
+   * Write the CSV row and submit even when the run failed (`error`) or was interrupted. Off by default, as
+   * calculadorapnav records nothing for a failed run: the 40 PNAV columns carry no status.
+   */
+  recordFailed: z.boolean().optional(),
 });
 export type CloseRunRequest = z.infer<typeof CloseRunRequestSchema>;
 
@@ -189,7 +212,7 @@ export const PatchRunRequestSchema = z.strictObject({
   nEpoch: z.number().int().min(0).optional(),
   nBatch: z.number().int().min(0).optional(),
   model: ModelFactsSchema.optional(),
-  modelId: ModelIdSchema.optional(),
+  modelId: RunModelIdSchema.optional(),
 });
 
 export const OpenEpochRequestSchema = z.strictObject({
@@ -248,8 +271,11 @@ export type EnergyBreakdown = z.infer<typeof EnergyBreakdownSchema>;
 export const LocationSchema = z.object({
   countryIso3: z.string(),
   countryName: z.string(),
-  /** Where the country came from: the run, configuration, PNAV_COUNTRY, a time-zone guess, or the world default. */
-  countrySource: z.enum(['run', 'config', 'env', 'timezone-guess', 'world-default', 'cloud-region']),
+  /**
+   * Where the country came from: the run, configuration, PNAV_COUNTRY, a time-zone guess, a cloud region, or
+   * `default` (Spain, calculadorapnav's fallback). `world-default` only appears in runs stored by older versions.
+   */
+  countrySource: z.enum(['run', 'config', 'env', 'timezone-guess', 'default', 'cloud-region', 'world-default']),
   region: z.string().nullable(),
   cloudProvider: z.string().nullable(),
   cloudRegion: z.string().nullable(),
@@ -259,6 +285,8 @@ export const LocationSchema = z.object({
   renewableShare: z.number().nullable(),
   intensityYear: z.number().int().nullable(),
   intensitySource: z.string(),
+  /** The emission factors used: calculadorapnav's (`pnav`) or the project's newest (`latest`). Absent in older runs. */
+  factors: FactorsSchema.optional(),
 });
 export type Location = z.infer<typeof LocationSchema>;
 
@@ -331,6 +359,8 @@ export const RunSchema = z.object({
   }),
   location: LocationSchema,
   pue: z.number(),
+  /** The caller gave an int PUE (written `1`, not `1.0`). */
+  pueIsInt: z.boolean().optional(),
   typeRam: TypeRamSchema,
   components: z.array(ComponentSchema),
   gpuIds: z.array(z.number().int()).nullable(),
@@ -363,7 +393,13 @@ export const RunSchema = z.object({
   attribution: AttributionSchema.nullable(),
   epochs: z.array(EpochSchema),
   error: z.string().nullable(),
-  client: z.object({ os: z.string().nullable(), pythonVersion: z.string().nullable(), tool: z.string().nullable() }),
+  client: z.object({
+    os: z.string().nullable(),
+    pythonVersion: z.string().nullable(),
+    tool: z.string().nullable(),
+    /** The client's UTC offset in minutes when it opened the run; null: the sidecar's local time is used. */
+    utcOffsetMin: z.number().int().nullable().optional(),
+  }),
   /** Last checkpoint of an open run: an interrupted run keeps its energy up to here. */
   checkpointAt: z.string().nullable(),
   /** Where each run setting came from: `argument`, `env:PNAV_PUE`, `project:/dir/.pnav.toml`, `default`, ... (settings/). */
@@ -375,6 +411,13 @@ export const RunSchema = z.object({
    * between each last checkpoint and the restart, counted in durationS but not measured.
    */
   sidecarRestarts: z.object({ count: z.number().int(), unmeasuredS: z.number() }).optional(),
+  /**
+   * The CSV row this run owes, recorded with its close and cleared once the row is on disk (fdatasync).
+   * A sidecar that starts with it set writes the row again (`update`: replaced where it already is).
+   */
+  csvPending: z
+    .object({ dir: z.string(), file: z.string().optional(), onCsvWrite: z.enum(['append', 'update']) })
+    .optional(),
 });
 export type Run = z.infer<typeof RunSchema>;
 
@@ -390,6 +433,11 @@ export const CloseRunResponseSchema = z.object({
     })
     .nullable(),
   upload: z.object({ id: z.string(), status: z.string() }).nullable(),
+  /**
+   * Why no CSV row was written and nothing submitted although asked: the run failed or was interrupted and
+   * `recordFailed` was not set. Null otherwise. Optional: sidecars before it did not send it.
+   */
+  notRecorded: z.string().nullable().optional(),
   /**
    * Why the submission asked for (`submit`) could not be queued (a bad endpoint URL, token or model id,
    * naming the field; never the token), else null. Optional: sidecars before it did not send it.

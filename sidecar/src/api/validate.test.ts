@@ -36,7 +36,7 @@ describe('parseOr400', () => {
       failure(() => parseOr400(ExportRequestSchema, { format: 'csv', runIds: ['a'], fromat: 'json' })).message,
     ).toBe('fromat: unknown field');
     const upload = {
-      endpointUrl: 'http://x/',
+      endpointUrl: 'https://x/',
       token: 'b'.repeat(64),
       modelId: 'a'.repeat(64),
       runIds: ['a'],
@@ -55,12 +55,8 @@ describe('parseOr400', () => {
     expect(parsed.error?.issues.map(i => i.message)).toEqual(['unknown field: bogus, other']);
   });
 
-  it('refuses a country the carbon dataset does not know', () => {
-    expect(failure(() => parseOr400(OpenRunRequestSchema, { country: 'XXX' }))).toEqual({
-      status: 400,
-      message: "country: unknown ISO 3166-1 alpha-3 code 'XXX'",
-      issues: [{ path: 'country', message: "unknown ISO 3166-1 alpha-3 code 'XXX'" }],
-    });
+  it("accepts a well-formed country the factors lack (it resolves to Spain, as calculadorapnav's fallback); refuses a malformed one", () => {
+    expect(parseOr400(OpenRunRequestSchema, { country: 'XXX' }).country).toBe('XXX');
     expect(failure(() => parseOr400(OpenRunRequestSchema, { country: 'esp' })).message).toBe(
       'country: must be an ISO 3166-1 alpha-3 code in upper case, e.g. ESP',
     );

@@ -54,10 +54,14 @@ describe('pnav config', { timeout: 60_000 }, () => {
     const r = pnav([]);
     expect(r.code).toBe(0);
     const rows = listing(r.stdout);
-    expect(Object.keys(rows)).toHaveLength(14);
+    expect(Object.keys(rows)).toHaveLength(15);
     expect(rows.pue).toEqual(['1', 'default']);
+    expect(rows.factors).toEqual(['pnav', 'default']);
     expect(rows.components).toEqual(['cpu,gpu,ram', 'default']);
-    expect(rows.country).toEqual(['-', 'default (guessed from the time zone, else the world average)']);
+    expect(rows.country).toEqual([
+      '-',
+      "default (guessed from the time zone, else Spain (calculadorapnav's fallback))",
+    ]);
   });
 
   test('round trip: write user and project values, then see them with their files; env wins over both', () => {

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--kernel <name>', "kernel name (default: the notebook's kernelspec, else python3)")
     .option('--cwd <dir>', "the kernel's working directory (default: the notebook's directory)")
     .option('--json <file>', 'write the JSON report')
-    .option('--csv <file>', "write calculadorapnav's 40-column CSV, one row per cell")
+    .option('--csv <file>', "write calculadorapnav's 40-column CSV, one row per cell that did not fail")
     .option('--html <file>', 'write a self-contained HTML report with a per-cell chart')
     .option('--executed <file>', 'write the executed notebook, with outputs and pnav cell metadata')
     .option('--max-energy-wh <wh>', 'exit 3 when the notebook uses more energy (PUE included)')

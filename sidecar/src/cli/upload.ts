@@ -5,7 +5,7 @@
  * The PNAV token is read from --token or, better (not visible in `ps`), env PNAV_TOKEN.
  */
 import type { Command } from 'commander';
-import { API_PREFIX } from '../api/schemas.js';
+import { API_PREFIX, type Location } from '../api/schemas.js';
 import { PNAV_COLUMNS } from '../outputs/csv/columns.js';
 import type { Upload } from '../outputs/schemas.js';
 import { findRunningSidecar } from './measure/sidecar-ensure.js';
@@ -22,6 +22,7 @@ interface UploadOptions {
   status?: boolean | string;
   wait?: string;
   json?: boolean;
+  recordFailed?: boolean;
 }
 
 class CliError extends Error {}
@@ -45,9 +46,16 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 }
 
 function formatUpload(u: Upload): string {
-  const next = u.status === 'retrying' && u.nextAttemptAt ? `, next attempt ${u.nextAttemptAt}` : '';
+  const pending = u.status === 'retrying' || u.status === 'uncertain';
+  const next = pending && u.nextAttemptAt ? `, next attempt ${u.nextAttemptAt}` : '';
   const error = u.lastError ? `\n    ${u.lastError}` : '';
-  return `${u.id}  ${u.status.padEnd(8)}  ${u.typeProcess}  ${u.runIds.length} run(s)  attempts ${u.attempts}${next}  ${u.endpointUrl}${error}\n`;
+  const fix = u.fix ? `\n    to fix: ${u.fix}` : '';
+  return `${u.id}  ${u.status.padEnd(9)}  ${u.typeProcess}  ${u.runIds.length} run(s)  attempts ${u.attempts}${next}  ${u.endpointUrl}${error}${fix}\n`;
+}
+
+function formatLocation(location: Location | undefined): string {
+  if (!location) return '';
+  return `country ${location.countryIso3} ${location.countryName} (from: ${location.countrySource}), ${location.intensityGPerKWh} g CO2eq/kWh: ${location.intensitySource}\n`;
 }
 
 function formatRecord(record: Record<string, unknown>): string {
@@ -73,13 +81,23 @@ async function run(opts: UploadOptions): Promise<void> {
     notebookPath: opts.notebook,
     runIds: opts.run?.length ? opts.run : undefined,
     typeProcess: opts.type,
+    recordFailed: opts.recordFailed === true,
   };
-  const preview = await call<{ record: Record<string, unknown>; runIds: string[] }>('POST', '/records/preview', {
-    ...selection,
-    modelId: opts.modelId,
-  });
-  if (!opts.json)
-    out(`PNAV record from ${preview.runIds.length} ${opts.type} run(s):\n${formatRecord(preview.record)}`);
+  const preview = await call<{
+    record: Record<string, unknown>;
+    runIds: string[];
+    excludedRunIds?: string[];
+    location?: Location;
+  }>('POST', '/records/preview', { ...selection, modelId: opts.modelId });
+  if (!opts.json) {
+    out(`PNAV record from ${preview.runIds.length} ${opts.type} run(s):\n${formatLocation(preview.location)}`);
+    if (preview.excludedRunIds?.length) {
+      out(
+        `left out ${preview.excludedRunIds.length} failed or interrupted run(s): ${preview.excludedRunIds.join(', ')} (--record-failed includes them)\n`,
+      );
+    }
+    out(formatRecord(preview.record));
+  }
   if (opts.previewOnly) {
     if (opts.json) out(`${JSON.stringify(preview, null, 2)}\n`);
     return;
@@ -95,12 +113,12 @@ async function run(opts: UploadOptions): Promise<void> {
     modelId: opts.modelId,
     token,
   });
-  let upload = uploads[0];
+  // The first outcome (delivered, rejected, queued for retry, uncertain), as calculadorapnav's synchronous POST
+  // reports it; --wait N waits longer, for delivery through the retries.
+  const firstMs = Math.max(12_000, Number(opts.wait ?? 0) * 1000);
+  let upload = (await call<{ upload: Upload }>('GET', `/uploads/${uploads[0].id}?waitMs=${firstMs}`)).upload;
   const deadline = Date.now() + Number(opts.wait ?? 0) * 1000;
-  while (
-    (upload.status === 'queued' || upload.status === 'sending' || upload.status === 'retrying') &&
-    Date.now() < deadline
-  ) {
+  while (upload.status !== 'sent' && upload.status !== 'failed' && upload.nextAttemptAt && Date.now() < deadline) {
     await new Promise(resolve => setTimeout(resolve, 250));
     upload = (await call<{ upload: Upload }>('GET', `/uploads/${upload.id}`)).upload;
   }
@@ -123,6 +141,10 @@ export function register(program: Command): void {
     .option('--model-id <hex>', 'PNAV model id, 64 lowercase hex')
     .option('--token <hex>', 'PNAV token (prefer env PNAV_TOKEN: argv is visible to other users)')
     .option('--preview-only', 'show the record and stop')
+    .option(
+      '--record-failed',
+      'include failed and interrupted runs (left out by default: the record carries no status)',
+    )
     .option('--wait <seconds>', 'wait up to this long for the upload to be sent', '0')
     .option('--status [uploadId]', 'show uploads (of --notebook, or one by id) and exit')
     .option('--json', 'machine-readable output')

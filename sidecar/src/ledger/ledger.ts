@@ -23,6 +23,7 @@ import type {
   TypeProcess,
 } from '../api/schemas.js';
 import { COMPONENTS } from '../api/schemas.js';
+import type { FactorsName } from '../carbon/pnav-factors.js';
 import type { ByProcessGpuScope } from '../power/gpu/by-process.js';
 import {
   attributeWindow,
@@ -48,7 +49,7 @@ import {
   windowFigures,
   zeroBreakdown,
 } from './figures.js';
-import { processStartTicks } from './reaper.js';
+import { type OpenRunBrief, processStartTicks } from './reaper.js';
 
 /** A close without a process list this recent asks the driver for one (after reading the counters). */
 const GPU_USE_MAX_AGE_MS = 30_000;
@@ -77,6 +78,8 @@ export interface LedgerDefaults {
   envCountry?: string;
   timeZone?: string;
   typeRam: Run['typeRam'];
+  /** Emission factors when neither the request nor the settings name them (default 'pnav'). */
+  factors?: FactorsName;
 }
 
 export interface LedgerDeps {
@@ -179,6 +182,7 @@ export class Ledger {
   /** Tells this process's meter readings apart from those of a sidecar that ran before. */
   private readonly session = randomUUID();
   private checkpointFailed = false;
+  private briefCache: OpenRunBrief[] | null = null;
   private readonly listeners = new Set<(event: RunEvent, run: Run) => void>();
   private readonly proc: ProcReader;
   private readonly log: (msg: string) => void;
@@ -331,6 +335,7 @@ export class Ledger {
 
   private register(run: Run, state: OpenRunState): void {
     this.open.set(run.id, state);
+    this.briefCache = null;
     if (state.kernelKey) this.openPerKernel.set(state.kernelKey, (this.openPerKernel.get(state.kernelKey) ?? 0) + 1);
   }
 
@@ -338,6 +343,7 @@ export class Ledger {
     const state = this.open.get(id);
     if (!state) return;
     this.open.delete(id);
+    this.briefCache = null;
     if (state.kernelKey) {
       const n = (this.openPerKernel.get(state.kernelKey) ?? 1) - 1;
       if (n <= 0) this.openPerKernel.delete(state.kernelKey);
@@ -392,6 +398,7 @@ export class Ledger {
       configCountry: applied ? applied.configCountry : this.deps.defaults.country,
       envCountry: applied ? applied.envCountry : (req.env?.PNAV_COUNTRY ?? this.deps.defaults.envCountry),
       timeZone: this.deps.defaults.timeZone,
+      factors: req.factors ?? this.deps.defaults.factors,
     });
     const run: Run = {
       id: req.id ?? randomUUID(),
@@ -418,6 +425,7 @@ export class Ledger {
       },
       location,
       pue: req.pue ?? this.deps.defaults.pue,
+      ...(req.pue !== undefined && req.pueIsInt && Number.isInteger(req.pue) && { pueIsInt: true }),
       typeRam: req.typeRam ?? this.deps.defaults.typeRam,
       components,
       gpuIds: req.gpuIds ?? null,
@@ -440,6 +448,7 @@ export class Ledger {
         os: req.client?.os ?? null,
         pythonVersion: req.client?.pythonVersion ?? null,
         tool: req.client?.tool ?? null,
+        utcOffsetMin: req.client?.utcOffsetMin ?? null,
       },
       checkpointAt: startedAt,
       ...(applied && { settingsSources: applied.settingsSources, outputDir: applied.outputDir }),
@@ -503,13 +512,18 @@ export class Ledger {
       );
   }
 
-  /** Open runs as the reaper needs them, without computing their figures. */
-  openRunsBrief(): { id: string; pid: number | null; startedAt: string }[] {
-    const out: { id: string; pid: number | null; startedAt: string }[] = [];
+  /**
+   * Open runs as the reaper needs them, without computing their figures; rebuilt only when runs
+   * open or close, so a sweep each second over 50,000 open runs allocates nothing.
+   */
+  openRunsBrief(): readonly OpenRunBrief[] {
+    if (this.briefCache) return this.briefCache;
+    const out: OpenRunBrief[] = [];
     for (const id of this.open.keys()) {
       const run = this.runs.get(id)!;
-      out.push({ id, pid: run.pid, startedAt: run.startedAt });
+      out.push({ id, pid: run.pid, startedMs: Date.parse(run.startedAt) });
     }
+    this.briefCache = out;
     return out;
   }
 
@@ -623,7 +637,11 @@ export class Ledger {
    * The close exists in memory only once written: a write that fails (disk full: 507) leaves the
    * run open, and a retry closes it then. Closing a closed run returns it unchanged with `alreadyClosed`.
    */
-  async closeRun(id: string, req: CloseRunRequest): Promise<{ run: Run; alreadyClosed: boolean }> {
+  async closeRun(
+    id: string,
+    req: CloseRunRequest,
+    opts: { csvPending?: (run: Run) => Run['csvPending'] } = {},
+  ): Promise<{ run: Run; alreadyClosed: boolean }> {
     const run = this.require(id);
     const state = this.open.get(id);
     if (!state) return { run, alreadyClosed: true };
@@ -650,12 +668,36 @@ export class Ledger {
       draft.error = req.error ?? null;
       draft.endedAt = new Date(reading.wallMs).toISOString();
       draft.checkpointAt = null;
+      // The CSV row is owed from the same write that records the close: nothing can be lost between them.
+      const csvPending = opts.csvPending?.(draft);
+      if (csvPending) draft.csvPending = csvPending;
     });
     this.unregister(id);
     this.saveCheckpoint(id, null);
     this.deps.gpuByProcess?.untrack(id);
     this.emit('closed', run);
     return { run, alreadyClosed: false };
+  }
+
+  /** The CSV row of this run is on disk: it owes nothing any more (a plain group-commit write). */
+  csvWritten(id: string): void {
+    const run = this.runs.get(id);
+    if (!run?.csvPending) return;
+    const { csvPending: _, ...settled } = run;
+    try {
+      void this.deps.store.put(settled as Run);
+    } catch (err) {
+      this.log(
+        `run ${id}: could not record its CSV row as written (${(err as Error).message}); rewritten at the next start`,
+      );
+      return;
+    }
+    delete run.csvPending;
+  }
+
+  /** Closed runs whose CSV row was not known to be on disk when the sidecar stopped. */
+  owingCsv(): Run[] {
+    return [...this.runs.values()].filter(run => run.csvPending && !this.open.has(run.id));
   }
 
   /**

@@ -19,11 +19,12 @@ import type { Run } from '../api/schemas.js';
 export interface OpenRunBrief {
   id: string;
   pid: number | null;
-  startedAt: string;
+  /** Date.now() clock. */
+  startedMs: number;
 }
 
 export interface ReapableLedger {
-  openRunsBrief(): OpenRunBrief[];
+  openRunsBrief(): readonly OpenRunBrief[];
   closeRun(id: string, req: { status: 'interrupted'; error: string }): Promise<unknown>;
   /** When present, the reaper notes each kernel's identity as its run opens (before the first sweep). */
   onEvent?(listener: (event: string, run: Run) => void): () => void;
@@ -98,14 +99,17 @@ export class RunReaper {
   /** One pass: closes the open runs whose process is gone, or that are too old. Returns the ids it closed. */
   async sweep(): Promise<string[]> {
     const open = this.ledger.openRunsBrief();
-    const openIds = new Set(open.map(run => run.id));
-    for (const id of this.seen.keys()) if (!openIds.has(id)) this.seen.delete(id);
+    if (this.seen.size > 0) {
+      const openIds = new Set<string>();
+      for (const run of open) if (run.pid !== null) openIds.add(run.id);
+      for (const id of this.seen.keys()) if (!openIds.has(id)) this.seen.delete(id);
+    }
     const closed: string[] = [];
     const nowMs = Date.now();
     // Many runs of one kernel share its pid: one /proc read per pid and sweep.
     const ticksByPid = new Map<number, string | null>();
     for (const run of open) {
-      if (this.maxRunAgeS > 0 && nowMs - Date.parse(run.startedAt) > this.maxRunAgeS * 1000) {
+      if (this.maxRunAgeS > 0 && nowMs - run.startedMs > this.maxRunAgeS * 1000) {
         const reason = `the run was open longer than the maximum age (${this.maxRunAgeS} s, --max-run-age)`;
         if (await this.close(run.id, reason)) closed.push(run.id);
         continue;

@@ -8,6 +8,7 @@ import type { Router } from 'express';
 import type { Run } from '../api/schemas.js';
 import { VERSION } from '../util/version.js';
 import { type CsvOutput, writeRunCsv } from './csv/csv-file.js';
+import { CsvSync } from './csv/csv-sync.js';
 import { Outbox, type OutboxOptions } from './outbox/outbox.js';
 import { pyJson } from './py-format.js';
 import { type HardwareFacts, runToRecord } from './record.js';
@@ -25,7 +26,14 @@ export interface PnavOutputsDeps {
 
 export interface PnavOutputs {
   router: Router;
-  writeCsv(run: Run, output: CsvOutput): Promise<{ path: string; epochsPath: string | null; methodsPath: string }>;
+  /** `deferSync`: appends without fdatasync; the files to sync are in `unsyncedPaths` (see syncCsv). */
+  writeCsv(
+    run: Run,
+    output: CsvOutput,
+    opts?: { deferSync?: boolean },
+  ): Promise<{ path: string; epochsPath: string | null; methodsPath: string; unsyncedPaths: string[] }>;
+  /** fdatasync of CSV files written with `deferSync` (group commit per file). */
+  syncCsv(paths: readonly string[]): Promise<void>;
   enqueue(
     run: Run,
     submit: { endpointUrl: string; token: string; modelId: string; allowInsecureEndpoint?: boolean },
@@ -40,14 +48,17 @@ export function outboxDir(dataDir: string): string {
 }
 
 export function createPnavOutputs(deps: PnavOutputsDeps): PnavOutputs {
+  const csvSync = new CsvSync();
   const outbox = new Outbox({ dir: outboxDir(deps.dataDir), log: deps.log, ...deps.outbox });
   return {
     router: createPnavRouter({ runs: deps.runs, hardware: deps.hardware, outbox, version: VERSION }),
     outbox,
-    async writeCsv(run, output) {
-      const written = await writeRunCsv(run, deps.hardware(), output);
-      return { path: written.path, epochsPath: written.epochsPath, methodsPath: written.methodsPath };
+    async writeCsv(run, output, opts = {}) {
+      const written = await writeRunCsv(run, deps.hardware(), output, opts);
+      const { path, epochsPath, methodsPath, unsyncedPaths } = written;
+      return { path, epochsPath, methodsPath, unsyncedPaths };
     },
+    syncCsv: paths => csvSync.sync(paths),
     async enqueue(run, submit) {
       const target = parseSubmitTarget(submit); // throws naming the field, never the token
       const record = runToRecord(run, deps.hardware(), { modelId: target.modelId });

@@ -2,7 +2,14 @@
  * Python's text forms of numbers and values, so that what we write reads exactly
  * like what calculadorapnav writes through pandas (`to_csv`) and requests (`json=`).
  */
-import { COLUMN_KINDS, type NFeatures, PNAV_COLUMNS, type PnavColumn, type PnavRecord } from './csv/columns.js';
+import {
+  COLUMN_KINDS,
+  type NFeatures,
+  PNAV_COLUMNS,
+  type PnavColumn,
+  type PnavRecord,
+  PUE_IS_INT,
+} from './csv/columns.js';
 
 /**
  * Python's `repr(float)`: the shortest digits that round-trip (the same digits as
@@ -65,7 +72,9 @@ export function csvCell(column: PnavColumn, value: PnavRecord[PnavColumn]): stri
 
 /** The 40 cells of one CSV row, in column order. */
 export function csvCells(record: PnavRecord): string[] {
-  return PNAV_COLUMNS.map(column => csvCell(column, record[column]));
+  return PNAV_COLUMNS.map(column =>
+    column === 'pue' && record[PUE_IS_INT] ? pyInt(record.pue) : csvCell(column, record[column]),
+  );
 }
 
 /** `json.dumps(s)` with ensure_ascii: non-ASCII as \uXXXX escapes (UTF-16 units, as Python). */
@@ -90,6 +99,9 @@ function pyJsonValue(column: PnavColumn, value: PnavRecord[PnavColumn]): string 
  * floats as Python floats (`1.0`), None as null.
  */
 export function pyJson(record: PnavRecord): string {
-  const members = PNAV_COLUMNS.map(column => `${pyJsonString(column)}: ${pyJsonValue(column, record[column])}`);
+  const members = PNAV_COLUMNS.map(column => {
+    const value = column === 'pue' && record[PUE_IS_INT] ? pyInt(record.pue) : pyJsonValue(column, record[column]);
+    return `${pyJsonString(column)}: ${value}`;
+  });
   return `{${members.join(', ')}}`;
 }

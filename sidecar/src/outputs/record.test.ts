@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HARDWARE, makeRun } from '../../test-support/make-run.js';
 import { aggregateId, aggregateRuns } from './aggregate.js';
 import { PNAV_COLUMNS, PNAV_HEADER } from './csv/columns.js';
+import { csvCells, pyJson } from './py-format.js';
 import { modelSizeBucket, pnavTimestamp, runToRecord } from './record.js';
 
 const KWH = 3_600_000;
@@ -112,6 +113,36 @@ describe('the calculadorapnav record of a run', () => {
     const local = new Date('2026-03-02T10:15:30.250Z');
     expect(record.timestamp).toBe(pnavTimestamp(local));
     expect(Number(record.timestamp.slice(11, 13))).toBe(local.getHours());
+  });
+
+  it("stamps the calling process's local time when the client sent its UTC offset (Madrid +60 min, sidecar in UTC)", () => {
+    const run = makeRun({ endedAt: '2026-03-02T10:15:30.250Z' });
+    const record = runToRecord({ ...run, client: { ...run.client, utcOffsetMin: 60 } }, HARDWARE);
+    expect(record.timestamp).toBe('2026-03-02T11:15:30');
+    expect(pnavTimestamp(new Date('2026-12-31T23:30:00Z'), 120)).toBe('2027-01-01T01:30:00');
+    expect(pnavTimestamp(new Date('2026-03-02T01:00:00Z'), -300)).toBe('2026-03-01T20:00:00');
+  });
+
+  it('writes pue as calculadorapnav writes the value it was given: int 1 → `1`, float 1.0 → `1.0`', () => {
+    const intPue = runToRecord({ ...makeRun({ pue: 1 }), pueIsInt: true }, HARDWARE);
+    const floatPue = runToRecord(makeRun({ pue: 1 }), HARDWARE);
+    const cells = (r: typeof intPue) => csvCells(r)[PNAV_COLUMNS.indexOf('pue')];
+    expect([cells(intPue), cells(floatPue)]).toEqual(['1', '1.0']);
+    expect(pyJson(intPue).endsWith('"pue": 1}')).toBe(true);
+    expect(pyJson(floatPue).endsWith('"pue": 1.0}')).toBe(true);
+    expect(JSON.parse(JSON.stringify(intPue)).pue).toBe(1); // the marker is not part of a preview
+    expect(Object.keys(intPue)).toEqual([...PNAV_COLUMNS]);
+  });
+
+  it("writes ref 0 (an int) for a cloud region's row, as calculadorapnav does", () => {
+    const run = makeRun();
+    const cloud = runToRecord(
+      { ...run, location: { ...run.location, countrySource: 'cloud-region', onCloud: true, renewableShare: null } },
+      HARDWARE,
+    );
+    expect(cloud.ref).toBe(0);
+    expect(csvCells(cloud)[PNAV_COLUMNS.indexOf('ref')]).toBe('0');
+    expect(csvCells(runToRecord(run, HARDWARE))[PNAV_COLUMNS.indexOf('ref')]).toBe('0.605');
   });
 
   it('takes hardware facts and client facts; gpu_count and gpu_model are None without GPU', () => {

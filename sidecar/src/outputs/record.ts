@@ -3,7 +3,7 @@
  * (its EmissionsData columns, size buckets and per-epoch rule). Units: kWh, kg CO2eq, s, W, GB.
  */
 import type { Epoch, Run, Status } from '../api/schemas.js';
-import type { PnavRecord } from './csv/columns.js';
+import { type PnavRecord, PUE_IS_INT } from './csv/columns.js';
 
 export type HardwareFacts = Status['hardware'];
 
@@ -20,9 +20,19 @@ export function modelSizeBucket(nParameters: number): 'small' | 'medium' | 'larg
   return 'large';
 }
 
-/** `datetime.now().strftime("%Y-%m-%dT%H:%M:%S")`: local time, no zone, no fraction. */
-export function pnavTimestamp(date: Date): string {
+/**
+ * `datetime.now().strftime("%Y-%m-%dT%H:%M:%S")`: local time, no zone, no fraction. Local to the
+ * calling process when its UTC offset is known (the client sends it), else to the sidecar.
+ */
+export function pnavTimestamp(date: Date, utcOffsetMin?: number | null): string {
   const two = (n: number) => String(n).padStart(2, '0');
+  if (utcOffsetMin !== undefined && utcOffsetMin !== null) {
+    const local = new Date(date.getTime() + utcOffsetMin * 60_000);
+    return (
+      `${local.getUTCFullYear()}-${two(local.getUTCMonth() + 1)}-${two(local.getUTCDate())}` +
+      `T${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}`
+    );
+  }
   return (
     `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())}` +
     `T${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
@@ -102,11 +112,12 @@ export function runToRecord(run: Run, hardware: HardwareFacts, options: RecordOp
   const epoch = perEpoch(run, nEpoch, energyKWh, emissionsKg);
   const location = run.location;
   const endedAt = run.endedAt ? new Date(run.endedAt) : (options.now ?? new Date());
-  return {
-    timestamp: pnavTimestamp(endedAt),
+  const record: PnavRecord = {
+    timestamp: pnavTimestamp(endedAt, run.client.utcOffsetMin),
     type_process: run.typeProcess,
     model_id: options.modelId !== undefined ? options.modelId : run.modelId,
-    ref: location.renewableShare,
+    // calculadorapnav writes ref = 0 for a cloud region's row.
+    ref: location.countrySource === 'cloud-region' ? 0 : location.renewableShare,
     duration: run.durationS,
     emissions: emissionsKg,
     emissions_rate: run.durationS > 0 ? emissionsKg / run.durationS : 0,
@@ -147,4 +158,7 @@ export function runToRecord(run: Run, hardware: HardwareFacts, options: RecordOp
     on_cloud: location.onCloud ? 'Y' : 'N',
     pue: run.pue,
   };
+  // An int PUE is written as calculadorapnav writes the value it was given: `1`, not `1.0`.
+  if (run.pueIsInt && Number.isInteger(run.pue)) record[PUE_IS_INT] = true;
+  return record;
 }

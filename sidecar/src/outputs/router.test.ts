@@ -144,6 +144,44 @@ describe('POST /api/v1/records/preview', () => {
     expect(res.body.runIds).toEqual(['t1', 't2']);
   });
 
+  it('leaves failed and interrupted runs out, names them, and includes them with recordFailed', async () => {
+    runs.push(
+      makeRun({ id: 'failed1', status: 'error', endedAt: '2026-03-02T13:00:00.000Z' }),
+      makeRun({ id: 'cut1', status: 'interrupted', endedAt: '2026-03-02T14:00:00.000Z' }),
+    );
+    const selection = { notebookPath: 'work/train.ipynb', typeProcess: 'training' };
+    const res = await request(app).post('/api/v1/records/preview').send(selection);
+    expect(res.body.runIds).toEqual(['t1', 't2']);
+    expect(res.body.excludedRunIds).toEqual(['failed1', 'cut1']);
+    expect(res.body.location).toMatchObject({ countryIso3: 'ESP', countrySource: 'run' });
+    const all = await request(app)
+      .post('/api/v1/records/preview')
+      .send({ ...selection, recordFailed: true });
+    expect(all.body.runIds).toEqual(['t1', 't2', 'failed1', 'cut1']);
+    expect(all.body.excludedRunIds).toEqual([]);
+    const csv = await request(app)
+      .post('/api/v1/exports')
+      .send({ format: 'csv', runIds: ['t1', 'failed1'] });
+    expect(csv.text.trimEnd().split('\n')).toHaveLength(2); // header + t1
+    const json = await request(app)
+      .post('/api/v1/exports')
+      .send({ format: 'json', runIds: ['t1', 'failed1'] });
+    expect(JSON.parse(json.text)).toHaveLength(2); // the JSON export keeps everything
+    const onlyFailed = await request(app)
+      .post('/api/v1/uploads')
+      .send({
+        endpointUrl: 'http://127.0.0.1:9/x',
+        token: TOKEN,
+        modelId: MODEL_ID,
+        runIds: ['failed1'],
+        typeProcess: 'training',
+      });
+    expect(onlyFailed.status).toBe(409);
+    expect(onlyFailed.body.error.message).toBe(
+      'every selected run failed or was interrupted (failed1); they are not recorded for PNAV unless recordFailed is true',
+    );
+  });
+
   it('requires typeProcess', async () => {
     const res = await request(app).post('/api/v1/records/preview').send({ notebookPath: 'work/train.ipynb' });
     expect(res.status).toBe(400);
@@ -196,6 +234,26 @@ describe('uploads', () => {
       'token',
     ]);
     expect(JSON.stringify(res.body)).not.toContain(badToken);
+  });
+
+  it('waitMs answers with the first outcome: a 401 is final, with the server message and what to fix', async () => {
+    endpoint = await startMockEndpoint(0, { token: 'f'.repeat(64) });
+    outputs.start();
+    const res = await request(app)
+      .post('/api/v1/uploads')
+      .send({
+        endpointUrl: endpoint.url,
+        token: TOKEN,
+        modelId: MODEL_ID,
+        runIds: ['t1'],
+        typeProcess: 'training',
+      });
+    const outcome = await request(app).get(`/api/v1/uploads/${res.body.uploads[0].id}?waitMs=10000`);
+    expect(outcome.body.upload).toMatchObject({
+      status: 'failed',
+      lastError: 'HTTP 401: invalid or missing token',
+      fix: expect.stringMatching(/^the PNAV server refused the token: check token= \/ PNAV_TOKEN/),
+    });
   });
 
   it('404 for an unknown upload id', async () => {

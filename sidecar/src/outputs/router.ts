@@ -22,6 +22,7 @@ import {
   PreviewRequestSchema,
   UploadRequestSchema,
   UploadsQuerySchema,
+  UploadWaitQuerySchema,
 } from './schemas.js';
 
 export interface RunSource {
@@ -81,6 +82,26 @@ export function selectRuns(runs: RunSource, selection: Selection): Run[] {
   return [...chosen].sort((a, b) => byIso(a.startedAt, b.startedAt));
 }
 
+/** Runs whose record PNAV may receive: failed and interrupted ones only when asked (the columns carry no status). */
+export function recordable(runs: Run[], recordFailed: boolean): { runs: Run[]; excludedRunIds: string[] } {
+  if (recordFailed) return { runs, excludedRunIds: [] };
+  const kept = runs.filter(run => run.status === 'ok');
+  return { runs: kept, excludedRunIds: runs.filter(run => run.status !== 'ok').map(run => run.id) };
+}
+
+/** The runs of a PNAV record or submission; a selection of failed runs only is refused, saying how to include them. */
+function recordRuns(deps: PnavRouterDeps, body: Selection & { recordFailed: boolean }) {
+  const picked = recordable(selectRuns(deps.runs, body), body.recordFailed);
+  if (picked.runs.length === 0) {
+    throw new HttpError(
+      409,
+      'conflict',
+      `every selected run failed or was interrupted (${picked.excludedRunIds.join(', ')}); they are not recorded for PNAV unless recordFailed is true`,
+    );
+  }
+  return picked;
+}
+
 function byType(runs: Run[]): Map<TypeProcess, Run[]> {
   const groups = new Map<TypeProcess, Run[]>();
   for (const run of runs) groups.set(run.typeProcess, [...(groups.get(run.typeProcess) ?? []), run]);
@@ -107,7 +128,8 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
 
   router.post('/exports', (req, res) => {
     const body = parseOr400(ExportRequestSchema, req.body);
-    const runs = selectRuns(deps.runs, body);
+    // The JSON export is the project's own record of everything; CSV and BoAmps are PNAV's formats.
+    const runs = body.format === 'json' ? selectRuns(deps.runs, body) : recordRuns(deps, body).runs;
     const hardware = deps.hardware();
     const groups = byType(runs);
     const units = body.aggregate || body.format === 'boamps' ? [...groups.values()].map(aggregateRuns) : runs;
@@ -137,15 +159,16 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
 
   router.post('/records/preview', (req, res) => {
     const body = parseOr400(PreviewRequestSchema, req.body);
-    const runs = selectRuns(deps.runs, body);
+    const { runs, excludedRunIds } = recordRuns(deps, body);
     const run = aggregateRuns(runs);
     const record = runToRecord(run, deps.hardware(), body.modelId ? { modelId: body.modelId } : {});
-    res.json({ record, runIds: runs.map(r => r.id) });
+    // The location says which country and where it came from, and which factors gave the figures.
+    res.json({ record, runIds: runs.map(r => r.id), excludedRunIds, location: run.location });
   });
 
   router.post('/uploads', async (req, res) => {
     const body = parseOr400(UploadRequestSchema, req.body);
-    const runs = selectRuns(deps.runs, body);
+    const { runs, excludedRunIds } = recordRuns(deps, body);
     const record = runToRecord(aggregateRuns(runs), deps.hardware(), { modelId: body.modelId });
     const upload = await deps.outbox.enqueue({
       endpointUrl: body.endpointUrl,
@@ -156,7 +179,7 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
       runIds: runs.map(run => run.id),
       body: pyJson(record),
     });
-    res.status(202).json({ uploads: [upload] });
+    res.status(202).json({ uploads: [upload], excludedRunIds });
   });
 
   // The outbox reads its entries from disk once, asynchronously, at start: wait for that, or an upload
@@ -167,10 +190,13 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
     res.json({ uploads: deps.outbox.list(query) });
   });
 
+  // `?waitMs=N`: answers once the upload has its first outcome (sent, failed, retrying, uncertain) or after N ms,
+  // so a client can tell its user what happened, as calculadorapnav's synchronous POST does.
   router.get('/uploads/:id', async (req, res) => {
+    const { waitMs } = parseOr400(UploadWaitQuerySchema, req.query, 'query');
     await deps.outbox.load();
-    const upload = deps.outbox.get(req.params.id);
-    if (!upload) throw new HttpError(404, 'not_found', `upload ${req.params.id} not found`);
+    if (!deps.outbox.get(req.params.id)) throw new HttpError(404, 'not_found', `upload ${req.params.id} not found`);
+    const upload = waitMs ? await deps.outbox.waitForOutcome(req.params.id, waitMs) : deps.outbox.get(req.params.id);
     res.json({ upload });
   });
 

@@ -26,6 +26,8 @@ export const ExportRequestSchema = z
     typeProcess: TypeProcessSchema.optional(),
     /** csv/json: one record per type_process instead of one per run (BoAmps always aggregates). */
     aggregate: z.boolean().default(false),
+    /** Include failed and interrupted runs (left out by default: the PNAV columns carry no status). */
+    recordFailed: z.boolean().default(false),
   })
   .refine(hasSelection, selectionRefinement);
 export type ExportRequest = z.infer<typeof ExportRequestSchema>;
@@ -39,6 +41,8 @@ export const PreviewRequestSchema = z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hexadecimal characters')
       .optional(),
+    /** Include failed and interrupted runs (left out by default: the PNAV columns carry no status). */
+    recordFailed: z.boolean().default(false),
   })
   .refine(hasSelection, selectionRefinement);
 
@@ -50,6 +54,8 @@ export const UploadRequestSchema = z
     runIds: RunIdsSchema.optional(),
     notebookPath: NotebookPathSchema.optional(),
     typeProcess: TypeProcessSchema,
+    /** Include failed and interrupted runs (left out by default: the PNAV columns carry no status). */
+    recordFailed: z.boolean().default(false),
     /** Send the token over plain http:// to a host that is not loopback (it travels in clear). */
     allowInsecureEndpoint: z.boolean().optional(),
   })
@@ -60,7 +66,16 @@ export const UploadsQuerySchema = z.object({
   notebookPath: NotebookPathSchema.optional(),
 });
 
-export const UploadStatusSchema = z.enum(['queued', 'sending', 'sent', 'retrying', 'failed']);
+/** Long-poll of one upload: answer once its status leaves queued/sending, or after waitMs. */
+export const UploadWaitQuerySchema = z.object({
+  waitMs: z.coerce.number().int().min(0).max(600_000).optional(),
+});
+
+/**
+ * `uncertain`: an attempt got no answer in time, so the server may or may not have the record; it is
+ * retried with the same Idempotency-Key until an attempt is answered (then `sent` or `failed`).
+ */
+export const UploadStatusSchema = z.enum(['queued', 'sending', 'sent', 'retrying', 'uncertain', 'failed']);
 export type UploadStatus = z.infer<typeof UploadStatusSchema>;
 
 /** One queued submission as clients see it: never the token. */
@@ -82,6 +97,8 @@ export const UploadSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   sentAt: z.string().nullable(),
+  /** What to do about a final failure (a 4xx: the token, the model id, the endpoint), else null. */
+  fix: z.string().nullable().optional(),
 });
 export type Upload = z.infer<typeof UploadSchema>;
 

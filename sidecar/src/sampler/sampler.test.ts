@@ -56,3 +56,27 @@ describe('Sampler', () => {
     expect(logs).toEqual(['sampler tick failed: boom']);
   });
 });
+
+describe('Sampler idle rate', () => {
+  it('ticks at the idle interval while nothing listens, and at its own rate again once woken', async () => {
+    let idle = true;
+    let ticks = 0;
+    const sampler = new Sampler({
+      meter: new Meter([new ScriptedCounter('rapl', 'cpu', 'rapl', true)]),
+      intervalMs: 10,
+      idleIntervalMs: 10_000,
+      checkpointIntervalMs: 100_000,
+      onSample: () => ticks++,
+      onCheckpoint: () => {},
+      idle: () => idle,
+    });
+    sampler.start();
+    await new Promise(r => setTimeout(r, 150));
+    expect(ticks).toBeLessThanOrEqual(1); // the first tick is scheduled before anyone asked, at the idle rate
+    idle = false;
+    sampler.wake();
+    await new Promise(r => setTimeout(r, 150));
+    sampler.stop();
+    expect(ticks).toBeGreaterThanOrEqual(3);
+  });
+});

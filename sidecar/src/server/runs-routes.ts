@@ -19,6 +19,7 @@ import {
 import { parseOr400 } from '../api/validate.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { PnavOutputs } from '../outputs/index.js';
+import { writeOwedCsv } from './owed-csv.js';
 
 const EpochIndexSchema = z.object({ index: z.coerce.number().int().min(0).max(1_000_000) });
 
@@ -98,18 +99,22 @@ export function openRunAction(ledger: Ledger, rawBody: unknown): { run: Run } {
 export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: unknown): Promise<CloseRunResponse> {
   const { ledger, outputs, log } = deps;
   const body = parseOr400(CloseRunRequestSchema, rawBody);
-  const { run, alreadyClosed } = await ledger.closeRun(id, body);
+  const output = body.output;
+  // calculadorapnav records nothing for a failed run, and the 40 PNAV columns carry no status: a failed
+  // run's row would read as a normal one. It stays in the ledger, the panel and the JSON export.
+  const notForPnav = (closed: Run) => closed.status !== 'ok' && !body.recordFailed;
+  const { run, alreadyClosed } = await ledger.closeRun(id, body, {
+    csvPending: output ? closed => (notForPnav(closed) ? undefined : csvTarget(closed, output)) : undefined,
+  });
   let csv: CloseRunResponse['csv'] = null;
   let upload: CloseRunResponse['upload'] = null;
   let uploadError: string | null = null;
-  if (!alreadyClosed && body.output) {
-    try {
-      const written = await outputs.writeCsv(run, csvTarget(run, body.output));
-      csv = { path: written.path, epochsPath: written.epochsPath, methodsPath: written.methodsPath, error: null };
-    } catch (err) {
-      csv = { path: null, epochsPath: null, methodsPath: null, error: (err as Error).message };
-    }
+  let notRecorded: string | null = null;
+  if (!alreadyClosed && notForPnav(run) && (body.output || body.submit)) {
+    notRecorded = `the run ended ${run.status === 'error' ? 'with an error' : 'interrupted'}: no PNAV CSV row and no submission (recordFailed records it anyway)`;
+    return { run, csv: null, upload: null, uploadError: null, notRecorded };
   }
+  if (!alreadyClosed && run.csvPending) csv = await writeOwedCsv(deps, run);
   if (!alreadyClosed && body.submit) {
     try {
       upload = await outputs.enqueue(run, body.submit);
@@ -119,5 +124,5 @@ export async function closeRunAction(deps: RunsRoutesDeps, id: string, rawBody: 
     }
     if (uploadError) log(`run ${run.id}: ${uploadError}`);
   }
-  return { run, csv, upload, uploadError };
+  return { run, csv, upload, uploadError, notRecorded };
 }

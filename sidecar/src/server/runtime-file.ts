@@ -9,7 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { isSameProcess, processStartId } from '../util/process-identity.js';
-import { createExclusive, ensurePrivateDirStrict, readTrustedFile, UntrustedPathError } from '../util/trusted-path.js';
+import {
+  createExclusive,
+  ensurePrivateDirStrict,
+  readTrustedFile,
+  UntrustedPathError,
+  untrustedReason,
+} from '../util/trusted-path.js';
 import { challengeSidecar, loopbackUrlProblem } from './proof.js';
 
 export { isAlive, processState } from '../util/process-identity.js';
@@ -85,12 +91,8 @@ function ensureRuntimeDirTrusted(runtimeDir: string): void {
   if (uid !== null && st.uid !== uid) {
     throw new UntrustedPathError(runtimeDir, `the runtime dir is owned by uid ${st.uid}, not by you (uid ${uid})`);
   }
-  if (uid !== null && st.mode & 0o022) {
-    throw new UntrustedPathError(
-      runtimeDir,
-      `the runtime dir is writable by others (mode ${(st.mode & 0o777).toString(8)})`,
-    );
-  }
+  const reason = uid === null ? null : untrustedReason(st);
+  if (reason) throw new UntrustedPathError(runtimeDir, `the runtime dir is ${reason}`);
 }
 
 /**

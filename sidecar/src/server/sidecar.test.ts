@@ -9,6 +9,7 @@ import { FakeRoot } from '../../test-support/fake-sysfs.js';
 import { CloseRunResponseSchema, type Run, RunSchema, StatusSchema, type StreamMessage } from '../api/schemas.js';
 import { parseConfig } from '../config.js';
 import { type RunningSidecar, startSidecar } from './sidecar.js';
+import { STREAM_FLUSH_MS } from './stream-batch.js';
 
 const TOKEN = 'a'.repeat(64);
 let fake: FakeRoot;
@@ -68,6 +69,23 @@ describe('access control', () => {
       status: 401,
       body: { error: { code: 'unauthorized', message: 'invalid bearer token' } },
     });
+  });
+
+  it('proves it holds the token without a token on /healthz?challenge=, and checks the challenge', async () => {
+    const { createHmac } = await import('node:crypto');
+    const challenge = 'c'.repeat(64);
+    const proof = createHmac('sha256', TOKEN).update(`pnav-sidecar-healthz:${challenge}`).digest('hex');
+    expect(await api('GET', `/healthz?challenge=${challenge}`, undefined, {})).toMatchObject({
+      status: 200,
+      body: { ok: true, version: expect.any(String), proof },
+    });
+    expect(await api('GET', '/healthz?challenge=XYZ', undefined, {})).toMatchObject({
+      status: 400,
+      body: {
+        error: { code: 'bad_request', message: 'challenge: must be 32 to 128 lowercase hexadecimal characters' },
+      },
+    });
+    expect((await api('GET', '/api/v1/runs?challenge=' + challenge, undefined, {})).status).toBe(401);
   });
 
   it('answers 403 to a foreign Host (DNS rebinding) even with the token', async () => {
@@ -148,6 +166,29 @@ describe('runs API', () => {
     expect(CloseRunResponseSchema.parse(queued.body).uploadError).toBeNull();
     const { uploadError: _, ...older } = queued.body;
     expect(CloseRunResponseSchema.safeParse(older).success).toBe(true);
+  });
+
+  it('a failed or interrupted run writes no PNAV CSV row and submits nothing, unless recordFailed', async () => {
+    const dir = fs.mkdtempSync(fake.path('csv-out-'));
+    const submit = { endpointUrl: 'http://127.0.0.1:9/api/pnav', modelId: 'a'.repeat(64), token: 'b'.repeat(64) };
+    for (const status of ['error', 'interrupted'] as const) {
+      const id = (await api('POST', '/api/v1/runs', { kind: 'function' })).body.run.id;
+      const closed = await api('POST', `/api/v1/runs/${id}/close`, { status, output: { dir }, submit });
+      expect(closed.body).toMatchObject({ run: { status }, csv: null, upload: null, uploadError: null });
+      expect(closed.body.notRecorded).toBe(
+        `the run ended ${status === 'error' ? 'with an error' : 'interrupted'}: no PNAV CSV row and no submission (recordFailed records it anyway)`,
+      );
+      expect((await api('GET', `/api/v1/runs/${id}`)).body.run.status).toBe(status); // still in the ledger
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const asked = (await api('POST', '/api/v1/runs', { kind: 'function' })).body.run.id;
+    const recorded = await api('POST', `/api/v1/runs/${asked}/close`, {
+      status: 'error',
+      output: { dir },
+      recordFailed: true,
+    });
+    expect(recorded.body.csv.path).toBe(`${dir}/emissions_training.csv`);
+    expect(recorded.body.notRecorded).toBeNull();
   });
 
   it('handles epochs, batches and patches', async () => {
@@ -321,7 +362,7 @@ describe('WebSocket stream', () => {
     ws.on('message', data => messages.push(JSON.parse(String(data))));
     await new Promise(r => ws.once('open', r));
     const { body } = await api('POST', '/api/v1/runs', { kind: 'manual' });
-    await new Promise(r => setTimeout(r, 200));
+    await new Promise(r => setTimeout(r, STREAM_FLUSH_MS + 200)); // ticks are sent in batches
     await api('POST', `/api/v1/runs/${body.run.id}/close`, {});
     await new Promise(r => setTimeout(r, 50));
     ws.close();

@@ -16,7 +16,7 @@ import { createPnavOutputs, type PnavOutputs } from '../outputs/index.js';
 import { ByProcessGpuScope } from '../power/gpu/by-process.js';
 import { type GpuIdentity, visibleGpuIndices } from '../power/gpu/gpu-visibility.js';
 import { createPowerSources, doctor, startAll, stopAll } from '../power/index.js';
-import { Meter } from '../power/meter.js';
+import { Meter, type MeterReading } from '../power/meter.js';
 import { componentProvenance } from '../power/provenance.js';
 import type { PowerSource } from '../power/source.js';
 import { SampleBuffer } from '../sampler/sample-buffer.js';
@@ -29,7 +29,9 @@ import { VERSION } from '../util/version.js';
 import { createApp, DEFAULT_BODY_LIMIT } from './app.js';
 import { createHotRoutes } from './hot-routes.js';
 import { listen } from './http.js';
+import { writeRowsOwedAtStart } from './owed-csv.js';
 import { StreamHub } from './stream.js';
+import { StreamBatch } from './stream-batch.js';
 
 export interface RunningSidecar {
   url: string;
@@ -143,11 +145,20 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
     hardware: () => power.hardware,
     log,
   });
+  await writeRowsOwedAtStart({ ledger, outputs, log }); // rows a crash left unwritten, before anyone asks
 
   ledger.onEvent((event, run) => {
     if (event === 'opened' || event === 'closed') metrics.setOpenRuns(ledger.openCount);
     if (event === 'closed') metrics.observeRunClosed(run);
-    if (event !== 'progress') hub.broadcast({ type: 'run', event, run });
+    if (event === 'progress') return;
+    streamBatch.flush(); // the frames of the tick come before the event, as they happened
+    hub.broadcast({ type: 'run', event, run });
+  });
+  let lastReading: MeterReading | null = null;
+  const streamBatch = new StreamBatch({
+    send: messages => hub.broadcastAll(messages),
+    progress: () => (lastReading ? ledger.progressRuns(lastReading) : []),
+    intervalMs: config.sampleIntervalMs,
   });
   const sampler = new Sampler({
     meter,
@@ -157,15 +168,21 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       samples.push(sample);
       metrics.observeSample(sample.powerW, energyDeltaJ);
       if (hub.clientCount === 0) return;
-      const progress = ledger.progressRuns(reading).map(run => ({ type: 'run', event: 'progress', run }) as const);
-      hub.broadcastAll([{ type: 'sample', sample }, ...progress]);
+      lastReading = reading;
+      streamBatch.add(sample);
     },
     onCheckpoint: reading => {
       void gpuByProcess.refresh(); // runs in gpu_mode by-process learn which GPUs their kernel uses
       ledger.checkpoint(reading);
       void energyTotals.put(metrics.energyTotals());
     },
+    // Sampled at full rate only for someone: a stream client or an open run.
+    idle: () => hub.clientCount === 0 && ledger.openCount === 0,
     log,
+  });
+  hub.onClient(() => sampler.wake());
+  ledger.onEvent(event => {
+    if (event === 'opened') sampler.wake();
   });
 
   const app = createApp({
@@ -199,6 +216,7 @@ export async function startSidecar(config: SidecarConfig, opts: StartOptions): P
       closing ??= (async () => {
         reaper.stop();
         sampler.stop();
+        streamBatch.stop();
         await server.close();
         await ledger.interruptAll('the sidecar was stopped while this run was open');
         await outputs.stop();

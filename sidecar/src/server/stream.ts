@@ -24,11 +24,17 @@ export class StreamHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   /** Each client with the socket under it, corked while a tick's frames are written. */
   private readonly clients = new Map<WebSocket, Duplex>();
+  private readonly clientListeners: (() => void)[] = [];
 
   constructor(private readonly deps: StreamHubDeps) {}
 
   get clientCount(): number {
     return this.clients.size;
+  }
+
+  /** Called after each client joins (the sampler speeds up for it). */
+  onClient(listener: () => void): void {
+    this.clientListeners.push(listener);
   }
 
   /** The HTTP server's 'upgrade' handler. */
@@ -58,6 +64,7 @@ export class StreamHub {
     } catch (err) {
       this.deps.log?.(`stream hello failed: ${(err as Error).message}`);
     }
+    for (const listener of this.clientListeners) listener();
   }
 
   broadcast(message: StreamMessage): void {

@@ -64,6 +64,7 @@ describe('applySettingsToOpenRequest', () => {
       region: p,
       cloud_provider: 'default',
       cloud_region: 'default',
+      factors: 'default',
       pue: p,
       type_ram: p,
       components: p,

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import {
   ComponentSchema,
+  FactorsSchema,
   Iso3Schema,
   ModelIdSchema,
   PueSchema,
@@ -18,6 +19,7 @@ export const SETTING_KEYS = [
   'region',
   'cloud_provider',
   'cloud_region',
+  'factors',
   'pue',
   'type_ram',
   'components',
@@ -46,6 +48,7 @@ export interface SettingValues {
   region: string | null;
   cloud_provider: string | null;
   cloud_region: string | null;
+  factors: z.infer<typeof FactorsSchema>;
   pue: number;
   type_ram: z.infer<typeof TypeRamSchema>;
   components: z.infer<typeof ComponentSchema>[];
@@ -94,7 +97,7 @@ export const SETTINGS: { [K in SettingKey]: SettingDef<K> } = {
     schema: Iso3Schema,
     description: 'Country of the electricity grid, ISO 3166-1 alpha-3 (e.g. ESP): selects the carbon intensity',
     default: null,
-    defaultMeaning: 'guessed from the time zone, else the world average',
+    defaultMeaning: "guessed from the time zone, else Spain (calculadorapnav's fallback)",
     env: 'PNAV_COUNTRY',
     fromText: text => text.trim().toUpperCase(),
   }),
@@ -121,6 +124,15 @@ export const SETTINGS: { [K in SettingKey]: SettingDef<K> } = {
     default: null,
     env: 'PNAV_CLOUD_REGION',
     fromText: trimmed,
+  }),
+  factors: def({
+    key: 'factors',
+    schema: FactorsSchema,
+    description:
+      "Emission factors of runs and PNAV records: 'pnav' (calculadorapnav 1.0.2's, comparable with the official calculator's records) or 'latest' (the project's newest figures)",
+    default: 'pnav',
+    env: 'PNAV_FACTORS',
+    fromText: text => text.trim().toLowerCase(),
   }),
   pue: def({
     key: 'pue',

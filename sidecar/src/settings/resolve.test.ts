@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { isPrivateGroup } from '../util/trusted-path.js';
 import { TOKEN_REFUSAL } from './definitions.js';
 import type { SettingsPaths } from './files.js';
 import { resolveSettings, settingsList } from './resolve.js';
@@ -129,6 +130,7 @@ describe('calculadorapnav / CodeCarbon files', () => {
       region: 'ile-de-france',
       cloud_provider: 'gcp',
       cloud_region: 'europe-west9',
+      factors: 'pnav',
       pue: 1.4,
       type_ram: 'DDR5',
       components: ['cpu', 'gpu', 'ram'],
@@ -145,7 +147,7 @@ describe('calculadorapnav / CodeCarbon files', () => {
       .map(([k]) => k);
     expect(fromFile.sort()).toEqual(
       Object.keys(r.values)
-        .filter(k => k !== 'components' && k !== 'gpu_mode')
+        .filter(k => k !== 'components' && k !== 'gpu_mode' && k !== 'factors')
         .sort(),
     );
     expect(r.warnings).toEqual([]);
@@ -222,6 +224,7 @@ test('settingsList: every key once, in order, with value, source and description
     'region',
     'cloud_provider',
     'cloud_region',
+    'factors',
     'pue',
     'type_ram',
     'components',
@@ -235,7 +238,7 @@ test('settingsList: every key once, in order, with value, source and description
   ]);
   expect(list.find(s => s.key === 'pue')).toMatchObject({ value: 1.1, source: 'env:PNAV_PUE' });
   expect(list.find(s => s.key === 'country')!.description).toMatch(
-    /\(unset: guessed from the time zone, else the world average\)$/,
+    /\(unset: guessed from the time zone, else Spain \(calculadorapnav's fallback\)\)$/,
   );
 });
 
@@ -305,7 +308,7 @@ describe('only files no other user could have written are read', () => {
   test('a file others may write is ignored; the next trusted one up is used', () => {
     fs.mkdirSync(outside(), { recursive: true });
     const loose = write(path.join(outside(), '.pnav.toml'), 'pue = 3\n');
-    fs.chmodSync(loose, 0o664);
+    fs.chmodSync(loose, 0o666);
     const above = write(path.join(root, 'shared', 'alice', '.pnav.toml'), 'pue = 1.4\n');
     const r = resolveSettings({ cwd: outside(), paths });
     expect(r.values.pue).toBe(1.4);
@@ -314,10 +317,23 @@ describe('only files no other user could have written are read', () => {
       {
         source: `project:${loose}`,
         key: '*',
-        message: `ignored ${loose}: the file is writable by its group (mode 0664)`,
+        message: `ignored ${loose}: the file is writable by every user (mode 0666)`,
       },
     ]);
   });
+
+  test.skipIf(!isPrivateGroup(process.getgid?.() ?? -1))(
+    'a group-writable file is read when the group is our private one (umask 002)',
+    () => {
+      fs.mkdirSync(outside(), { recursive: true });
+      fs.chmodSync(outside(), 0o775);
+      const mine = write(path.join(outside(), '.pnav.toml'), 'pue = 1.3\n');
+      fs.chmodSync(mine, 0o664);
+      const r = resolveSettings({ cwd: outside(), paths });
+      expect(r.values.pue).toBe(1.3);
+      expect(r.warnings).toEqual([]);
+    },
+  );
 
   test.skipIf(process.getuid?.() !== 0)("another user's file is ignored, root's is read (chown needs root)", () => {
     fs.mkdirSync(outside(), { recursive: true });

@@ -75,7 +75,7 @@ describe('GET /api/v1/config', () => {
   test('every setting with its value, source and description; the sidecar flag is a layer', async () => {
     const res = await api('GET', configUrl(cwd));
     expect(res.status).toBe(200);
-    expect(res.body.settings).toHaveLength(14);
+    expect(res.body.settings).toHaveLength(15);
     expect(res.body.settings[0]).toEqual({
       key: 'country',
       value: 'PRT',

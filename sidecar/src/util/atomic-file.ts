@@ -167,7 +167,8 @@ export interface AppendProbe {
  *
  * Why one write(2) on O_APPEND is enough: the kernel places the bytes at the end of the file
  * in one step, so a crash of this process never leaves part of them; fdatasync before we
- * return makes an acknowledged append survive a power cut. A power cut before fdatasync
+ * return makes an acknowledged append survive a power cut (or, with `sync: false`, the caller's later
+ * syncFile, while it keeps a record of what it owes). A power cut before fdatasync
  * returns can lose the append, or (on some file systems) leave a prefix of it or a run of
  * NUL bytes at the end: the file then does not end with '\n', which the caller's probe
  * check must refuse so that its repair path runs. If the write or the sync fails
@@ -179,6 +180,7 @@ export async function appendDurable(
   data: Uint8Array,
   headBytes: number,
   accept: (probe: AppendProbe) => boolean,
+  opts: { sync?: boolean } = {},
 ): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
@@ -201,7 +203,8 @@ export async function appendDurable(
       const { bytesWritten } = await handle.write(data, offset, data.length - offset, null);
       offset += bytesWritten;
     }
-    await handle.datasync();
+    // sync: false leaves the fdatasync to the caller (syncFile), who keeps what it owes until then.
+    if (opts.sync !== false) await handle.datasync();
     return true;
   } catch (error) {
     let intact = true;
@@ -212,6 +215,18 @@ export async function appendDurable(
       );
     }
     throw new DiskWriteError(errorCode(error), filePath, error, intact);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** fdatasync of a file written earlier through another descriptor (the data is the file's, not the descriptor's). */
+export async function syncFile(filePath: string): Promise<void> {
+  const handle = await open(filePath, constants.O_RDONLY);
+  try {
+    await handle.datasync();
+  } catch (error) {
+    throw new DiskWriteError(errorCode(error), filePath, error, true);
   } finally {
     await handle.close().catch(() => undefined);
   }

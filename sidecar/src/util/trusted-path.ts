@@ -5,6 +5,7 @@
  * (Windows), the checks that need them are skipped.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export class UntrustedPathError extends Error {
@@ -25,8 +26,37 @@ export function untrustedReason(st: fs.Stats, opts: { allowRoot?: boolean } = {}
   if (uid === null) return null;
   const ownerOk = st.uid === uid || (opts.allowRoot === true && st.uid === 0);
   if (!ownerOk) return `owned by uid ${st.uid}, not by you (uid ${uid})`;
-  if (st.mode & 0o022) return `writable by ${st.mode & 0o002 ? 'every user' : 'its group'} (mode ${modeText(st)})`;
+  if (st.mode & 0o002) return `writable by every user (mode ${modeText(st)})`;
+  // umask 002 makes files group-writable; with a user-private group that group is only us.
+  if (st.mode & 0o020 && !isPrivateGroup(st.gid)) return `writable by its group (mode ${modeText(st)})`;
   return null;
+}
+
+/**
+ * Whether group `gid` can hold nobody but us: our primary group, no other account has it as primary
+ * group, and /etc/group lists no member but us. Unknown (no /etc files) counts as shared.
+ */
+export function isPrivateGroup(gid: number): boolean {
+  if (typeof process.getgid !== 'function' || gid !== process.getgid()) return false;
+  const me = process.getuid?.();
+  try {
+    const others = fs
+      .readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map(line => line.split(':'))
+      .filter(f => f.length > 3 && Number(f[3]) === gid && Number(f[2]) !== me);
+    if (others.length > 0) return false;
+    const group = fs
+      .readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .map(line => line.split(':'))
+      .find(f => f.length > 3 && Number(f[2]) === gid);
+    const myName = os.userInfo().username;
+    const members = (group?.[3] ?? '').split(',').filter(m => m !== '' && m !== myName);
+    return group !== undefined && members.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 export function modeText(st: fs.Stats): string {
@@ -50,7 +80,8 @@ export function ancestorsReason(dir: string): string | null {
     }
     const sticky = (st.mode & 0o1000) !== 0;
     if (st.uid !== uid && st.uid !== 0) return `its parent ${current} is owned by uid ${st.uid}`;
-    if (st.mode & 0o022 && !sticky) return `its parent ${current} is writable by others (mode ${modeText(st)})`;
+    const openToOthers = st.mode & 0o002 || (st.mode & 0o020 && !isPrivateGroup(st.gid));
+    if (openToOthers && !sticky) return `its parent ${current} is writable by others (mode ${modeText(st)})`;
     const parent = path.dirname(current);
     if (parent === current) return null;
     current = parent;

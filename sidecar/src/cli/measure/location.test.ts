@@ -4,7 +4,7 @@ import { resolveLocation } from '../../carbon/index.js';
 import type { CellResult } from './cell-result.js';
 import { cellLocation, expectedLocation, runsLocation } from './location.js';
 
-const world = resolveLocation({});
+const world = resolveLocation({ country: 'DEU' }); // a sidecar default other than the runs'
 const spain = resolveLocation({ country: 'ESP' });
 const france = resolveLocation({ country: 'FRA' });
 
@@ -14,7 +14,7 @@ function cell(location: Run['location'] | null): CellResult {
 
 describe('expectedLocation', () => {
   it("is --country's location when given, else the sidecar's default", () => {
-    expect(world.countryIso3).toBe('WLD');
+    expect(world.countryIso3).toBe('DEU');
     expect(expectedLocation(world, 'ESP')).toEqual(spain);
     expect(expectedLocation(world, undefined)).toBe(world);
   });

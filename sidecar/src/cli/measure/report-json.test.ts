@@ -7,7 +7,7 @@ import type { MeasureOutcome } from './runner.js';
 
 describe('jsonReport locations', () => {
   it("reports the runs' location, each cell's, and the sidecar default apart", () => {
-    const world = resolveLocation({});
+    const world = resolveLocation({ country: 'DEU' });
     const spain = resolveLocation({ country: 'ESP' });
     const measured = {
       number: 1,
@@ -24,7 +24,7 @@ describe('jsonReport locations', () => {
     const report = jsonReport(outcome);
     expect(report.sidecar.location.countryIso3).toBe('ESP');
     expect(report.sidecar.locationMixed).toBe(false);
-    expect(report.sidecar.defaultLocation.countryIso3).toBe('WLD');
+    expect(report.sidecar.defaultLocation.countryIso3).toBe('DEU');
     expect(report.cells.map(c => c.location?.countryIso3 ?? null)).toEqual(['ESP', null]);
     expect(report.cells[0]!.location).toMatchObject({ countrySource: 'run', intensityGPerKWh: spain.intensityGPerKWh });
   });

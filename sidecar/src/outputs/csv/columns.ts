@@ -63,7 +63,7 @@ export const COLUMN_KINDS: Record<PnavColumn, ColumnKind> = {
   timestamp: 'str',
   type_process: 'str',
   model_id: 'str',
-  ref: 'float',
+  ref: 'ratio', // 0 (an int) for a cloud region's row
   duration: 'float',
   emissions: 'float',
   emissions_rate: 'float',
@@ -105,8 +105,15 @@ export const COLUMN_KINDS: Record<PnavColumn, ColumnKind> = {
 /** A Keras input shape: `(784,)`, or a list of shapes for multi-input models. */
 export type NFeatures = number | number[] | number[][];
 
+/**
+ * Marks a record whose `pue` the caller gave as a Python int: written `1` rather than `1.0`. A symbol,
+ * so it never shows up in the JSON of a preview.
+ */
+export const PUE_IS_INT = Symbol('pueIsInt');
+
 /** One calculadorapnav record: units kWh, kg CO2eq, s, W, GB. `null` is Python's None. */
 export interface PnavRecord {
+  [PUE_IS_INT]?: true;
   timestamp: string;
   type_process: 'training' | 'inference';
   model_id: string | null;

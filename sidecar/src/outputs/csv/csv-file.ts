@@ -82,9 +82,17 @@ export interface CsvWriteResult {
   /** `<name>_methods.csv`: how every figure of the row was obtained. */
   methodsPath: string;
   backupPath: string | null;
+  /** Files appended to without fdatasync (`deferSync`): the caller syncs them (syncFile). */
+  unsyncedPaths: string[];
 }
 
-export async function writeRunCsv(run: Run, hardware: HardwareFacts, output: CsvOutput): Promise<CsvWriteResult> {
+export async function writeRunCsv(
+  run: Run,
+  hardware: HardwareFacts,
+  output: CsvOutput,
+  opts: { deferSync?: boolean } = {},
+): Promise<CsvWriteResult> {
+  const syncAppend = !opts.deferSync;
   const file = csvFileName(run.typeProcess, output.file);
   if (file.includes('/') || file.includes('\\') || file === '.' || file === '..') {
     throw new CsvOutputError(`output file '${file}' must be a file name, not a path`);
@@ -92,7 +100,10 @@ export async function writeRunCsv(run: Run, hardware: HardwareFacts, output: Csv
   const dir = path.resolve(output.dir);
   await assertDirectory(dir);
   const record = runToRecord(run, hardware);
-  const main = await upsertRows(path.join(dir, file), PNAV_COLUMNS, run.id, [csvCells(record)], output.onCsvWrite);
+  const main = await upsertRows(path.join(dir, file), PNAV_COLUMNS, run.id, [csvCells(record)], output.onCsvWrite, {
+    syncAppend,
+  });
+  const unsyncedPaths = main.unsynced ? [main.path] : [];
   const rows = epochRows(run);
   let epochsPath: string | null = null;
   if (rows.length > 0) {
@@ -102,8 +113,10 @@ export async function writeRunCsv(run: Run, hardware: HardwareFacts, output: Csv
       run.id,
       rows,
       output.onCsvWrite,
+      { syncAppend },
     );
     epochsPath = epochs.path;
+    if (epochs.unsynced) unsyncedPaths.push(epochs.path);
   }
   const methods = await upsertRows(
     path.join(dir, methodsFileName(file)),
@@ -111,6 +124,8 @@ export async function writeRunCsv(run: Run, hardware: HardwareFacts, output: Csv
     run.id,
     methodRows(run),
     output.onCsvWrite,
+    { syncAppend },
   );
-  return { path: main.path, epochsPath, methodsPath: methods.path, backupPath: main.backupPath };
+  if (methods.unsynced) unsyncedPaths.push(methods.path);
+  return { path: main.path, epochsPath, methodsPath: methods.path, backupPath: main.backupPath, unsyncedPaths };
 }

@@ -121,6 +121,8 @@ export interface UpsertResult {
   /** Where a mismatching file was moved, when one was. */
   backupPath: string | null;
   replaced: number;
+  /** The rows were appended without fdatasync (`syncAppend: false`): the caller syncs the file. */
+  unsynced: boolean;
 }
 
 /** Appends (or, in `update` mode, replaces) the rows of `key`. Serialised per file. */
@@ -130,15 +132,17 @@ export function upsertRows(
   key: string,
   rows: string[][],
   onCsvWrite: OnCsvWrite,
+  opts: { syncAppend?: boolean } = {},
 ): Promise<UpsertResult> {
   return mutex.run(csvPath, async () => {
     const headerLine = csvLine([...header]);
     const newLines = rows.map(csvLine);
     const newHashes = newLines.map(lineHash);
-    if (onCsvWrite === 'append' && (await appendFast(csvPath, headerLine, newLines))) {
+    const sync = opts.syncAppend !== false;
+    if (onCsvWrite === 'append' && (await appendFast(csvPath, headerLine, newLines, sync))) {
       const entry: IndexEntry = { key, op: 'add', rows: newHashes };
       await appendLineLoose(indexPathFor(csvPath), JSON.stringify(entry)).catch(() => undefined);
-      return { path: csvPath, backupPath: null, replaced: 0 };
+      return { path: csvPath, backupPath: null, replaced: 0, unsynced: !sync };
     }
     return rewriteRows(csvPath, header.length, headerLine, key, newLines, newHashes, onCsvWrite);
   });
@@ -149,13 +153,14 @@ export function upsertRows(
  * header, at least one data row, and ends with '\n' (else a previous append was torn, or the
  * file is not ours to extend: the rewrite path decides). False when it did not write.
  */
-function appendFast(csvPath: string, headerLine: string, newLines: string[]): Promise<boolean> {
+function appendFast(csvPath: string, headerLine: string, newLines: string[], sync: boolean): Promise<boolean> {
   const expectedHead = Buffer.from(`${headerLine}\n`);
   return appendDurable(
     csvPath,
     Buffer.from(`${newLines.join('\n')}\n`),
     expectedHead.length,
     ({ size, head, lastByte }) => size > expectedHead.length && head.equals(expectedHead) && lastByte === 0x0a,
+    { sync },
   );
 }
 
@@ -230,5 +235,5 @@ async function rewriteRows(
   }
   await writeFileAtomic(csvPath, text);
   await writeIndex(csvPath, index);
-  return { path: csvPath, backupPath, replaced };
+  return { path: csvPath, backupPath, replaced, unsynced: false };
 }

@@ -136,6 +136,9 @@ describe('the durable outbox', () => {
       outbox.get(upload.id)?.status === 'failed' ? outbox.get(upload.id) : undefined,
     );
     expect(failed.lastError).toBe('HTTP 401: invalid or missing token');
+    expect(failed.fix).toBe(
+      'the PNAV server refused the token: check token= / PNAV_TOKEN (the token of the provider profile on the PNAV web site)',
+    );
     expect(failed.attempts).toBe(1);
     expect(JSON.parse(readFileSync(entryFile(upload.id), 'utf8')).token).toBeNull();
     await new Promise(resolve => setTimeout(resolve, 100));
@@ -200,6 +203,81 @@ describe('the durable outbox', () => {
     expect(retrying.lastError).toBe('no answer within 0.15 s (timeout)');
     await endpoint.control({ delayMs: 0 });
     await waitFor(() => (outbox.get(upload.id)?.status === 'sent' ? true : undefined));
+  });
+});
+
+// A 15 s-slow server against calculadorapnav's 10 s timeout, scaled down: 375 ms against 250 ms.
+const SLOW = { timeoutMs: 250, serverDelayMs: 375 };
+
+describe('timeouts without duplicates', () => {
+  it('a slow endpoint: uncertain, resent with the same key and a longer timeout, one processed record', async () => {
+    endpoint = await startMockEndpoint();
+    await endpoint.control({ delayMs: SLOW.serverDelayMs });
+    const outbox = newOutbox({ timeoutMs: SLOW.timeoutMs });
+    outbox.start();
+    const upload = await outbox.enqueue(input(endpoint.url));
+    const uncertain = await outbox.waitForOutcome(upload.id, 5_000);
+    expect(uncertain).toMatchObject({ status: 'uncertain', lastError: 'no answer within 0.25 s (timeout)' });
+    expect(uncertain?.nextAttemptAt).not.toBeNull();
+    const sent = await waitFor(() => (outbox.get(upload.id)?.status === 'sent' ? outbox.get(upload.id) : undefined));
+    expect(sent.attempts).toBe(2); // the second attempt waited 0.5 s: long enough
+    const { received, accepted } = await endpoint.received();
+    expect(accepted).toBe(1);
+    expect(received.map(r => r.idempotencyKey)).toEqual([upload.id, upload.id]);
+    expect(received.map(r => r.duplicate)).toEqual([false, true]);
+  });
+
+  it('a restart between the timed-out attempt and the next: the new sidecar resends with the same key', async () => {
+    endpoint = await startMockEndpoint();
+    await endpoint.control({ delayMs: SLOW.serverDelayMs });
+    const before = newOutbox({ timeoutMs: SLOW.timeoutMs, baseDelayMs: 60_000 });
+    before.start();
+    const upload = await before.enqueue(input(endpoint.url));
+    expect((await before.waitForOutcome(upload.id, 5_000))?.status).toBe('uncertain');
+    await before.stop();
+    const stored = JSON.parse(readFileSync(entryFile(upload.id), 'utf8'));
+    expect(stored).toMatchObject({ status: 'uncertain', timeouts: 1 });
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(entryFile(upload.id), JSON.stringify({ ...stored, nextAttemptAt: new Date().toISOString() }));
+    const after = newOutbox({ timeoutMs: SLOW.timeoutMs });
+    after.start();
+    await waitFor(() => (after.get(upload.id)?.status === 'sent' ? true : undefined));
+    const { received, accepted } = await endpoint.received();
+    expect(accepted).toBe(1);
+    expect(new Set(received.map(r => r.idempotencyKey))).toEqual(new Set([upload.id]));
+  });
+
+  it('gives up after a bounded number of unanswered attempts, still uncertain, with what to do', async () => {
+    endpoint = await startMockEndpoint();
+    await endpoint.control({ delayMs: 5_000 });
+    const outbox = newOutbox({ timeoutMs: 40, maxTimeoutMs: 80, maxUncertainAttempts: 3 });
+    outbox.start();
+    const upload = await outbox.enqueue(input(endpoint.url));
+    const final = await waitFor(() => {
+      const u = outbox.get(upload.id);
+      return u?.status === 'uncertain' && u.nextAttemptAt === null ? u : undefined;
+    });
+    expect(final.attempts).toBe(3);
+    expect(final.fix).toBe(
+      'no attempt was answered; the PNAV server may have the record already. Check on the PNAV web site before submitting it again',
+    );
+    expect(JSON.parse(readFileSync(entryFile(upload.id), 'utf8')).token).toBeNull();
+    expect(outbox.attemptTimeoutMs(0)).toBe(40);
+    expect(outbox.attemptTimeoutMs(1)).toBe(80);
+    expect(outbox.attemptTimeoutMs(5)).toBe(80);
+  });
+
+  it('waitForOutcome answers at the first outcome: a 401 is final at once', async () => {
+    endpoint = await startMockEndpoint(0, { token: 'f'.repeat(64) });
+    const outbox = newOutbox();
+    outbox.start();
+    const upload = await outbox.enqueue(input(endpoint.url));
+    const outcome = await outbox.waitForOutcome(upload.id, 10_000);
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      lastHttpStatus: 401,
+      lastError: 'HTTP 401: invalid or missing token',
+    });
   });
 });
 

@@ -2,7 +2,12 @@
  * The durable outbox of PNAV submissions. Each record is written to
  * `<dataDir>/outbox/<id>.json` (0600, directory 0700, atomic write + fsync) BEFORE any
  * send, then one worker sends the due entries one at a time:
- *   queued → sending → sent | retrying (back-off, Retry-After) | failed.
+ *   queued → sending → sent | retrying (back-off, Retry-After) | uncertain | failed.
+ * `uncertain`: an attempt got no answer in time, so the server may have the record. It is sent again
+ * with the same Idempotency-Key, a timeout that doubles (capped) and back-off, at most
+ * `maxUncertainAttempts` unanswered times; it stays `uncertain` until an attempt is answered.
+ * Exactly-once delivery needs the server to honour the key; without that a slow server may
+ * process a record twice. A 4xx is final and says what to fix (`fix`).
  * The token is kept in the entry only while a send may still need it, so a record queued
  * before a restart can still be sent; it is deleted from the file once the entry is sent or
  * failed. A record marked sent is never sent again; an entry found `sending` after a crash
@@ -15,10 +20,12 @@ import type { TypeProcess } from '../../api/schemas.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { byIso } from '../../util/iso-order.js';
 import type { Upload, UploadStatus } from '../schemas.js';
-import { type SendOutcome, scrub, sendRecord } from './submit.js';
+import { fixForStatus, SEND_TIMEOUT_MS, type SendOutcome, scrub, sendRecord } from './submit.js';
 
 interface OutboxEntry extends Upload {
   version: 1;
+  /** Attempts that got no answer in time (the server may have the record): they grow the timeout. */
+  timeouts?: number;
   /** The exact request body. */
   body: string;
   /** Present only while the entry may still be sent (queued, sending, retrying). */
@@ -33,7 +40,11 @@ export interface OutboxOptions {
   maxDelayMs?: number;
   /** Longest `Retry-After` honoured (a server asking for a day gets `maxRetryAfterMs`). */
   maxRetryAfterMs?: number;
+  /** First attempt's timeout (calculadorapnav's 10 s); doubles after each unanswered attempt up to `maxTimeoutMs`. */
   timeoutMs?: number;
+  maxTimeoutMs?: number;
+  /** Unanswered attempts after which an `uncertain` record is no longer retried (it may have arrived). */
+  maxUncertainAttempts?: number;
   random?: () => number;
 }
 
@@ -50,9 +61,12 @@ export interface EnqueueInput {
 const ENTRY_FILE = /^up-[0-9a-f-]{36}\.json$/;
 
 export function toPublic(entry: OutboxEntry): Upload {
-  const { version: _v, body: _b, token: _t, ...upload } = entry;
+  const { version: _v, body: _b, token: _t, timeouts: _n, ...upload } = entry;
   return upload;
 }
+
+/** Statuses that are an outcome of an attempt (what a waiting client reports). */
+const FIRST_OUTCOME: ReadonlySet<UploadStatus> = new Set(['sent', 'failed', 'retrying', 'uncertain']);
 
 export class Outbox {
   private entries = new Map<string, OutboxEntry>();
@@ -67,12 +81,20 @@ export class Outbox {
   private readonly maxDelayMs: number;
   private readonly maxRetryAfterMs: number;
   private readonly random: () => number;
+  private readonly timeoutMs: number;
+  private readonly maxTimeoutMs: number;
+  private readonly maxUncertainAttempts: number;
+  /** Waiters of waitForOutcome, called on every persisted change. */
+  private readonly watchers = new Set<() => void>();
 
   constructor(private readonly options: OutboxOptions) {
     this.baseDelayMs = options.baseDelayMs ?? 2_000;
     this.maxDelayMs = options.maxDelayMs ?? 10 * 60_000;
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60 * 60_000;
     this.random = options.random ?? Math.random;
+    this.timeoutMs = options.timeoutMs ?? SEND_TIMEOUT_MS;
+    this.maxTimeoutMs = options.maxTimeoutMs ?? 6 * this.timeoutMs;
+    this.maxUncertainAttempts = options.maxUncertainAttempts ?? 5;
   }
 
   private filePath(id: string): string {
@@ -106,6 +128,35 @@ export class Outbox {
     const next = { ...entry, updatedAt: new Date().toISOString() };
     await writeFileAtomic(this.filePath(next.id), JSON.stringify(next), { mode: 0o600, forceMode: true });
     this.entries.set(next.id, next);
+    for (const watcher of this.watchers) watcher();
+  }
+
+  /** The upload once an attempt has had an outcome (sent, failed, retrying, uncertain), or as it is after `waitMs`. */
+  async waitForOutcome(id: string, waitMs: number): Promise<Upload | undefined> {
+    const done = () => {
+      const entry = this.entries.get(id);
+      return !entry || FIRST_OUTCOME.has(entry.status);
+    };
+    if (!done()) {
+      await new Promise<void>(resolve => {
+        const finish = () => {
+          clearTimeout(timer);
+          this.watchers.delete(check);
+          resolve();
+        };
+        const check = () => {
+          if (done()) finish();
+        };
+        const timer = setTimeout(finish, waitMs);
+        this.watchers.add(check);
+      });
+    }
+    return this.get(id);
+  }
+
+  /** This attempt's timeout: doubled after each unanswered attempt, capped. */
+  attemptTimeoutMs(timeouts: number): number {
+    return Math.min(this.maxTimeoutMs, this.timeoutMs * 2 ** timeouts);
   }
 
   /** Queues a record: on disk before this resolves, sent by the worker afterwards. */
@@ -140,6 +191,7 @@ export class Outbox {
       createdAt: now,
       updatedAt: now,
       sentAt: null,
+      fix: null,
       body: input.body,
       token: input.token,
     };
@@ -195,7 +247,11 @@ export class Outbox {
 
   private pending(): OutboxEntry[] {
     return [...this.entries.values()].filter(
-      e => e.status === 'queued' || e.status === 'retrying' || e.status === 'sending',
+      e =>
+        e.status === 'queued' ||
+        e.status === 'retrying' ||
+        e.status === 'sending' ||
+        (e.status === 'uncertain' && e.nextAttemptAt !== null),
     );
   }
 
@@ -238,6 +294,8 @@ export class Outbox {
       await this.persist(entry);
       return;
     }
+    // An uncertain record stays uncertain while it is sent again: the server may already have it.
+    const wasUncertain = entry.status === 'uncertain' || (entry.timeouts ?? 0) > 0;
     entry.status = 'sending';
     entry.attempts += 1;
     await this.persist(entry);
@@ -250,7 +308,7 @@ export class Outbox {
         token,
         idempotencyKey: entry.idempotencyKey,
         body: entry.body,
-        timeoutMs: this.options.timeoutMs,
+        timeoutMs: this.attemptTimeoutMs(entry.timeouts ?? 0),
         signal: this.inFlight.signal,
       });
     } finally {
@@ -259,16 +317,16 @@ export class Outbox {
     if (this.stopped && outcome.kind === 'retry') {
       // Interrupted by stop(): resumed at the next start, this attempt not counted.
       entry.attempts -= 1;
-      entry.status = 'retrying';
+      entry.status = wasUncertain ? 'uncertain' : 'retrying';
       entry.nextAttemptAt = new Date().toISOString();
       await this.persist(entry);
       return;
     }
-    this.apply(entry, outcome);
+    this.apply(entry, outcome, wasUncertain);
     await this.persist(entry);
   }
 
-  private apply(entry: OutboxEntry, outcome: SendOutcome): void {
+  private apply(entry: OutboxEntry, outcome: SendOutcome, wasUncertain: boolean): void {
     const host = new URL(entry.endpointUrl).host;
     if (outcome.kind === 'sent') {
       entry.status = 'sent';
@@ -277,6 +335,7 @@ export class Outbox {
       entry.sentAt = new Date().toISOString();
       entry.nextAttemptAt = null;
       entry.token = null;
+      entry.fix = null;
       this.options.log(`upload ${entry.id}: sent to ${host} (HTTP ${outcome.httpStatus}, attempt ${entry.attempts})`);
       return;
     }
@@ -286,12 +345,25 @@ export class Outbox {
       entry.status = 'failed';
       entry.nextAttemptAt = null;
       entry.token = null;
-      this.options.log(`upload ${entry.id}: failed for good: ${entry.lastError}`);
+      entry.fix = fixForStatus(outcome.httpStatus);
+      this.options.log(`upload ${entry.id}: failed for good: ${entry.lastError}; ${entry.fix}`);
+      return;
+    }
+    if (outcome.timedOut) entry.timeouts = (entry.timeouts ?? 0) + 1;
+    const uncertain = wasUncertain || outcome.timedOut === true;
+    if (uncertain && (entry.timeouts ?? 0) >= this.maxUncertainAttempts) {
+      // Bounded: the record may have arrived; sending it for ever could only add duplicates.
+      entry.status = 'uncertain';
+      entry.nextAttemptAt = null;
+      entry.token = null;
+      entry.fix =
+        'no attempt was answered; the PNAV server may have the record already. Check on the PNAV web site before submitting it again';
+      this.options.log(`upload ${entry.id}: gave up after ${entry.attempts} attempts without an answer (uncertain)`);
       return;
     }
     const retryAfter = outcome.retryAfterMs === null ? null : Math.min(outcome.retryAfterMs, this.maxRetryAfterMs);
     const delay = retryAfter ?? this.backoffMs(entry.attempts);
-    entry.status = 'retrying';
+    entry.status = uncertain ? 'uncertain' : 'retrying';
     entry.nextAttemptAt = new Date(Date.now() + delay).toISOString();
     this.options.log(
       `upload ${entry.id}: attempt ${entry.attempts} did not succeed (${entry.lastError}); next in ${Math.round(delay / 1000)} s`,

@@ -10,7 +10,14 @@ const MAX_MESSAGE_CHARS = 300;
 
 export type SendOutcome =
   | { kind: 'sent'; httpStatus: number }
-  | { kind: 'retry'; httpStatus: number | null; message: string; retryAfterMs: number | null }
+  | {
+      kind: 'retry';
+      httpStatus: number | null;
+      message: string;
+      retryAfterMs: number | null;
+      /** No answer in time: the server may have received and processed the record. */
+      timedOut?: boolean;
+    }
   | { kind: 'failed'; httpStatus: number; message: string };
 
 export interface SendRequest {
@@ -56,11 +63,14 @@ function serverMessage(status: number, body: string, token: string): string {
   return text ? `HTTP ${status}: ${text}` : `HTTP ${status}`;
 }
 
+function isTimeout(error: unknown): boolean {
+  const e = error as { name?: string; code?: string };
+  return e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT';
+}
+
 function networkMessage(error: unknown, token: string, timeoutMs: number): string {
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT') {
-    return `no answer within ${timeoutMs / 1000} s (timeout)`;
-  }
+  if (isTimeout(error)) return `no answer within ${timeoutMs / 1000} s (timeout)`;
   const code = e?.cause?.code ?? e?.code;
   const detail = e?.cause?.message ?? e?.message ?? String(error);
   return scrub(code && !detail.includes(code) ? `${code}: ${detail}` : detail, token);
@@ -99,11 +109,26 @@ export async function sendRecord(req: SendRequest): Promise<SendOutcome> {
     // Other answers (4xx, and 2xx/3xx that are not calculadorapnav's success) will not change on a retry.
     return { kind: 'failed', httpStatus: status, message };
   } catch (error) {
+    // Our own stop() aborting the request is not a timeout: the caller resumes it at the next start.
+    const timedOut = isTimeout(error) && !req.signal?.aborted;
     return {
       kind: 'retry',
       httpStatus: null,
       message: networkMessage(error, req.token, timeoutMs),
       retryAfterMs: null,
+      ...(timedOut && { timedOut }),
     };
   }
+}
+
+/** What the user should fix after a final refusal: the server's status in the user's terms. */
+export function fixForStatus(status: number): string {
+  if (status === 401 || status === 403) {
+    return 'the PNAV server refused the token: check token= / PNAV_TOKEN (the token of the provider profile on the PNAV web site)';
+  }
+  if (status === 404 || status === 405) return 'the endpoint URL is not a PNAV submission endpoint: check endpoint_url';
+  if (status === 400 || status === 409 || status === 422) {
+    return "the PNAV server refused the record: check model_id (the model's id registered on the PNAV web site) and the server's message";
+  }
+  return 'the PNAV server refused the record; sending it again will not change that';
 }
