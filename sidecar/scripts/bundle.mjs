@@ -33,7 +33,6 @@ const WHEEL_TAGS = {
 };
 // Loaded with require() at run time (see power/system-info.ts and power/nvml.ts): shipped as packages.
 const RUNTIME_PACKAGES = ['systeminformation', 'koffi'];
-const DATA_FILES = ['cpu-tdp.json', 'equivalents.json', 'grid-intensity.json'];
 
 const { values } = parseArgs({
   options: {
@@ -113,7 +112,10 @@ writeFileSync(
   join(out, 'package.json'),
   `${JSON.stringify({ name: sidecarPackage.name, version: sidecarPackage.version, license: sidecarPackage.license, type: 'module', private: true }, null, 2)}\n`,
 );
-for (const file of DATA_FILES) cpSync(join(SIDECAR, 'data', file), join(out, 'data', file));
+// Every dataset the code reads (data/*.json); the BoAmps schemas under data/ are for the tests only.
+for (const file of readdirSync(join(SIDECAR, 'data')).filter(name => name.endsWith('.json'))) {
+  cpSync(join(SIDECAR, 'data', file), join(out, 'data', file));
+}
 for (const name of RUNTIME_PACKAGES) copyPackageJs(name);
 if (platform) {
   copyKoffiNative(values.platform, platform.koffiDir);
