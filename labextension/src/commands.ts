@@ -6,11 +6,12 @@ import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { Dialog, type ICommandPalette, Notification, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { errorMessage } from './errors';
-import { createUploads, downloadExport, previewRecord } from './outputs';
+import { createUploads, downloadExport, previewRecord, uploadOutcome } from './outputs';
 import type { PnavPanel } from './panel/panel';
 import type { SettingsHolder } from './settings';
 import type { ExportFormat } from './types';
 import { UploadForm } from './uploadForm';
+import { outcomeNote } from './uploadOutcome';
 
 export namespace CommandIDs {
   export const openPanel = 'pnav-lab:open-panel';
@@ -61,6 +62,15 @@ export function registerCommands({ app, panel, settings, trans, palette }: IComm
   exportCommand(CommandIDs.exportJson, 'json', trans.__('Export runs as PNAV JSON'));
   exportCommand(CommandIDs.exportBoamps, 'boamps', trans.__('Export runs as a BoAmps report'));
 
+  const notifyOutcome = async (id: string): Promise<void> => {
+    try {
+      const note = outcomeNote(await uploadOutcome(id, serverSettings), trans);
+      Notification[note.kind](note.text, { autoClose: note.kind === 'success' ? 5000 : false });
+    } catch (error) {
+      Notification.error(trans.__('Upload %1: no outcome yet (%2)', id, errorMessage(error)));
+    }
+  };
+
   commands.addCommand(CommandIDs.upload, {
     label: trans.__('Upload runs to PNAV…'),
     isEnabled: hasSelection,
@@ -73,7 +83,7 @@ export function registerCommands({ app, panel, settings, trans, palette }: IComm
         scopeText: trans.__('Upload %1.', description),
         endpointUrl: settings.current.uploadEndpointUrl,
         modelId: settings.current.uploadModelId,
-        preview: typeProcess => previewRecord(runs, typeProcess, serverSettings),
+        preview: (typeProcess, recordFailed) => previewRecord(runs, typeProcess, serverSettings, recordFailed),
       });
       // The dialog keeps itself open while the form is invalid, then disposes the form.
       const result = await showDialog({
@@ -88,7 +98,8 @@ export function registerCommands({ app, panel, settings, trans, palette }: IComm
         const uploads = await createUploads({ ...runs, ...value }, serverSettings);
         panel.uploads.track(uploads);
         shell.activateById(panel.id);
-        Notification.info(trans.__('Upload queued: %1 record(s).', uploads.length), { autoClose: 3000 });
+        // Never silent: the first outcome of each record, as calculadorapnav's synchronous POST tells it.
+        for (const upload of uploads) void notifyOutcome(upload.id);
       } catch (error) {
         Notification.error(trans.__('Upload failed: %1', errorMessage(error)));
       }

@@ -9,10 +9,10 @@ import { fetchAPI, postAPI, requestAPI } from './request';
 import type {
   ExportFormat,
   IExportRequest,
+  IRecordPreview,
   IRunSelection,
   IUpload,
   IUploadRequest,
-  PnavRecord,
   TypeProcess,
 } from './types';
 
@@ -36,13 +36,27 @@ export async function downloadExport(request: IExportRequest, settings: ServerCo
   return name;
 }
 
-export async function previewRecord(
+export function previewRecord(
   selection: IRunSelection,
   typeProcess: TypeProcess,
   settings: ServerConnection.ISettings,
-): Promise<PnavRecord> {
-  const { record } = await postAPI<{ record: PnavRecord }>('records/preview', { ...selection, typeProcess }, settings);
-  return record;
+  recordFailed = false,
+): Promise<IRecordPreview> {
+  return postAPI<IRecordPreview>('records/preview', { ...selection, typeProcess, recordFailed }, settings);
+}
+
+/** The upload once it has its first outcome (delivered, rejected, retrying, uncertain), waiting up to waitMs. */
+export async function uploadOutcome(
+  id: string,
+  settings: ServerConnection.ISettings,
+  waitMs = 12_000,
+): Promise<IUpload> {
+  const { upload } = await requestAPI<{ upload: IUpload }>(
+    `uploads/${encodeURIComponent(id)}?waitMs=${waitMs}`,
+    {},
+    settings,
+  );
+  return upload;
 }
 
 export async function createUploads(request: IUploadRequest, settings: ServerConnection.ISettings): Promise<IUpload[]> {

@@ -51,3 +51,5 @@ export type IUpload = Answer<'/api/v1/uploads', 'get'>['uploads'][number];
 export type UploadStatus = IUpload['status'];
 /** The calculadorapnav record (40 columns) of a selection of runs. */
 export type PnavRecord = Answer<'/api/v1/records/preview', 'post'>['record'];
+/** The record, its runs, the failed runs left out, and its location (country, its source, the factors). */
+export type IRecordPreview = Answer<'/api/v1/records/preview', 'post'>;

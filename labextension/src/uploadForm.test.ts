@@ -2,7 +2,7 @@
 import { Widget } from '@lumino/widgets';
 import { describe, expect, it } from 'vitest';
 import { plainTrans } from './trans';
-import type { PnavRecord } from './types';
+import type { IRecordPreview, PnavRecord } from './types';
 import { UploadForm } from './uploadForm';
 
 const HEX = 'cd'.repeat(32);
@@ -50,6 +50,7 @@ describe('UploadForm', () => {
       modelId: HEX,
       endpointUrl: 'http://127.0.0.1:1/x',
       typeProcess: 'training',
+      recordFailed: false,
     });
   });
 
@@ -67,23 +68,48 @@ describe('UploadForm', () => {
     expect(token.value).toBe('');
   });
 
-  it('shows the record preview as key/value rows', async () => {
+  it('shows the record preview as key/value rows, its country and source, and the failed runs left out', async () => {
+    const asked: boolean[] = [];
     const form = new UploadForm({
       trans: plainTrans,
       scopeText: '',
       endpointUrl: '',
       modelId: '',
       // Three of the record's columns are enough to check how rows are drawn.
-      preview: typeProcess =>
-        Promise.resolve({
-          type_process: typeProcess,
-          energy_consumed: 0.001,
-          region: null,
-        } as Partial<PnavRecord> as PnavRecord),
+      preview: (typeProcess, recordFailed) => {
+        asked.push(recordFailed);
+        return Promise.resolve({
+          record: {
+            type_process: typeProcess,
+            energy_consumed: 0.001,
+            region: null,
+          } as Partial<PnavRecord> as PnavRecord,
+          runIds: ['r1'],
+          excludedRunIds: recordFailed ? [] : ['r2'],
+          location: {
+            countryIso3: 'ESP',
+            countryName: 'Spain',
+            countrySource: 'default',
+            intensityGPerKWh: 125.6,
+            intensitySource: 'calculadorapnav 1.0.2 factors',
+          } as IRecordPreview['location'],
+        });
+      },
     });
     form.node.querySelector<HTMLButtonElement>('.jp-pnav-PreviewButton')!.click();
     await new Promise(resolve => setTimeout(resolve, 0));
     const rows = [...form.node.querySelectorAll('.jp-pnav-PreviewTable tr')].map(r => r.textContent);
     expect(rows).toEqual(['type_processtraining', 'energy_consumed0.001', 'region']);
+    expect(form.node.querySelector('.jp-pnav-PreviewLocation')!.textContent).toBe(
+      'Country: ESP Spain (from: default), 125.6 g CO2eq/kWh (calculadorapnav 1.0.2 factors)',
+    );
+    expect(form.node.querySelector('.jp-pnav-PreviewExcluded')!.textContent).toBe(
+      'Left out: 1 failed or interrupted run(s): r2',
+    );
+    form.node.querySelector<HTMLInputElement>('input[name="recordFailed"]')!.click();
+    form.node.querySelector<HTMLButtonElement>('.jp-pnav-PreviewButton')!.click();
+    await new Promise(resolve => setTimeout(resolve, 0));
+    expect(asked).toEqual([false, true]);
+    expect(form.node.querySelector('.jp-pnav-PreviewExcluded')).toBeNull();
   });
 });

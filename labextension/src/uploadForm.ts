@@ -5,11 +5,13 @@
  */
 import { Widget } from '@lumino/widgets';
 import type { ITrans } from './trans';
-import type { PnavRecord, TypeProcess } from './types';
+import type { IRecordPreview, TypeProcess } from './types';
 import { type IUploadForm, type UploadFormErrors, validateUploadForm } from './validation';
 
 export interface IUploadFormValue extends IUploadForm {
   typeProcess: TypeProcess;
+  /** Include failed and interrupted runs: left out by default, as the PNAV record carries no status. */
+  recordFailed: boolean;
 }
 
 export interface IUploadFormOptions {
@@ -18,8 +20,8 @@ export interface IUploadFormOptions {
   scopeText: string;
   endpointUrl: string;
   modelId: string;
-  /** Fetches the record preview for the given process type. */
-  preview: (typeProcess: TypeProcess) => Promise<PnavRecord>;
+  /** Fetches the record preview for the given process type, with or without the failed runs. */
+  preview: (typeProcess: TypeProcess, recordFailed: boolean) => Promise<IRecordPreview>;
 }
 
 let formCount = 0;
@@ -44,6 +46,13 @@ export class UploadForm extends Widget {
     }
     typeLabel.appendChild(this._type);
     this.node.appendChild(typeLabel);
+    const failedLabel = document.createElement('label');
+    failedLabel.className = 'jp-pnav-RecordFailed';
+    this._recordFailed = document.createElement('input');
+    this._recordFailed.type = 'checkbox';
+    this._recordFailed.name = 'recordFailed';
+    failedLabel.append(this._recordFailed, ` ${trans.__('Include failed or interrupted runs')}`);
+    this.node.appendChild(failedLabel);
     const previewButton = document.createElement('button');
     previewButton.type = 'button';
     previewButton.className = 'jp-Button jp-mod-styled jp-mod-reject jp-pnav-PreviewButton';
@@ -66,7 +75,9 @@ export class UploadForm extends Widget {
   getValue(): IUploadFormValue | null {
     const result = validateUploadForm(this._raw());
     this._showErrors(result.ok ? {} : result.errors);
-    return result.ok ? { ...result.value, typeProcess: this._type.value as TypeProcess } : null;
+    return result.ok
+      ? { ...result.value, typeProcess: this._type.value as TypeProcess, recordFailed: this._recordFailed.checked }
+      : null;
   }
 
   /** Forgets the token: called as soon as the request is sent or the dialog is cancelled. */
@@ -147,9 +158,30 @@ export class UploadForm extends Widget {
   private _preview(): void {
     const box = this._previewBox;
     box.textContent = this._options.trans.__('Loading the record…');
+    const trans = this._options.trans;
     this._options
-      .preview(this._type.value as TypeProcess)
-      .then(record => {
+      .preview(this._type.value as TypeProcess, this._recordFailed.checked)
+      .then(({ record, location, excludedRunIds }) => {
+        const where = document.createElement('p');
+        where.className = 'jp-pnav-PreviewLocation';
+        where.textContent = trans.__(
+          'Country: %1 %2 (from: %3), %4 g CO2eq/kWh (%5)',
+          location.countryIso3,
+          location.countryName,
+          location.countrySource,
+          location.intensityGPerKWh,
+          location.intensitySource,
+        );
+        const excluded = document.createElement('p');
+        excluded.className = 'jp-pnav-PreviewExcluded';
+        excluded.textContent =
+          excludedRunIds.length > 0
+            ? trans.__(
+                'Left out: %1 failed or interrupted run(s): %2',
+                excludedRunIds.length,
+                excludedRunIds.join(', '),
+              )
+            : '';
         const table = document.createElement('table');
         table.className = 'jp-pnav-PreviewTable';
         table.setAttribute('aria-label', this._options.trans.__('Record preview'));
@@ -158,7 +190,7 @@ export class UploadForm extends Widget {
           row.insertCell().textContent = key;
           row.insertCell().textContent = value === null ? '' : String(value);
         }
-        box.replaceChildren(table);
+        box.replaceChildren(where, ...(excludedRunIds.length > 0 ? [excluded] : []), table);
       })
       .catch((error: unknown) => {
         box.textContent = this._options.trans.__(
@@ -172,6 +204,7 @@ export class UploadForm extends Widget {
   private _modelId: HTMLInputElement;
   private _endpoint: HTMLInputElement;
   private _type: HTMLSelectElement;
+  private _recordFailed: HTMLInputElement;
   private _previewBox: HTMLDivElement;
   private _errors: Partial<Record<keyof IUploadForm, HTMLElement>> = {};
   private _shownErrors = false;

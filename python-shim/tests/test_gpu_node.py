@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -29,29 +28,12 @@ SMI = REPO / 'sidecar' / 'test-support' / 'nvidia-smi'
 FAKE_NVML = REPO / 'sidecar' / 'test-support' / 'fake-nvml.c'
 
 
-class FakeGpus(threading.Thread):
-    """The GPUs' cumulative energy counters (mJ), advancing at each GPU's power: the hardware boundary."""
-
-    def __init__(self, directory: Path):
-        super().__init__(daemon=True)
-        self.directory = directory
-        self.stop = threading.Event()
-        self.energy_mj = [1_000_000.0] * GPUS
-        self._write()
-
-    def _write(self):
-        for i, mj in enumerate(self.energy_mj):
-            path = self.directory / f'energy{i}'
-            path.with_suffix('.tmp').write_text(f'{int(mj)}\n')
-            path.with_suffix('.tmp').replace(path)
-
-    def run(self):
-        last = time.monotonic()
-        while not self.stop.wait(0.01):
-            now = time.monotonic()
-            self.energy_mj = [mj + w * (now - last) * 1000 for mj, w in zip(self.energy_mj, GPU_POWER_W, strict=True)]
-            last = now
-            self._write()
+def fake_gpus(directory: Path) -> None:
+    """Each GPU's cumulative energy counter draws its power from now on (the fake libnvidia-ml reads
+    "mJ watts since" and advances with the clock): the hardware boundary, with no writer to fall behind."""
+    now = time.time()
+    for i, watts in enumerate(GPU_POWER_W):
+        (directory / f'energy{i}').write_text(f'1000000 {watts} {now}\n')
 
 
 def fake_procfs(root: Path) -> Path:
@@ -75,8 +57,7 @@ def node(tmp_path_factory):
         ['cc', '-shared', '-fPIC', '-o', str(root / 'lib' / 'libnvidia-ml.so.1'), str(FAKE_NVML)], check=True
     )
     (root / 'nvml').mkdir()
-    gpus = FakeGpus(root / 'nvml')
-    gpus.start()
+    fake_gpus(root / 'nvml')
     apps = root / 'compute-apps.csv'
     apps.write_text('')
     proc = fake_procfs(root)
@@ -122,7 +103,6 @@ def node(tmp_path_factory):
     yield sidecar, kc, workdir
     kc.stop_channels()
     manager.shutdown_all(now=True)
-    gpus.stop.set()
     sidecar.stop()
 
 
@@ -145,9 +125,11 @@ def test_one_gpu_by_uuid_on_an_8_gpu_2_tib_node(node):
     reply, _ = execute(kc, f'%%pnav --output-dir {workdir}\nimport time\ntime.sleep(1.0)')
     assert reply['status'] == 'ok', reply
     run = last_run(kc)
+    if os.environ.get('PNAV_PRINT_FIGURES'):
+        print(json.dumps({k: run[k] for k in ('durationS', 'gpuIds', 'energy', 'attribution')}, indent=1))
 
     # A 1 s cell is 1 s, although the process query after the counters takes 1.5 s.
-    assert 1.0 <= run['durationS'] < 1.4
+    assert 1.0 <= run['durationS'] < 2.0  # reading after the 1.5 s query gave >= 2.5 s
     # The kernel's GPU only, by its UUID: 130 W over the window, not the node's 1,080 W.
     assert run['gpuIds'] == [3]
     gpu = run['energy']['gpu']

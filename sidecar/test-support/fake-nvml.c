@@ -1,11 +1,13 @@
 /*
  * Fake libnvidia-ml.so.1 for tests: the hardware boundary behind NVML. Each GPU's total-energy
- * counter (mJ) is read from $FAKE_NVML_DIR/energy<index>; $FAKE_NVML_COUNT GPUs (default 2);
+ * counter (mJ) is read from $FAKE_NVML_DIR/energy<index>: either one number, or "mJ watts since" (a GPU
+ * drawing `watts` since the Unix time `since`, so the counter advances with the clock, no writer needed); $FAKE_NVML_COUNT GPUs (default 2);
  * $FAKE_NVML_UNSUPPORTED makes the energy counter NOT_SUPPORTED (pre-Volta).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static unsigned int count(void) {
   const char *c = getenv("FAKE_NVML_COUNT");
@@ -41,8 +43,16 @@ int nvmlDeviceGetTotalEnergyConsumption(void *device, unsigned long long *energy
   snprintf(path, sizeof path, "%s/energy%u", getenv("FAKE_NVML_DIR"), indexOf(device));
   FILE *f = fopen(path, "r");
   if (!f) return 999;
-  if (fscanf(f, "%llu", energy) != 1) { fclose(f); return 999; }
+  double watts = 0, since = 0;
+  int n = fscanf(f, "%llu %lf %lf", energy, &watts, &since);
   fclose(f);
+  if (n < 1) return 999;
+  if (n == 3) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double elapsed = (double)now.tv_sec + now.tv_nsec / 1e9 - since;
+    if (elapsed > 0) *energy += (unsigned long long)(watts * elapsed * 1000.0);
+  }
   return 0;
 }
 

@@ -479,6 +479,8 @@ describe('%%pnav cells write calculadorapnav CSV files', () => {
     expect(csv).toEqual({
       path: dir('out', 'emissions_training.csv'),
       epochsPath: dir('out', 'emissions_training_epochs.csv'),
+      // How each figure was obtained: the 40 columns cannot say it, the companion file does.
+      methodsPath: dir('out', 'emissions_training_methods.csv'),
       error: null,
     });
 
@@ -882,7 +884,8 @@ describe('`pnav upload` on the command line and `%pnav export`', () => {
     const records = JSON.parse(readFileSync(dir('exports', 'nb.json'), 'utf8')) as Json[];
     expect(records).toHaveLength(closed.length);
     for (const [i, record] of records.entries()) {
-      expect(Object.keys(record)).toEqual(COLUMNS);
+      // calculadorapnav's 40 fields, then how each figure was obtained.
+      expect(Object.keys(record)).toEqual([...COLUMNS, 'methods']);
       expectSame(record.energy_consumed as number, (closed[i]!.facilityEnergyJ as number) / J_PER_KWH);
     }
   });

@@ -30,6 +30,7 @@ let base: string;
 let alice: OsUser;
 let mallory: OsUser;
 let python: { python: string; env: Record<string, string> };
+let pythonMissing: string | null = null;
 let sysfsRoot: string;
 
 /** Files owned by `user`, mode as given. */
@@ -103,8 +104,10 @@ describe.skipIf(why !== null)('as another local user', () => {
     alice = createUser(base, 'alice');
     mallory = createUser(base, 'mallory');
     const found = pythonFor(alice);
-    if ('reason' in found) throw new Error(found.reason);
-    python = found;
+    if ('reason' in found) {
+      pythonMissing = found.reason;
+      process.stdout.write(`multi-user tests that run pnav_lab as a second user SKIPPED: ${found.reason}\n`);
+    } else python = found;
     // A powercap tree both users can read (the real one's energy_uj is root-only).
     sysfsRoot = path.join(base, 'sys');
     const zone = path.join(sysfsRoot, 'class', 'powercap', 'intel-rapl:0');
@@ -122,7 +125,8 @@ describe.skipIf(why !== null)('as another local user', () => {
     if (base) fs.rmSync(base, { recursive: true, force: true });
   });
 
-  it("port squatting after kill -9: alice's kernel, server extension and CLI send no token to mallory's listener", async () => {
+  it("port squatting after kill -9: alice's kernel, server extension and CLI send no token to mallory's listener", async ctx => {
+    if (pythonMissing) return ctx.skip(pythonMissing);
     const runtimeDir = path.join(alice.home, 'runtime');
     const sidecar = runAs(alice, process.execPath, sidecarArgs(runtimeDir), userEnv(alice));
     const info = await waitFor(`alice's sidecar (${sidecar.out()})`, () => readRuntime(runtimeDir));
@@ -170,7 +174,8 @@ describe.skipIf(why !== null)('as another local user', () => {
     expect(captured).not.toMatch(/authorization/i);
   });
 
-  it("a runtime dir mallory planted (file naming her listener, symlinks to alice's files) is refused with the reason", async () => {
+  it("a runtime dir mallory planted (file naming her listener, symlinks to alice's files) is refused with the reason", async ctx => {
+    if (pythonMissing) return ctx.skip(pythonMissing);
     const port = await freePort();
     const mal = await impostor(port);
     const shared = mkdirAs(mallory, path.join(base, 'shared-runtime'), 0o777);

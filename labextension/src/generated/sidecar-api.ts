@@ -523,6 +523,23 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            excludedRunIds: string[];
+                            location: {
+                                cloudProvider: string | null;
+                                cloudRegion: string | null;
+                                countryIso3: string;
+                                countryName: string;
+                                /** @enum {string} */
+                                countrySource: "run" | "config" | "env" | "timezone-guess" | "default" | "cloud-region" | "world-default";
+                                /** @enum {string} */
+                                factors?: "pnav" | "latest";
+                                intensityGPerKWh: number;
+                                intensitySource: string;
+                                intensityYear: number | null;
+                                onCloud: boolean;
+                                region: string | null;
+                                renewableShare: number | null;
+                            };
                             record: {
                                 cloud_provider: string | null;
                                 cloud_region: string | null;
@@ -2035,6 +2052,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            excludedRunIds: string[];
                             uploads: {
                                 attempts: number;
                                 createdAt: string;
@@ -2136,10 +2154,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One submission */
+        /** One submission; with waitMs, answered once it has its first outcome (sent, failed, retrying, uncertain) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    waitMs?: number | null;
+                };
                 header?: never;
                 path: {
                     id: string;

@@ -92,7 +92,7 @@ describe('close ordering', () => {
     const { run: closed } = await ledger.closeRun(run.id, { status: 'ok' });
     // Reading after the 1.5 s query reported ~2.5 s (and ~250 J once the GPU kept running).
     expect(closed.durationS).toBeGreaterThanOrEqual(1.0);
-    expect(closed.durationS).toBeLessThan(1.4);
+    expect(closed.durationS).toBeLessThan(2.0);
     expect(closed.gpuIds).toEqual([1]);
     expect(closed.energy.gpu.energyJ).toBe(100);
   });

@@ -767,13 +767,14 @@ export class Ledger {
     return components.includes('gpu') && gpu !== undefined && gpu.method !== 'none';
   }
 
-  /** The GPU process list for a window ending at endMonoMs: one in flight, else a recent one, else a new one. */
+  /** The GPU process list for a window ending at endMonoMs: a recent one, else the one in flight, else a new one. */
   private async gpuUse(endMonoMs: number): Promise<GpuUse | null> {
     const scope = this.deps.gpuByProcess;
     if (!scope) return null;
-    const pending = scope.pending();
-    let snap = pending ? await pending : scope.latest;
-    if (!snap || performance.now() - snap.monoMs > GPU_USE_MAX_AGE_MS) snap = await scope.snapshot();
+    // A recent list is used as is (a close never waits for nvidia-smi then); only a missing or stale one is awaited.
+    let snap = scope.latest;
+    if (!snap || performance.now() - snap.monoMs > GPU_USE_MAX_AGE_MS)
+      snap = await (scope.pending() ?? scope.snapshot());
     return { apps: snap.apps, error: snap.error, ageS: (snap.monoMs - endMonoMs) / 1000 };
   }
 

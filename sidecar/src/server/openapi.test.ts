@@ -83,6 +83,7 @@ describe('OpenAPI description', () => {
     ]);
     expect(doc.paths['/api/v1/uploads/{id}'].get.parameters).toEqual([
       expect.objectContaining({ in: 'path', name: 'id', required: true }),
+      expect.objectContaining({ in: 'query', name: 'waitMs', required: false }),
     ]);
   });
 });

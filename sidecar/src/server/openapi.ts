@@ -17,6 +17,7 @@ import {
   EpochSchema,
   ErrorResponseSchema,
   ListRunsQuerySchema,
+  LocationSchema,
   OpenEpochRequestSchema,
   OpenRunRequestSchema,
   PatchRunRequestSchema,
@@ -259,14 +260,24 @@ function addOutputs(add: AddPath): void {
     'post',
     `${API_PREFIX}/records/preview`,
     'The calculadorapnav record (40 keys, in order) that an upload of these runs would send',
-    { status: 200, schema: z.object({ record: c(outputSchemas.PreviewRecordSchema), runIds: z.array(z.string()) }) },
+    {
+      status: 200,
+      schema: z.object({
+        record: c(outputSchemas.PreviewRecordSchema),
+        runIds: z.array(z.string()),
+        /** Failed or interrupted runs of the selection left out (recordFailed includes them). */
+        excludedRunIds: z.array(z.string()),
+        /** The record's country, where it came from, and the factors of its figures. */
+        location: c(LocationSchema),
+      }),
+    },
     { body: c(outputSchemas.PreviewRequestSchema), conflict: true },
   );
   add(
     'post',
     `${API_PREFIX}/uploads`,
     'Queue a PNAV submission of these runs (durable outbox, retried)',
-    { status: 202, schema: z.object({ uploads: z.array(Upload) }) },
+    { status: 202, schema: z.object({ uploads: z.array(Upload), excludedRunIds: z.array(z.string()) }) },
     { body: c(outputSchemas.UploadRequestSchema), conflict: true },
   );
   add(
@@ -279,8 +290,8 @@ function addOutputs(add: AddPath): void {
   add(
     'get',
     `${API_PREFIX}/uploads/{id}`,
-    'One submission',
+    'One submission; with waitMs, answered once it has its first outcome (sent, failed, retrying, uncertain)',
     { status: 200, schema: z.object({ upload: Upload }) },
-    { params: uploadParams },
+    { params: uploadParams, query: c(outputSchemas.UploadWaitQuerySchema) },
   );
 }

@@ -12,6 +12,11 @@ export type CellStatus = ExecutionStatus | 'skipped' | 'not-run';
 export interface ComponentMethod {
   method: Method;
   measured: boolean;
+  /** 'coarse' (shorter than a few counter updates) or 'unavailable' (no value); absent from older sidecars. */
+  quality?: string;
+  /** What the figure covers ('machine', 'GPU 3', ...) and how it was obtained. */
+  scope?: string;
+  basis?: string;
 }
 
 /** The compact figures of a run: also the `pnav` cell metadata the lab extension reads. */
@@ -28,8 +33,10 @@ export interface RunSummary {
   /** Included components only, each with the method that produced its figure. */
   methods: Partial<Record<Component, ComponentMethod>>;
   epochs: { index: number; status: string; durationS: number; energyJ: number; emissionsG: number }[];
-  /** The kernel's CPU-time share of the machine's energy: an attribution, not a measurement. */
+  /** The kernel's share of the machine's energy (per component, each on its basis): an attribution, not a measurement. */
   attributedEnergyJ: number | null;
+  /** What energyJ covers: the machine. */
+  energyScope: 'machine';
 }
 
 export interface CellResult {
@@ -57,7 +64,13 @@ export function summariseRun(run: Run): RunSummary {
     const energy = run.energy[component];
     // 'none' is a component this machine does not have (no GPU): nothing was measured or estimated.
     if (energy.included && energy.method !== 'none') {
-      methods[component] = { method: energy.method, measured: energy.measured };
+      methods[component] = {
+        method: energy.method,
+        measured: energy.measured,
+        ...(energy.quality && { quality: energy.quality }),
+        ...(energy.scope && { scope: energy.scope }),
+        ...(energy.basis && { basis: energy.basis }),
+      };
     }
   }
   return {
@@ -77,6 +90,7 @@ export function summariseRun(run: Run): RunSummary {
       emissionsG: epoch.emissionsG,
     })),
     attributedEnergyJ: run.attribution?.energyJ ?? null,
+    energyScope: 'machine',
   };
 }
 
