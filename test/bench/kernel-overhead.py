@@ -394,7 +394,8 @@ def main() -> None:
                     kernel.must(CODECARBON_SETUP)
                 log(f'{args.cells} rounds of {len(kinds)} kinds, each round in a random order (seed {args.seed})')
                 rounds = per_cell(kernel, kinds, args.cells, args.warmup, args.seed)
-                csv_rows = sum(len(f.read_text().splitlines()) - 1 for f in cwd.glob('emissions_*.csv'))
+                mains = [f for f in cwd.glob('emissions_*.csv') if not f.stem.endswith(('_epochs', '_methods'))]
+                csv_rows = sum(len(f.read_text().splitlines()) - 1 for f in mains)
             finally:
                 kernel.stop()
             first = first_cells(python, sidecar, work, args.first_kernels) if args.first_kernels > 0 else None

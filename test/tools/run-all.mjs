@@ -105,6 +105,11 @@ const suites = [
   { name: 'docs as tests (pytest)', run: () => pytest('test/docs') },
   { name: 'cross-component + e2e (vitest)', run: () => vitest('test') },
   {
+    // npm run dist, then the wheel installed in fresh venvs (Python 3.9, 3.11, 3.13) without Node on PATH.
+    name: 'installed wheel (vitest)',
+    run: () => vitest('test', ['--config', 'wheel/vitest.config.ts']),
+  },
+  {
     // Attacks by another local user: creates two OS users (useradd), so it needs root; skipped, saying so, otherwise.
     name: 'multi-user (vitest, two OS users)',
     when: () => existsSync(join(ROOT, 'test', 'multi-user')),

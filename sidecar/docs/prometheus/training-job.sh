@@ -24,7 +24,9 @@ SIDECAR=$!
 cp "$HERE/training-job.yml" "$WORK/"
 printf '[{"targets": ["127.0.0.1:%s"], "labels": {"node": "%s", "rank": "%s"}}]\n' \
   "$PORT" "$NODE" "${SLURM_NODEID:-0}" > "$WORK/targets.json"
-prometheus --agent --config.file="$WORK/training-job.yml" --storage.agent.path="$WORK/agent" \
+# Agent mode is `--agent` in Prometheus 3 and `--enable-feature=agent` in 2.x (Debian 12 ships 2.42).
+if prometheus --help 2>&1 | grep -q -- '--agent '; then AGENT_MODE=--agent; else AGENT_MODE=--enable-feature=agent; fi
+prometheus "$AGENT_MODE" --config.file="$WORK/training-job.yml" --storage.agent.path="$WORK/agent" \
   --web.listen-address=127.0.0.1:0 &
 AGENT=$!
 

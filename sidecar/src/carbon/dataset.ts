@@ -3,6 +3,7 @@
  * loaded once. The path is relative to this module so it works from src/ (tests) and dist/.
  */
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../util/package-files.js';
 
 export interface CountryIntensity {
   name: string;
@@ -42,7 +43,7 @@ export interface EquivalentsDataset {
 }
 
 function loadJson<T>(name: string): T {
-  return JSON.parse(readFileSync(new URL(`../../data/${name}`, import.meta.url), 'utf8')) as T;
+  return JSON.parse(readFileSync(packageFile(`data/${name}`), 'utf8')) as T;
 }
 
 let grid: GridDataset | undefined;

@@ -3,6 +3,7 @@
  * scripts/build-datasets.mjs): what PNAV's own calculator puts into a record, loaded once.
  */
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../util/package-files.js';
 
 /** Which factors a location uses: the calculator's (`pnav`, default) or the project's newest (`latest`). */
 export type FactorsName = 'pnav' | 'latest';
@@ -45,9 +46,7 @@ export interface PnavFactorsDataset {
 let dataset: PnavFactorsDataset | undefined;
 
 export function pnavFactors(): PnavFactorsDataset {
-  dataset ??= JSON.parse(
-    readFileSync(new URL('../../data/pnav-factors.json', import.meta.url), 'utf8'),
-  ) as PnavFactorsDataset;
+  dataset ??= JSON.parse(readFileSync(packageFile('data/pnav-factors.json'), 'utf8')) as PnavFactorsDataset;
   return dataset;
 }
 

@@ -83,7 +83,8 @@ describe('pnav sidecar', () => {
     expect(info).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), pid: a.child.pid });
     expect(info.token).toMatch(/^[0-9a-f]{64}$/);
     expect(fs.statSync(path.join(runtimeDir, 'pnav-sidecar.json')).mode & 0o777).toBe(0o600);
-    expect(a.stdout()).toContain(`listening on ${info.url}`);
+    // The runtime file is written just before the line is printed: wait for the line, do not race it.
+    await waitFor('the listening line', () => a.stdout().includes(`listening on ${info.url}`));
     expect(a.stdout()).not.toContain(info.token);
     expect((await call(info, 'GET', '/healthz')).body).toEqual({ ok: true, version: info.version });
 

@@ -130,6 +130,21 @@ describe('RunReaper', () => {
     fs.rmSync(proc, { recursive: true, force: true });
   });
 
+  it('closes a run open longer than the maximum age, with or without a pid, and leaves younger ones', async () => {
+    const reaper = new RunReaper(ledger, { maxRunAgeS: 60 });
+    const old = ledger.openRun({ kind: 'manual', typeProcess: 'training' });
+    const young = ledger.openRun({ kind: 'manual', typeProcess: 'training' });
+    ledger.get(old.id)!.startedAt = new Date(Date.now() - 61_000).toISOString();
+    // The reaper's list is cached while no run opens or closes: open one so it is rebuilt.
+    ledger.openRun({ kind: 'manual', typeProcess: 'training' });
+    expect(await reaper.sweep()).toEqual([old.id]);
+    expect(ledger.get(old.id)).toMatchObject({
+      status: 'interrupted',
+      error: 'the run was open longer than the maximum age (60 s, --max-run-age)',
+    });
+    expect(ledger.get(young.id)!.status).toBe('open');
+  });
+
   it('catches a kernel killed before the first sweep when started on the ledger', async () => {
     const reaper = new RunReaper(ledger, { intervalMs: 50 }).start();
     const doomed = kernelLike();

@@ -46,10 +46,14 @@ export function energySeriesKey(component: Component, method: string, measured: 
   return `${component}|${method}|${measured}`;
 }
 
-/** The `job` of a run: its own label wins over the sidecar's. */
-function jobOf(run: Run): { job: string } | Record<string, never> {
+/**
+ * The `job` of a run: its own label wins over the sidecar's. A run labelled with the sidecar's own job
+ * uses the unlabelled series, which the default labels already give that job: labelling it explicitly
+ * would expose a second series with the same label set, and Prometheus rejects such a scrape whole.
+ */
+function jobOf(run: Run, sidecarJob: string | undefined): { job: string } | Record<string, never> {
   const job = run.labels?.job;
-  return job ? { job } : {};
+  return job && job !== sidecarJob ? { job } : {};
 }
 
 export function createMetrics(
@@ -174,7 +178,7 @@ export function createMetrics(
       openRuns.set(n);
     },
     observeRunClosed(run) {
-      const job = jobOf(run);
+      const job = jobOf(run, labels.job);
       runEnergy.observe({ kind: run.kind, status: run.status, ...job }, run.energyJ);
       runsClosed.inc({ kind: run.kind, status: run.status, ...job });
       // A counter must never go down: figures that are not finite or negative are not added.

@@ -374,3 +374,48 @@ describe('WebSocket stream', () => {
     expect(kinds.indexOf('run:closed')).toBeGreaterThan(kinds.indexOf('run:progress'));
   });
 });
+
+describe('open-run cap over HTTP', () => {
+  it('answers 429 too_many_open_runs with Retry-After past --max-open-runs, on the hot route and after a close opens again', async () => {
+    const capped = new FakeRoot();
+    capped.zone({ zone: 'intel-rapl:0', name: 'package-0', energyUj: 1_000_000 });
+    const config = parseConfig(
+      {
+        dataDir: capped.path('data'),
+        runtimeDir: capped.path('rt'),
+        sysfsRoot: capped.sysfsRoot,
+        country: 'ESP',
+        maxOpenRuns: 2,
+      },
+      {},
+    );
+    const small = await startSidecar(config, { token: TOKEN, log: () => {}, systemInfo: false });
+    try {
+      const open = () =>
+        fetch(`${small.url}/api/v1/runs`, {
+          method: 'POST',
+          headers: { ...auth, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ kind: 'manual' }),
+        });
+      const first = await (await open()).json();
+      expect((await open()).status).toBe(201);
+      const refused = await open();
+      expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '5']);
+      expect(await refused.json()).toEqual({
+        error: {
+          code: 'too_many_open_runs',
+          message: '2 runs are open, the most this sidecar keeps (--max-open-runs 2); close some first',
+        },
+      });
+      await fetch(`${small.url}/api/v1/runs/${first.run.id}/close`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      expect((await open()).status).toBe(201);
+    } finally {
+      await small.close();
+      capped.cleanup();
+    }
+  });
+});

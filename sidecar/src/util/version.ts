@@ -1,6 +1,7 @@
-/** The sidecar's version, from its package.json (src/ and dist/ are both one level below it). */
+/** The sidecar's version, from its package.json (found by packageFile in a build and in the bundle). */
 import fs from 'node:fs';
+import { packageFile } from './package-files.js';
 
-const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(fs.readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
 export const VERSION: string = pkg.version;

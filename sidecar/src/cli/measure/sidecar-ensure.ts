@@ -5,11 +5,10 @@
  * the user's one sidecar for that runtime dir while we run; we stop it when we are done.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { defaultRuntimeDir } from '../../config.js';
 import { challengeSidecar } from '../../server/proof.js';
 import { readAnsweringRuntime } from '../../server/runtime-file.js';
-import { SIDECAR_CLI } from './repo-paths.js';
+import { ownCliCommand } from './own-environment.js';
 import type { SidecarAccess } from './sidecar-client.js';
 
 const START_TIMEOUT_MS = 30_000;
@@ -73,9 +72,9 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function ensureSidecar(env: NodeJS.ProcessEnv = process.env): Promise<EnsuredSidecar> {
   const running = await findRunningSidecar(env);
   if (running) return running;
-  if (!existsSync(SIDECAR_CLI)) throw new SidecarStartError(`no sidecar running and ${SIDECAR_CLI} is not built`);
   const runtimeDir = defaultRuntimeDir(env);
-  const child = spawn(process.execPath, [SIDECAR_CLI, 'sidecar', '--runtime-dir', runtimeDir], {
+  const [node, cli] = ownCliCommand();
+  const child = spawn(node, [cli, 'sidecar', '--runtime-dir', runtimeDir], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

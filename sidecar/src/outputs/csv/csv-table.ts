@@ -13,7 +13,16 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { appendDurable, appendLineLoose, DiskWriteError, KeyedMutex, writeFileAtomic } from '../../util/atomic-file.js';
+import {
+  type AppendProbe,
+  appendDurable,
+  appendLineLoose,
+  appendLineLooseNow,
+  appendNow,
+  DiskWriteError,
+  KeyedMutex,
+  writeFileAtomic,
+} from '../../util/atomic-file.js';
 
 export type OnCsvWrite = 'append' | 'update';
 
@@ -139,9 +148,19 @@ export function upsertRows(
     const newLines = rows.map(csvLine);
     const newHashes = newLines.map(lineHash);
     const sync = opts.syncAppend !== false;
-    if (onCsvWrite === 'append' && (await appendFast(csvPath, headerLine, newLines, sync))) {
+    if (
+      onCsvWrite === 'append' &&
+      (sync ? await appendFast(csvPath, headerLine, newLines) : appendFastNow(csvPath, headerLine, newLines))
+    ) {
       const entry: IndexEntry = { key, op: 'add', rows: newHashes };
-      await appendLineLoose(indexPathFor(csvPath), JSON.stringify(entry)).catch(() => undefined);
+      if (sync) await appendLineLoose(indexPathFor(csvPath), JSON.stringify(entry)).catch(() => undefined);
+      else {
+        try {
+          appendLineLooseNow(indexPathFor(csvPath), JSON.stringify(entry));
+        } catch {
+          // the index may lose lines (see IndexEntry)
+        }
+      }
       return { path: csvPath, backupPath: null, replaced: 0, unsynced: !sync };
     }
     return rewriteRows(csvPath, header.length, headerLine, key, newLines, newHashes, onCsvWrite);
@@ -153,15 +172,29 @@ export function upsertRows(
  * header, at least one data row, and ends with '\n' (else a previous append was torn, or the
  * file is not ours to extend: the rewrite path decides). False when it did not write.
  */
-function appendFast(csvPath: string, headerLine: string, newLines: string[], sync: boolean): Promise<boolean> {
+function appendFast(csvPath: string, headerLine: string, newLines: string[]): Promise<boolean> {
   const expectedHead = Buffer.from(`${headerLine}\n`);
   return appendDurable(
     csvPath,
     Buffer.from(`${newLines.join('\n')}\n`),
     expectedHead.length,
-    ({ size, head, lastByte }) => size > expectedHead.length && head.equals(expectedHead) && lastByte === 0x0a,
-    { sync },
+    ourFileToExtend(expectedHead),
   );
+}
+
+/** appendFast in one synchronous step and without fdatasync (the caller syncs later). */
+function appendFastNow(csvPath: string, headerLine: string, newLines: string[]): boolean {
+  const expectedHead = Buffer.from(`${headerLine}\n`);
+  return appendNow(
+    csvPath,
+    Buffer.from(`${newLines.join('\n')}\n`),
+    expectedHead.length,
+    ourFileToExtend(expectedHead),
+  );
+}
+
+function ourFileToExtend(expectedHead: Buffer): (probe: AppendProbe) => boolean {
+  return ({ size, head, lastByte }) => size > expectedHead.length && head.equals(expectedHead) && lastByte === 0x0a;
 }
 
 /**

@@ -11,6 +11,7 @@
  *    wins. Equally long names with different TDPs are ambiguous: no match, the default applies.
  */
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../../util/package-files.js';
 
 export interface TdpMatch {
   tdpW: number;
@@ -93,9 +94,7 @@ let table: WeakRef<TdpTable> | undefined;
 export function tdpTable(): TdpTable {
   let t = table?.deref();
   if (!t) {
-    t = new TdpTable(
-      JSON.parse(readFileSync(new URL('../../../data/cpu-tdp.json', import.meta.url), 'utf8')) as TdpTableFile,
-    );
+    t = new TdpTable(JSON.parse(readFileSync(packageFile('data/cpu-tdp.json'), 'utf8')) as TdpTableFile);
     table = new WeakRef(t);
   }
   return t;

@@ -147,6 +147,15 @@ export class NvmlSource implements PowerSource {
       const message = (err as Error).message;
       const noLib = /Failed to load shared library|cannot open shared object/i.test(message);
       const noKoffi = /Cannot find module 'koffi'/.test(message);
+      // A build without koffi's prebuilt binary for this platform (the sdist, or a wheel for another one).
+      const noNative = /Cannot find the native Koffi module/.test(message);
+      if (noNative) {
+        return {
+          available: false,
+          reason: `this PNAV Lab build has no native FFI module (koffi) for ${process.platform}-${process.arch}: GPU power comes from nvidia-smi instead`,
+          fix: 'Install the pnav-lab wheel built for this platform (pip picks it when one exists), or use nvidia-smi.',
+        };
+      }
       return {
         available: false,
         reason: noKoffi

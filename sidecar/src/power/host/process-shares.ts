@@ -20,15 +20,20 @@ export interface CpuSnapshot {
   machineBusyTicks: number;
 }
 
+/** How long a process's memory reading stands for the present (see residentBytes). */
+export const MEMORY_MAX_AGE_MS = 5000;
+
 export class ProcReader {
+  private readonly memory = new Map<number, { atMs: number; kb: number; pss: boolean }>();
+
   constructor(private readonly procRoot: string) {}
 
-  snapshot(pid: number): CpuSnapshot | null {
+  snapshot(pid: number, pids: readonly number[] = this.tree(pid)): CpuSnapshot | null {
     const machineBusyTicks = this.machineBusyTicks();
     if (machineBusyTicks === null) return null;
     let treeTicks = 0;
     let found = false;
-    for (const p of this.tree(pid)) {
+    for (const p of pids) {
       const stat = this.readStat(p);
       if (!stat) continue;
       found = true;
@@ -109,18 +114,33 @@ export class ProcReader {
     return { ppid: num(1), ticks: num(11) + num(12) + num(13) + num(14) };
   }
 
-  /** Memory of the tree: summed PSS (smaps_rollup), else VmRSS, in bytes; null when no process is readable. */
+  /**
+   * Memory of the tree: summed PSS (smaps_rollup), else VmRSS, in bytes; null when no process is readable.
+   * Reading smaps_rollup walks every mapping of the process (1–10 ms for a large kernel on a busy machine,
+   * and every run open and close needs it), so a process's reading stands for up to MEMORY_MAX_AGE_MS:
+   * a kernel's memory moves slowly next to the cells that come and go.
+   */
   residentBytes(pids: readonly number[]): { bytes: number; kind: 'PSS' | 'RSS' } | null {
     let bytes = 0;
     let found = false;
     let kind: 'PSS' | 'RSS' = 'PSS';
+    const now = performance.now();
     for (const pid of pids) {
-      const pss = this.kbField(path.join(this.procRoot, String(pid), 'smaps_rollup'), 'Pss');
-      const kb = pss ?? this.kbField(path.join(this.procRoot, String(pid), 'status'), 'VmRSS');
-      if (kb === null) continue;
-      if (pss === null) kind = 'RSS';
+      let memory = this.memory.get(pid);
+      if (!memory || now - memory.atMs > MEMORY_MAX_AGE_MS) {
+        const pss = this.kbField(path.join(this.procRoot, String(pid), 'smaps_rollup'), 'Pss');
+        const kb = pss ?? this.kbField(path.join(this.procRoot, String(pid), 'status'), 'VmRSS');
+        if (kb === null) {
+          this.memory.delete(pid);
+          continue;
+        }
+        if (this.memory.size >= 1024) this.memory.clear(); // pids come and go: never grow without bound
+        memory = { atMs: now, kb, pss: pss !== null };
+        this.memory.set(pid, memory);
+      }
+      if (!memory.pss) kind = 'RSS';
       found = true;
-      bytes += kb * 1024;
+      bytes += memory.kb * 1024;
     }
     return found ? { bytes, kind } : null;
   }
@@ -178,7 +198,7 @@ export interface KernelSnapshot {
 
 export function kernelSnapshot(proc: ProcReader, pid: number): KernelSnapshot | null {
   const pids = proc.tree(pid);
-  const cpu = proc.snapshot(pid);
+  const cpu = proc.snapshot(pid, pids);
   const resident = proc.residentBytes(pids);
   if (!cpu && !resident) return null;
   return {
