@@ -143,14 +143,23 @@ export class CellTracker implements IDisposable {
     else line.showDone(summary, units);
   }
 
-  /** Inserts the line between the input and the outputs, as execute-time does. */
+  /**
+   * Inserts the line directly under the input area, as execute-time does. A cell that is not
+   * yet rendered (windowed notebooks render cells as they scroll into view) has an empty layout:
+   * wait for its first render, or the line lands above the cell's header.
+   */
   private _addLine(decoration: IDecoration): CellLine {
     const line = new CellLine(this._trans);
     const cell = decoration.cell as CodeCell;
-    const layout = cell.layout as PanelLayout;
-    const inputIndex = layout.widgets.findIndex(widget => widget.hasClass('jp-Cell-inputWrapper'));
-    layout.insertWidget(inputIndex >= 0 ? inputIndex + 1 : layout.widgets.length, line);
     decoration.line = line;
+    cell.ready
+      .then(() => {
+        if (cell.isDisposed || line.isDisposed) return;
+        const layout = cell.layout as PanelLayout;
+        const inputIndex = layout.widgets.findIndex(widget => widget.hasClass('jp-Cell-inputWrapper'));
+        layout.insertWidget(inputIndex >= 0 ? inputIndex + 1 : layout.widgets.length, line);
+      })
+      .catch(() => undefined);
     return line;
   }
 

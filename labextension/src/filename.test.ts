@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultExportName, filenameFromDisposition } from './filename';
+import { defaultExportName, exportName, filenameFromDisposition } from './filename';
 
 describe('filenameFromDisposition', () => {
   it('reads plain and extended forms, extended first', () => {
@@ -23,5 +23,14 @@ describe('defaultExportName', () => {
     const now = new Date('2025-03-04T05:06:07Z');
     expect(defaultExportName('csv', 'dir/My notebook.ipynb', now)).toBe('pnav-My_notebook-20250304-050607.csv');
     expect(defaultExportName('boamps', null, now)).toBe('pnav-runs-20250304-050607.boamps.json');
+  });
+});
+
+describe('exportName', () => {
+  it('names the notebook and the record type', () => {
+    expect(exportName('boamps', 'work/pnav-demo.ipynb', ['training'])).toBe('pnav-demo-training.boamps.json');
+    expect(exportName('csv', 'pnav-demo.ipynb', ['inference', 'training'])).toBe('pnav-demo-training-inference.csv');
+    expect(exportName('json', 'My notebook.ipynb', ['inference'])).toBe('My_notebook-inference.json');
+    expect(exportName('csv', null, [])).toBe('pnav-runs-runs.csv');
   });
 });

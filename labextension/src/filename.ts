@@ -40,3 +40,17 @@ export function defaultExportName(format: ExportFormat, notebookPath: string | n
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `pnav-${stem}-${stamp}.${EXTENSIONS[format]}`;
 }
+
+/**
+ * The file name of an export: the notebook's name and the record type, e.g.
+ * `pnav-demo-training.boamps.json`, `pnav-demo-training-inference.csv` for a mixed CSV.
+ */
+export function exportName(format: ExportFormat, notebookPath: string | null, recordTypes: readonly string[]): string {
+  const stem = (notebookPath ?? 'pnav-runs')
+    .split('/')
+    .pop()!
+    .replace(/\.ipynb$/, '')
+    .replace(/[^\w.-]+/g, '_');
+  const kind = recordTypes.length > 0 ? [...recordTypes].sort().reverse().join('-') : 'runs';
+  return `${stem}-${kind}.${EXTENSIONS[format]}`;
+}

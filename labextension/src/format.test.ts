@@ -1,35 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatEmissions, formatEnergy, formatNumber, formatPower, pickEnergyUnit } from './format';
 
+/** The vectors the kernel's printed summary is tested against too: one unit system everywhere. */
+const VECTORS = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'test', 'fixtures', 'unit-format.json'), 'utf8'),
+) as { energy: [number, string][]; emissions: [number, string][] };
+
 describe('formatEnergy', () => {
-  it('scales J → Wh → kWh in auto mode', () => {
-    expect(formatEnergy(12.345)).toBe('12.3 J');
-    expect(formatEnergy(3599)).toBe('3,600 J');
-    expect(formatEnergy(3600)).toBe('1 Wh');
-    expect(formatEnergy(5400)).toBe('1.5 Wh');
-    expect(formatEnergy(7_200_000)).toBe('2 kWh');
+  it.each(VECTORS.energy)('auto-scales %d J to %s, as the kernel prints it', (energyJ, expected) => {
+    expect(formatEnergy(energyJ)).toBe(expected);
+  });
+
+  it('never shows 1,000 of a unit: a rounded 1000 moves to the next prefix', () => {
+    expect(formatEnergy(999_600)).toBe('1 MJ');
+    expect(formatEnergy(-1350)).toBe('-1.35 kJ');
   });
 
   it('keeps a fixed unit when asked', () => {
     expect(formatEnergy(7200, 'J')).toBe('7,200 J');
     expect(formatEnergy(7200, 'Wh')).toBe('2 Wh');
     expect(formatEnergy(36_000, 'kWh')).toBe('0.01 kWh');
+    expect(formatEnergy(1350, 'kJ')).toBe('1.35 kJ');
   });
 
   it('picks units by magnitude', () => {
-    expect(pickEnergyUnit(-5000)).toBe('Wh');
+    expect(pickEnergyUnit(-5000)).toBe('kJ');
     expect(pickEnergyUnit(0)).toBe('J');
+    expect(pickEnergyUnit(0.002)).toBe('mJ');
   });
 });
 
 describe('formatEmissions', () => {
-  it('scales g → kg', () => {
-    expect(formatEmissions(0.012345)).toBe('12.3 mg CO₂e');
-    expect(formatEmissions(0.000928)).toBe('0.928 mg CO₂e');
-    expect(formatEmissions(0)).toBe('0 g CO₂e');
+  it.each(VECTORS.emissions)('auto-scales %d g to %s, as the kernel prints it', (emissionsG, expected) => {
+    expect(formatEmissions(emissionsG).replace('₂', '2')).toBe(expected);
+  });
+
+  it('keeps a fixed unit, drops the label and follows a locale when asked', () => {
     expect(formatEmissions(0.5, 'g')).toBe('0.5 g CO₂e');
-    expect(formatEmissions(999)).toBe('999 g CO₂e');
-    expect(formatEmissions(1500)).toBe('1.5 kg CO₂e');
     expect(formatEmissions(1500, 'g')).toBe('1,500 g CO₂e');
     expect(formatEmissions(12, 'kg')).toBe('0.012 kg CO₂e');
     expect(formatEmissions(12, 'auto', { label: false })).toBe('12 g');

@@ -1,15 +1,23 @@
 /**
- * Number formatting with units that scale (J → Wh → kWh, mg → g → kg).
+ * Number formatting with units that scale (mJ → J → kJ → MJ, mg → g → kg → t): one unit
+ * system for the cell line, the panel, the status bar and the kernel's printed summary.
  *
  * Pure: no JupyterLab imports, so it is unit-tested in node.
  */
 
-export type EnergyUnit = 'auto' | 'J' | 'Wh' | 'kWh';
-export type EmissionsUnit = 'auto' | 'mg' | 'g' | 'kg';
+/** `auto` scales through the SI prefixes of the joule; a fixed unit never scales. */
+export type EnergyUnit = 'auto' | 'mJ' | 'J' | 'kJ' | 'MJ' | 'Wh' | 'kWh';
+export type EmissionsUnit = 'auto' | 'mg' | 'g' | 'kg' | 't';
 
-const J_PER_WH = 3600;
-const J_PER_KWH = 3_600_000;
-const G_PER_KG = 1000;
+type FixedEnergyUnit = Exclude<EnergyUnit, 'auto'>;
+type FixedEmissionsUnit = Exclude<EmissionsUnit, 'auto'>;
+
+/** Joules per unit. The kernel's printed summary (python-shim `summary.py`) uses the same scale. */
+const JOULES: Record<FixedEnergyUnit, number> = { mJ: 1e-3, J: 1, kJ: 1e3, MJ: 1e6, Wh: 3600, kWh: 3.6e6 };
+const ENERGY_SCALE: readonly FixedEnergyUnit[] = ['mJ', 'J', 'kJ', 'MJ'];
+/** Grams per unit. */
+const GRAMS: Record<FixedEmissionsUnit, number> = { mg: 1e-3, g: 1, kg: 1e3, t: 1e6 };
+const EMISSIONS_SCALE: readonly FixedEmissionsUnit[] = ['mg', 'g', 'kg', 't'];
 
 // Building an Intl.NumberFormat costs far more than using one: a table of 1,000 runs formats 3,000 numbers.
 const formatters = new Map<string, Intl.NumberFormat>();
@@ -35,49 +43,41 @@ export function formatNumber(value: number, locale = 'en-US', significantDigits 
   return formatter(locale, significantDigits).format(value);
 }
 
-/** The unit `auto` picks for an amount of energy: J below 1 Wh, Wh below 1 kWh, else kWh. */
-export function pickEnergyUnit(energyJ: number): Exclude<EnergyUnit, 'auto'> {
-  const magnitude = Math.abs(energyJ);
-  if (magnitude < J_PER_WH) {
-    return 'J';
-  }
-  return magnitude < J_PER_KWH ? 'Wh' : 'kWh';
+/** `value` rounded to three significant digits, as it will be shown. */
+function shown(value: number): number {
+  return value === 0 || !Number.isFinite(value) ? value : Number(value.toPrecision(3));
 }
 
-export function convertEnergy(energyJ: number, unit: Exclude<EnergyUnit, 'auto'>): number {
-  switch (unit) {
-    case 'J':
-      return energyJ;
-    case 'Wh':
-      return energyJ / J_PER_WH;
-    case 'kWh':
-      return energyJ / J_PER_KWH;
+/**
+ * The largest unit of `scale` in which the amount reads as at least 1 once rounded, so 999.6 J
+ * reads `1 kJ`, never `1,000 J`; the smallest unit for amounts below it.
+ */
+function pickScaled<U extends string>(amount: number, perUnit: Record<U, number>, scale: readonly U[]): U {
+  const magnitude = Math.abs(amount);
+  for (let i = scale.length - 1; i > 0; i--) {
+    if (shown(magnitude / perUnit[scale[i]]) >= 1) return scale[i];
   }
+  return scale[0];
 }
 
+/** The unit `auto` picks for an amount of energy: mJ, J, kJ or MJ (J for nothing at all). */
+export function pickEnergyUnit(energyJ: number): FixedEnergyUnit {
+  return energyJ === 0 ? 'J' : pickScaled(energyJ, JOULES, ENERGY_SCALE);
+}
+
+export function convertEnergy(energyJ: number, unit: FixedEnergyUnit): number {
+  return energyJ / JOULES[unit];
+}
+
+/** `687 J`, `1.33 kJ`, `2.5 MJ`: the amount in `unit` (`auto` scales), three significant digits. */
 export function formatEnergy(energyJ: number, unit: EnergyUnit = 'auto', locale?: string): string {
   const chosen = unit === 'auto' ? pickEnergyUnit(energyJ) : unit;
-  return `${formatNumber(convertEnergy(energyJ, chosen), locale)} ${chosen}`;
+  return `${formatNumber(shown(convertEnergy(energyJ, chosen)), locale)} ${chosen}`;
 }
 
-/** The unit `auto` picks: mg below 1 g (a short cell emits milligrams), g below 1 kg, else kg. */
-export function pickEmissionsUnit(emissionsG: number): Exclude<EmissionsUnit, 'auto'> {
-  const magnitude = Math.abs(emissionsG);
-  if (magnitude > 0 && magnitude < 1) {
-    return 'mg';
-  }
-  return magnitude < G_PER_KG ? 'g' : 'kg';
-}
-
-function convertEmissions(emissionsG: number, unit: Exclude<EmissionsUnit, 'auto'>): number {
-  switch (unit) {
-    case 'mg':
-      return emissionsG * 1000;
-    case 'g':
-      return emissionsG;
-    case 'kg':
-      return emissionsG / G_PER_KG;
-  }
+/** The unit `auto` picks: mg, g, kg or t (g for nothing at all). */
+export function pickEmissionsUnit(emissionsG: number): FixedEmissionsUnit {
+  return emissionsG === 0 ? 'g' : pickScaled(emissionsG, GRAMS, EMISSIONS_SCALE);
 }
 
 /** CO₂-equivalent mass, e.g. `12.3 mg CO₂e`, `1.2 kg CO₂e` (`label: false` drops `CO₂e` where a header says it). */
@@ -87,8 +87,7 @@ export function formatEmissions(
   options: { locale?: string; label?: boolean } = {},
 ): string {
   const chosen = unit === 'auto' ? pickEmissionsUnit(emissionsG) : unit;
-  const value = convertEmissions(emissionsG, chosen);
-  const text = `${formatNumber(value, options.locale)} ${chosen}`;
+  const text = `${formatNumber(shown(emissionsG / GRAMS[chosen]), options.locale)} ${chosen}`;
   return options.label === false ? text : `${text} CO₂e`;
 }
 

@@ -7,12 +7,14 @@ import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } fro
 import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CellTracker } from './cellTracker';
 import { CommandIDs, registerCommands } from './commands';
 import { KernelLoader } from './kernelLoader';
 import { PnavPanel } from './panel/panel';
 import { SettingsHolder } from './settings';
+import { PnavStatusItem } from './statusItem';
 import { SidecarStream } from './stream';
 import { IPnavContext } from './tokens';
 
@@ -24,7 +26,7 @@ const corePlugin: JupyterFrontEndPlugin<IPnavContext> = {
   description: 'The PNAV Lab side panel: live power, runs, epochs, export and upload.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ITranslator, ICommandPalette, ILayoutRestorer, IThemeManager],
+  optional: [ISettingRegistry, ITranslator, ICommandPalette, ILayoutRestorer, IThemeManager, IStatusBar],
   provides: IPnavContext,
   activate: (
     app: JupyterFrontEnd,
@@ -34,6 +36,7 @@ const corePlugin: JupyterFrontEndPlugin<IPnavContext> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     themes: IThemeManager | null,
+    statusBar: IStatusBar | null,
   ): IPnavContext => {
     const trans = (translator ?? nullTranslator).load('pnav_lab');
     const serverSettings = app.serviceManager.serverSettings;
@@ -65,6 +68,18 @@ const corePlugin: JupyterFrontEndPlugin<IPnavContext> = {
     restorer?.add(panel, panel.id);
     themes?.themeChanged.connect(() => panel.chart.refreshTheme());
     registerCommands({ app, panel, settings, trans, palette });
+    if (statusBar) {
+      const item = new PnavStatusItem(trans, () => void app.commands.execute(CommandIDs.openPanel));
+      stream.sample.connect((_, sample) => item.addSample(sample));
+      stream.status.connect((_, status) => {
+        item.status = status;
+      });
+      item.status = stream.lastStatus;
+      settings.changed.connect(() => {
+        item.units = settings.current;
+      });
+      statusBar.registerStatusItem(`${PACKAGE}:status`, { item, align: 'left', rank: 900 });
+    }
     return { serverSettings, stream, settings, trans };
   },
 };

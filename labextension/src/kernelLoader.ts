@@ -15,12 +15,19 @@ import type { SettingsHolder } from './settings';
  */
 export const LOAD_CODE = "__import__('pnav_lab').load_ipython_extension(get_ipython())";
 
+/** Tells the kernel whether the line under the cell shows the figures, so its printed summary is not a repeat. */
+export function frontendLineCode(printKernelSummary: boolean): string {
+  const drawn = printKernelSummary ? 'False' : 'True';
+  return `import pnav_lab.summary as _pnav_summary\n_pnav_summary.set_frontend_line(${drawn})\ndel _pnav_summary`;
+}
+
 export class KernelLoader {
   constructor(
     private _tracker: INotebookTracker,
     private _settings: SettingsHolder,
   ) {
     this._tracker.widgetAdded.connect((_, panel) => this._watch(panel));
+    this._settings.changed.connect(() => this._applyPrintSetting());
     this._tracker.forEach(panel => {
       this._watch(panel);
     });
@@ -55,7 +62,8 @@ export class KernelLoader {
     kernel.info
       .then(info => {
         if (info.language_info.name !== 'python') return;
-        const future = kernel.requestExecute({ code: LOAD_CODE, silent: true, store_history: false }, true);
+        const code = `${LOAD_CODE}\n${frontendLineCode(this._settings.current.printKernelSummary)}`;
+        const future = kernel.requestExecute({ code, silent: true, store_history: false }, true);
         return future.done.then(reply => {
           if (reply.content.status !== 'ok') {
             const reason = reply.content.status === 'error' ? `${reply.content.ename}: ${reply.content.evalue}` : '';
@@ -67,6 +75,17 @@ export class KernelLoader {
         this._loaded.delete(kernel);
         console.warn('PNAV Lab: could not load the kernel extension.', error);
       });
+  }
+
+  /** The print setting changed: tell the kernels already loaded. */
+  private _applyPrintSetting(): void {
+    const code = frontendLineCode(this._settings.current.printKernelSummary);
+    this._tracker.forEach(panel => {
+      const kernel = panel.sessionContext.session?.kernel;
+      if (kernel && this._loaded.has(kernel) && !kernel.isDisposed) {
+        kernel.requestExecute({ code, silent: true, store_history: false }, true);
+      }
+    });
   }
 
   private _loaded = new WeakSet<Kernel.IKernelConnection>();

@@ -16,13 +16,23 @@ import type {
   TypeProcess,
 } from './types';
 
-/** Asks the sidecar for the file and hands it to the browser as a download; returns the file name. */
-export async function downloadExport(request: IExportRequest, settings: ServerConnection.ISettings): Promise<string> {
+/** Asks the sidecar for the file and hands it to the browser as a download (named `name` when given); returns the file name. */
+export async function downloadExport(
+  request: IExportRequest,
+  settings: ServerConnection.ISettings,
+  name?: string,
+): Promise<string> {
   const response = await fetchAPI('exports', { method: 'POST', body: JSON.stringify(request) }, settings);
   const blob = await response.blob();
-  const name =
-    filenameFromDisposition(response.headers.get('Content-Disposition')) ??
-    defaultExportName(request.format as ExportFormat, request.notebookPath ?? null);
+  return saveBlob(
+    blob,
+    name ??
+      filenameFromDisposition(response.headers.get('Content-Disposition')) ??
+      defaultExportName(request.format as ExportFormat, request.notebookPath ?? null),
+  );
+}
+
+function saveBlob(blob: Blob, name: string): string {
   const url = URL.createObjectURL(blob);
   const anchor = document.createElement('a');
   anchor.href = url;
@@ -40,9 +50,11 @@ export function previewRecord(
   selection: IRunSelection,
   typeProcess: TypeProcess,
   settings: ServerConnection.ISettings,
+  modelId?: string,
   recordFailed = false,
 ): Promise<IRecordPreview> {
-  return postAPI<IRecordPreview>('records/preview', { ...selection, typeProcess, recordFailed }, settings);
+  const body = { ...selection, typeProcess, recordFailed, ...(modelId ? { modelId } : {}) };
+  return postAPI<IRecordPreview>('records/preview', body, settings);
 }
 
 /** The upload once it has its first outcome (delivered, rejected, retrying, uncertain), waiting up to waitMs. */
@@ -59,9 +71,34 @@ export async function uploadOutcome(
   return upload;
 }
 
-export async function createUploads(request: IUploadRequest, settings: ServerConnection.ISettings): Promise<IUpload[]> {
-  const { uploads } = await postAPI<{ uploads: IUpload[] }>('uploads', request, settings);
-  return uploads;
+/** Queues one record; `duplicate` when the same record was already sent or queued there (nothing new queued). */
+export async function createUpload(
+  request: IUploadRequest,
+  settings: ServerConnection.ISettings,
+): Promise<{ upload: IUpload; duplicate: boolean }> {
+  const { uploads, duplicate } = await postAPI<{ uploads: IUpload[]; duplicate?: boolean }>(
+    'uploads',
+    request,
+    settings,
+  );
+  return { upload: uploads[0], duplicate: duplicate === true };
+}
+
+/** Stops a queued or retrying upload before it is sent. */
+export async function cancelUpload(id: string, settings: ServerConnection.ISettings): Promise<IUpload> {
+  const { upload } = await postAPI<{ upload: IUpload }>(`uploads/${encodeURIComponent(id)}/cancel`, {}, settings);
+  return upload;
+}
+
+/** Sends a retrying upload now; a failed one needs the token again. */
+export async function retryUpload(
+  id: string,
+  token: string | null,
+  settings: ServerConnection.ISettings,
+): Promise<IUpload> {
+  const body = token ? { token } : {};
+  const { upload } = await postAPI<{ upload: IUpload }>(`uploads/${encodeURIComponent(id)}/retry`, body, settings);
+  return upload;
 }
 
 export async function listUploads(

@@ -4,7 +4,7 @@ import { DEFAULT_SETTINGS, parseSettings, SettingsHolder } from './settings';
 describe('parseSettings', () => {
   it('falls back to defaults for missing or invalid values and clamps numbers', () => {
     expect(parseSettings({})).toEqual(DEFAULT_SETTINGS);
-    expect(parseSettings({ energyUnit: 'MJ', chartWindowS: 5, storeCellMetadata: 'no' })).toEqual({
+    expect(parseSettings({ energyUnit: 'GJ', chartWindowS: 5, storeCellMetadata: 'no' })).toEqual({
       ...DEFAULT_SETTINGS,
       chartWindowS: 10,
     });

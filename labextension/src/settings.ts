@@ -12,6 +12,8 @@ export interface IPnavSettings {
   storeCellMetadata: boolean;
   /** Run `%load_ext pnav_lab` silently when a Python kernel starts or restarts. */
   loadKernelExtension: boolean;
+  /** Also print the kernel's one-line summary under a measured cell (the line under the cell shows the same figures). */
+  printKernelSummary: boolean;
   /** Width of the live chart's window. */
   chartWindowS: number;
   /** Minimum time between chart redraws. */
@@ -26,14 +28,15 @@ export const DEFAULT_SETTINGS: IPnavSettings = {
   emissionsUnit: 'auto',
   storeCellMetadata: true,
   loadKernelExtension: true,
+  printKernelSummary: false,
   chartWindowS: 120,
   chartRefreshMs: 0,
   uploadEndpointUrl: '',
   uploadModelId: '',
 };
 
-const ENERGY_UNITS: readonly EnergyUnit[] = ['auto', 'J', 'Wh', 'kWh'];
-const EMISSIONS_UNITS: readonly EmissionsUnit[] = ['auto', 'mg', 'g', 'kg'];
+const ENERGY_UNITS: readonly EnergyUnit[] = ['auto', 'mJ', 'J', 'kJ', 'MJ', 'Wh', 'kWh'];
+const EMISSIONS_UNITS: readonly EmissionsUnit[] = ['auto', 'mg', 'g', 'kg', 't'];
 
 function pick<T>(value: unknown, allowed: readonly T[], fallback: T): T {
   return allowed.includes(value as T) ? (value as T) : fallback;
@@ -59,6 +62,7 @@ export function parseSettings(raw: Partial<Record<keyof IPnavSettings, unknown>>
     emissionsUnit: pick(raw.emissionsUnit, EMISSIONS_UNITS, d.emissionsUnit),
     storeCellMetadata: bool(raw.storeCellMetadata, d.storeCellMetadata),
     loadKernelExtension: bool(raw.loadKernelExtension, d.loadKernelExtension),
+    printKernelSummary: bool(raw.printKernelSummary, d.printKernelSummary),
     chartWindowS: bounded(raw.chartWindowS, 10, 3600, d.chartWindowS),
     chartRefreshMs: bounded(raw.chartRefreshMs, 0, 60_000, d.chartRefreshMs),
     uploadEndpointUrl: text(raw.uploadEndpointUrl, d.uploadEndpointUrl),

@@ -3,6 +3,7 @@
  * stored in the cell's `pnav` metadata so a reopened notebook keeps its figures.
  * The sample series stays in the sidecar.
  */
+import { predictRun } from './prediction';
 import { COMPONENTS, type Component, type IRun, type Method, type RunStatus } from './types';
 
 export const METADATA_KEY = 'pnav';
@@ -25,6 +26,11 @@ export interface ICellSummary {
   methods: IComponentMethod[];
   nEpoch: number;
   epochsDone: number;
+  /** Facility energy predicted for all announced epochs, while the run is open (null when unknown). */
+  predictedEnergyJ: number | null;
+  /** The scope of the figures (`machine`, ...) and the kernel's attributed share of them, when known. */
+  scopeKind: string;
+  kernelShare: number | null;
   executionCount: number | null;
   endedAt: string | null;
   pue: number;
@@ -47,6 +53,9 @@ export function summarize(run: IRun): ICellSummary {
     })),
     nEpoch: run.nEpoch,
     epochsDone: run.epochs.filter(e => e.status === 'ok').length,
+    predictedEnergyJ: run.status === 'open' ? (predictRun(run)?.energyJ ?? null) : null,
+    scopeKind: run.scope?.kind ?? 'machine',
+    kernelShare: run.attribution?.share ?? null,
     executionCount: run.executionCount,
     endedAt: run.endedAt,
     pue: run.pue,
@@ -75,6 +84,9 @@ export function readSummary(value: unknown): ICellSummary | null {
     methods: Array.isArray(v.methods) ? v.methods : [],
     nEpoch: v.nEpoch ?? 0,
     epochsDone: v.epochsDone ?? 0,
+    predictedEnergyJ: null,
+    scopeKind: typeof v.scopeKind === 'string' ? v.scopeKind : 'machine',
+    kernelShare: typeof v.kernelShare === 'number' ? v.kernelShare : null,
     executionCount: v.executionCount ?? null,
     endedAt: v.endedAt ?? null,
     pue: v.pue ?? 1,

@@ -6,12 +6,18 @@ export interface ITrans {
   __(msgid: string, ...args: unknown[]): string;
 }
 
-/** Substitutes `%1`, `%2`, ... like the real bundle does with no translation loaded. */
+/**
+ * Formats like JupyterLab's Gettext.strfmt with no translation loaded: `%1`, `%2`, ... take the
+ * arguments and `%%` collapses to `%` (so `%%pnav` in a message reads `%pnav`: pass it as an argument).
+ */
 export const plainTrans: ITrans = {
   __(msgid: string, ...args: unknown[]): string {
-    return msgid.replace(/%(\d+)/g, (whole, n: string) => {
-      const value = args[Number(n) - 1];
-      return value === undefined ? whole : String(value);
-    });
+    return msgid
+      .replace(/%%/g, '%% ')
+      .replace(/%(\d+)/g, (whole, n: string) => {
+        const value = args[Number(n) - 1];
+        return value === undefined ? whole : String(value);
+      })
+      .replace(/%% /g, '%');
   },
 };

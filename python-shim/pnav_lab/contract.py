@@ -53,5 +53,7 @@ ROUTES = (
     'POST /api/v1/runs/{id}/epochs',
     'POST /api/v1/runs/{id}/epochs/{index}/close',
     'POST /api/v1/uploads',
+    'POST /api/v1/uploads/{id}/cancel',
+    'POST /api/v1/uploads/{id}/retry',
     'PUT /api/v1/config',
 )

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
+from IPython.display import display
 
-from . import context, submission, validation
+from . import context, submission, tables, validation
 from . import run as _run
 from .contract import API_PREFIX
 from .errors import PnavError, PnavValidationError, SidecarRequestError
-from .summary import format_duration, format_emissions, format_energy
 
 COMMANDS = ('status', 'runs', 'export', 'upload', 'config')
 EXPORT_EXTENSIONS = {'csv': 'csv', 'json': 'json', 'boamps': 'boamps.json'}
@@ -119,8 +119,10 @@ def _selection(args) -> dict:
 
 
 def _status(client, args):
-    status = client.status()
-    print(status_text(status, verbose=args.verbose))
+    rows, notes = status_rows(client.status(), verbose=args.verbose)
+    # HTML in a notebook, the aligned text in a terminal: the same rows.
+    text = _aligned(rows, notes)
+    display(tables.Table('PNAV Lab status', ['', ''], [list(row) for row in rows], set(), notes, text=text))
     return None
 
 
@@ -129,6 +131,19 @@ def status_text(status: dict, *, verbose: bool = False) -> str:
 
     The setup advice for unavailable sources (udev rules, flags) is only shown with `verbose`.
     """
+    return _aligned(*status_rows(status, verbose=verbose))
+
+
+def _aligned(rows: list, notes: list) -> str:
+    width = max(len(name) for name, _ in rows)
+    lines = [f'{name:<{width}}  {value}' for name, value in rows]
+    # Advice lines (`--verbose`) sit under the values; the one-line hint starts at the margin.
+    lines += [note if note.startswith('(') else f'{"":<{width}}  {note}' for note in notes]
+    return '\n'.join(lines)
+
+
+def status_rows(status: dict, *, verbose: bool = False) -> tuple[list, list]:
+    """(name, value) rows, then the notes under them."""
     location = status['location']
     rows = []
     in_use = [s for s in status['sources'] if s['available'] and s['method'] != 'none']
@@ -151,21 +166,18 @@ def status_text(status: dict, *, verbose: bool = False) -> str:
     rows.append(('sidecar', sidecar))
     if status.get('dataDir'):
         rows.append(('data dir', status['dataDir']))
-    width = max(len(name) for name, _ in rows)
-    lines = [f'{name:<{width}}  {value}' for name, value in rows]
+    notes = []
     unavailable = [s for s in status['sources'] if not s['available'] and s['method'] != 'none']
     if verbose:
         for source in unavailable:
-            lines.append(
-                f'{"":<{width}}  {source["component"]} {source["method"]}: {source.get("reason") or "unavailable"}'
-            )
+            notes.append(f'{source["component"]} {source["method"]}: {source.get("reason") or "unavailable"}')
             if source.get('fix'):
-                lines.append(f'{"":<{width}}    fix: {source["fix"]}')
+                notes.append(f'  fix: {source["fix"]}')
     elif unavailable:
-        lines.append(
+        notes.append(
             f'({len(unavailable)} more source(s) unavailable: `%pnav status --verbose` or `pnav doctor` says how to enable them)'
         )
-    return '\n'.join(lines)
+    return rows, notes
 
 
 def _runs(client, args):
@@ -185,17 +197,8 @@ def _runs(client, args):
     if not runs:
         print('no runs yet')
         return None
-    header = (
-        f'{"run":12s} {"cell":>5s} {"type":9s} {"status":11s} {"duration":>10s} {"energy":>10s} {"CO2":>14s} quality'
-    )
-    print(header)
-    for run in runs:
-        count = '' if run.get('executionCount') is None else str(run['executionCount'])
-        print(
-            f'{run["id"][:12]:12s} {count:>5s} {run["typeProcess"]:9s} {run["status"]:11s} '
-            f'{format_duration(run["durationS"]):>10s} {format_energy(run["facilityEnergyJ"]):>10s} '
-            f'{format_emissions(run["emissionsG"]):>14s} {run["quality"]}'
-        )
+    where = query.get('notebookPath') or ('every notebook' if args.all else 'this kernel')
+    display(tables.runs_table(runs, f'runs of {where}, newest first'))
     return None
 
 

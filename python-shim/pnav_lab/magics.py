@@ -14,7 +14,7 @@ from .client import shared_client
 from .decorator import report_outcome
 from .errors import PnavError, PnavWarning
 from .model_facts import model_facts
-from .summary import summary_line
+from .summary import prints_summary, summary_line
 
 
 def _execution_count(shell, outer_result) -> int:
@@ -158,7 +158,8 @@ class PnavMagics(Magics):
             response = active.close(status, **close)
         except KeyboardInterrupt:
             response = active.close(status, **close)
-        if response is not None and not args.quiet:
+        # Under JupyterLab with PNAV Lab the line under the cell shows these figures already.
+        if response is not None and not args.quiet and prints_summary():
             print(summary_line(response['run']))
         if response is not None:
             report_outcome(self.client, response)

@@ -1,27 +1,48 @@
-"""The one compact line printed after a measured cell or function."""
+"""The one compact line printed after a measured cell or function, and the unit formatting
+shared with the lab extension (same scale, same three significant digits)."""
 
 from __future__ import annotations
 
+# Largest first: the first unit in which the rounded amount reads at least 1 wins; the last one
+# takes whatever is smaller. The lab extension's format.ts uses the same scale.
+_ENERGY_SCALE = (('MJ', 1e6), ('kJ', 1e3), ('J', 1.0), ('mJ', 1e-3))
+_EMISSIONS_SCALE = (('t', 1e6), ('kg', 1e3), ('g', 1.0), ('mg', 1e-3))
+
+
+class _Display:
+    """Whether the frontend draws its own line under measured cells (JupyterLab with PNAV Lab)."""
+
+    frontend_line = False
+
+
+def set_frontend_line(drawn: bool) -> None:
+    """Called by the lab extension when it loads the kernel extension: it shows the figures under
+    the cell, so printing them too would show them twice."""
+    _Display.frontend_line = bool(drawn)
+
+
+def prints_summary() -> bool:
+    return not _Display.frontend_line
+
+
+def _shown(value: float) -> float:
+    return float(f'{value:.3g}')
+
+
+def _scaled(amount: float, scale, zero_unit: str) -> str:
+    if amount == 0:
+        return f'0 {zero_unit}'
+    magnitude = abs(amount)
+    unit, size = next(((u, s) for u, s in scale[:-1] if _shown(magnitude / s) >= 1), scale[-1])
+    return f'{_shown(amount / size):.3g} {unit}'
+
 
 def format_energy(energy_j: float) -> str:
-    wh = energy_j / 3600.0
-    if wh >= 1000:
-        return f'{wh / 1000:.3g} kWh'
-    if wh >= 1:
-        return f'{wh:.3g} Wh'
-    if energy_j >= 1000:
-        return f'{energy_j / 1000:.3g} kJ'
-    if energy_j >= 1:
-        return f'{energy_j:.3g} J'
-    return f'{energy_j * 1000:.3g} mJ'
+    return _scaled(float(energy_j), _ENERGY_SCALE, 'J')
 
 
 def format_emissions(emissions_g: float) -> str:
-    if emissions_g >= 1000:
-        return f'{emissions_g / 1000:.3g} kg CO2e'
-    if emissions_g >= 1:
-        return f'{emissions_g:.3g} g CO2e'
-    return f'{emissions_g * 1000:.3g} mg CO2e'
+    return f'{_scaled(float(emissions_g), _EMISSIONS_SCALE, "g")} CO2e'
 
 
 def format_duration(duration_s: float) -> str:

@@ -14,13 +14,24 @@ NOTEBOOK = 'work/line-commands.ipynb'
 @pytest.fixture
 def notebook_shell(shell, monkeypatch):
     monkeypatch.setenv('JPY_SESSION_NAME', NOTEBOOK)
+    # As in a kernel: every representation is computed (a terminal keeps only text/plain).
+    monkeypatch.setattr(shell.display_formatter, 'active_types', shell.display_formatter.format_types)
     return shell
+
+
+class Shown:
+    """What the user sees: printed text, then displayed tables as a terminal shows them (text/plain)."""
+
+    def __init__(self, captured):
+        self.stderr = captured.stderr
+        self.outputs = captured.outputs
+        self.stdout = captured.stdout + ''.join(f'{o.data["text/plain"]}\n' for o in captured.outputs)
 
 
 def run(shell, source):
     with capture_output() as captured:
         result = shell.run_cell(source, store_history=True)
-    return result, captured
+    return result, Shown(captured)
 
 
 def test_every_command_has_help(notebook_shell):
@@ -54,6 +65,10 @@ def test_status_is_a_short_aligned_summary(notebook_shell):
     assert len({re.match(r'\S+(?: \S+)?\s+', line).end() for line in lines if not line.startswith('(')}) == 1
     assert 'fix:' not in captured.stdout
     assert len(lines) <= 8
+    # In a notebook: the same rows as an HTML table.
+    html = captured.outputs[0].data['text/html']
+    assert '<td style="padding:2px 8px;text-align:left;vertical-align:top;">rapl (measured)</td>' in html
+    assert html.count('<tr>') == len([line for line in lines if not line.startswith('(')])
 
 
 def test_status_verbose_adds_the_setup_advice(notebook_shell):
@@ -77,8 +92,15 @@ def test_runs_shows_this_notebooks_runs(notebook_shell):
     result, captured = run(notebook_shell, '%pnav runs')
     assert result.success
     lines = captured.stdout.splitlines()
-    assert lines[0].split() == ['run', 'cell', 'type', 'status', 'duration', 'energy', 'CO2', 'quality']
-    assert ' inference ' in lines[1] and ' ok ' in lines[1]
+    assert lines[0] == f'runs of {NOTEBOOK}, newest first'
+    assert lines[1].split() == ['cell', 'run', 'type', 'status', 'duration', 'energy', 'CO2e', 'quality']
+    assert lines[2].split()[1:4] == ['x', '=', '1'] and ' inference ' in lines[2] and ' ok ' in lines[2]
+    # HTML for notebooks: a real table whose cells reflow, in the lab extension's units.
+    html = captured.outputs[0].data['text/html']
+    assert '<th style="padding:2px 8px;text-align:left;vertical-align:top;">run</th>' in html
+    assert '<td style="padding:2px 8px;text-align:left;vertical-align:top;">x = 1</td>' in html
+    energy = re.search(r'\b[\d.]+ (?:mJ|J|kJ|MJ)\b', lines[2]).group(0)
+    assert f'>{energy}</td>' in html
 
 
 def test_export_writes_the_file(notebook_shell, tmp_path):

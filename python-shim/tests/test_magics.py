@@ -60,6 +60,19 @@ def test_summary_line_is_one_line_with_energy_co2_duration_and_methods(shell, si
     assert quiet.stdout == ''
 
 
+def test_no_summary_line_while_the_lab_extension_draws_the_line_under_the_cell(shell, sidecar):
+    # What the lab extension runs with `%load_ext pnav_lab` (unless its printKernelSummary setting is on).
+    run_cell(shell, 'import pnav_lab.summary as s; s.set_frontend_line(True)')
+    try:
+        result, captured = run_cell(shell, '%%pnav --no-save\nprint("hello")')
+        assert result.success
+        assert captured.stdout == 'hello\n'
+    finally:
+        run_cell(shell, 's.set_frontend_line(False)')
+    _, again = run_cell(shell, '%%pnav --no-save\nx = 1')
+    assert again.stdout.startswith('pnav: ')
+
+
 def test_run_records_origin_epochs_and_batches(shell, client):
     source = (
         '%%pnav --type inference --no-save --label smoke --label team=ml\n'

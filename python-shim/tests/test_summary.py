@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
 from pnav_lab.summary import format_duration, format_emissions, format_energy, summary_line
 
 
@@ -9,9 +13,20 @@ def figure(energy_j, method, measured, included=True):
     return {'energyJ': energy_j, 'powerW': 0, 'method': method, 'measured': measured, 'included': included}
 
 
+VECTORS = json.loads((Path(__file__).parents[2] / 'test' / 'fixtures' / 'unit-format.json').read_text())
+
+
+@pytest.mark.parametrize(('energy_j', 'expected'), VECTORS['energy'])
+def test_energy_scales_as_the_lab_extension_shows_it(energy_j, expected):
+    assert format_energy(energy_j) == expected
+
+
+@pytest.mark.parametrize(('emissions_g', 'expected'), VECTORS['emissions'])
+def test_emissions_scale_as_the_lab_extension_shows_them(emissions_g, expected):
+    assert format_emissions(emissions_g) == expected
+
+
 def test_units_scale():
-    assert [format_energy(j) for j in (0.0123, 12.3, 36000, 7.2e6)] == ['12.3 mJ', '12.3 J', '10 Wh', '2 kWh']
-    assert [format_emissions(g) for g in (0.0005, 2.5, 1500)] == ['0.5 mg CO2e', '2.5 g CO2e', '1.5 kg CO2e']
     assert [format_duration(s) for s in (0.5, 75, 3720)] == ['0.5 s', '1 min 15 s', '1 h 2 min']
 
 
@@ -29,7 +44,7 @@ def test_line_says_how_each_figure_was_obtained():
         'location': {'countryIso3': 'ESP', 'intensityGPerKWh': 174.05},
     }
     assert summary_line(run) == (
-        'pnav: 1 Wh machine · 174 mg CO2e · 12 s [error] — cpu 3 kJ measured (rapl), gpu n/a, ram excluded @ ESP 174 g/kWh'
+        'pnav: 3.6 kJ machine · 174 mg CO2e · 12 s [error] — cpu 3 kJ measured (rapl), gpu n/a, ram excluded @ ESP 174 g/kWh'
     )
 
 
@@ -50,7 +65,7 @@ def test_line_says_machine_and_shows_the_kernel_share_after_pue_and_each_figure_
         'location': {'countryIso3': 'ESP', 'intensityGPerKWh': 174.05},
     }
     assert summary_line(run) == (
-        'pnav: 1.5 Wh machine (kernel 2.7 kJ) · 260 mg CO2e · 1 s — cpu 600 J measured (rapl), '
+        'pnav: 5.4 kJ machine (kernel 2.7 kJ) · 260 mg CO2e · 1 s — cpu 600 J measured (rapl), '
         'gpu 3 kJ measured (nvml, coarse, degraded), ram unavailable (ram-model) @ ESP 174 g/kWh'
     )
 

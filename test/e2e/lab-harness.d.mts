@@ -31,10 +31,17 @@ export function startLab(options?: {
 export interface MockPnav {
   url: string;
   received(): Promise<unknown>;
+  control(body: {
+    failNext?: number;
+    status?: number;
+    retryAfterS?: number;
+    delayMs?: number;
+    reset?: boolean;
+  }): Promise<unknown>;
   stop(): Promise<void>;
 }
 
-export function startMockPnav(): Promise<MockPnav>;
+export function startMockPnav(options?: { token?: string }): Promise<MockPnav>;
 export function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }>;
 export function openNotebook(context: BrowserContext, lab: Lab, path: string): Promise<Page>;
 export function notebook(cells: string[]): Record<string, unknown>;

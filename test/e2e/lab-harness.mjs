@@ -218,9 +218,10 @@ export async function startLab({ notebooks = {}, sampleIntervalMs = 250, log = f
   return { url, token, dirs, output: () => output, stop };
 }
 
-/** `pnav mock-pnav --port 0`: a local PNAV endpoint that records what it received. */
-export async function startMockPnav() {
-  const child = spawn(process.execPath, [SIDECAR_CLI, 'mock-pnav', '--port', '0'], { detached: true, stdio: 'pipe' });
+/** `pnav mock-pnav --port 0`: a local PNAV endpoint that records what it received (only `token` accepted when given). */
+export async function startMockPnav({ token } = {}) {
+  const args = [SIDECAR_CLI, 'mock-pnav', '--port', '0', ...(token ? ['--token', token] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: 'pipe' });
   let output = '';
   const url = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`mock-pnav did not start: ${output}`)), 20_000);
@@ -239,6 +240,15 @@ export async function startMockPnav() {
   return {
     url,
     received: async () => (await fetch(`${url}__received`)).json(),
+    /** `failNext`, `status`, `retryAfterS`, `delayMs`, `reset`: see the mock's control schema. */
+    control: async body =>
+      (
+        await fetch(`${url}__control`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json(),
     stop: () => stopProcess(child, 2000),
   };
 }

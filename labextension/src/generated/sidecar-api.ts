@@ -2020,7 +2020,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Queue a PNAV submission of these runs (durable outbox, retried) */
+        /** Queue a PNAV submission of these runs (durable outbox, retried); the same record already queued or sent answers 200 with duplicate: true unless resend is set */
         post: {
             parameters: {
                 query?: never;
@@ -2037,6 +2037,7 @@ export interface paths {
                         notebookPath?: string;
                         /** @default false */
                         recordFailed?: boolean;
+                        resend?: boolean;
                         runIds?: string[];
                         token: string;
                         /** @enum {string} */
@@ -2052,6 +2053,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            duplicate: boolean;
                             excludedRunIds: string[];
                             uploads: {
                                 attempts: number;
@@ -2247,6 +2249,256 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a queued or retrying submission before it is sent (it ends failed) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            upload: {
+                                attempts: number;
+                                createdAt: string;
+                                endpointUrl: string;
+                                fix?: string | null;
+                                id: string;
+                                idempotencyKey: string;
+                                lastError: string | null;
+                                lastHttpStatus: number | null;
+                                modelId: string;
+                                nextAttemptAt: string | null;
+                                notebookPath: string | null;
+                                runIds: string[];
+                                sentAt: string | null;
+                                /** @enum {string} */
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
+                                /** @enum {string} */
+                                typeProcess: "training" | "inference";
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Bad request: the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Host or Origin is not this loopback sidecar */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown run, epoch, upload or route */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: the run is not open, the epoch exists, or runs are still open */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description storage_unavailable: the data directory cannot be written (ENOSPC, EDQUOT, EROFS, EIO or EACCES, named in the message) */
+                507: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uploads/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a retrying submission now, or a failed one again (token required then) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        token?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            upload: {
+                                attempts: number;
+                                createdAt: string;
+                                endpointUrl: string;
+                                fix?: string | null;
+                                id: string;
+                                idempotencyKey: string;
+                                lastError: string | null;
+                                lastHttpStatus: number | null;
+                                modelId: string;
+                                nextAttemptAt: string | null;
+                                notebookPath: string | null;
+                                runIds: string[];
+                                sentAt: string | null;
+                                /** @enum {string} */
+                                status: "queued" | "sending" | "sent" | "retrying" | "uncertain" | "failed";
+                                /** @enum {string} */
+                                typeProcess: "training" | "inference";
+                                updatedAt: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Bad request: the message names the field */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or wrong bearer token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Host or Origin is not this loopback sidecar */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Unknown run, epoch, upload or route */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict: the run is not open, the epoch exists, or runs are still open */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description storage_unavailable: the data directory cannot be written (ENOSPC, EDQUOT, EROFS, EIO or EACCES, named in the message) */
+                507: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

@@ -34,6 +34,13 @@ export class HeaderView extends Widget {
     this.render();
   }
 
+  /** The current notebook's kernel share of the machine's energy (latest attributed run), shown beside the scope. */
+  set kernelShare(share: number | null) {
+    if (share === this._kernelShare) return;
+    this._kernelShare = share;
+    this.render();
+  }
+
   /** The doctor's list (available and unavailable candidates); falls back to the status's. */
   set sources(sources: ISourceInfo[] | null) {
     this._sources = sources;
@@ -73,7 +80,28 @@ export class HeaderView extends Widget {
       where.intensityYear ? ` (${where.intensityYear})` : '',
       where.countrySource,
     );
+    grid.appendChild(el('div', 'jp-pnav-RunMeta', trans.__('country from: %1', where.countrySource)));
     node.appendChild(grid);
+    // Plainly what the figures cover: the machine, with this kernel's attributed share beside it.
+    const scope = el('div', 'jp-pnav-Scope', trans.__('Scope: %1', status.scope.kind));
+    scope.title = status.scope.detail;
+    if (this._kernelShare !== null) {
+      const share = el(
+        'span',
+        'jp-pnav-NoWrap jp-pnav-KernelShare',
+        trans.__(' · this kernel ≈ %1 %', formatNumber(this._kernelShare * 100)),
+      );
+      share.title = trans.__('Attributed by CPU time: an attribution, not a measurement.');
+      scope.appendChild(share);
+    }
+    node.appendChild(scope);
+    const extra = status as IStatus & { dataDir?: unknown };
+    const about = el('div', 'jp-pnav-RunMeta jp-pnav-About', trans.__('sidecar %1', status.version));
+    if (typeof extra.dataDir === 'string') {
+      about.textContent = trans.__('sidecar %1 · data in %2', status.version, extra.dataDir);
+    }
+    about.title = about.textContent ?? '';
+    node.appendChild(about);
     const sources = this._sources ?? status.sources;
     const list = el('ul', 'jp-pnav-Sources');
     list.setAttribute('aria-label', trans.__('Power sources'));
@@ -108,4 +136,5 @@ export class HeaderView extends Widget {
   private _state: ConnectionState = 'connecting';
   private _status: IStatus | null = null;
   private _sources: ISourceInfo[] | null = null;
+  private _kernelShare: number | null = null;
 }

@@ -14,11 +14,12 @@ import { formatDuration, formatEmissions, formatEnergy } from '../format';
 import { leafIcon } from '../icons';
 import { pathCandidates } from '../notebookPath';
 import { requestAPI } from '../request';
+import { countsByDefault } from '../runStatus';
 import { RunsModel } from '../runsModel';
 import type { SettingsHolder } from '../settings';
 import type { IRunEventArgs, SidecarStream } from '../stream';
 import type { ITrans } from '../trans';
-import type { IDoctor, IRun, IRunSelection } from '../types';
+import { COMPONENTS, type Component, type IDoctor, type IRun, type IStatus } from '../types';
 import { HeaderView } from './header';
 import { PowerChart } from './powerChart';
 import { RunDetail } from './runDetail';
@@ -39,9 +40,14 @@ export interface IPnavPanelOptions {
   commandIds: { exportCsv: string; exportJson: string; exportBoamps: string; upload: string };
 }
 
-export interface ISelectionInfo extends IRunSelection {
+export interface ISelectionInfo {
+  runIds: string[];
   /** For dialogs: "3 selected runs" / "all 12 runs of nb.ipynb". */
   description: string;
+  /** The runs themselves, oldest first (the dialogs group them by process type). */
+  runs: IRun[];
+  /** The notebook's path, for file names. */
+  notebookPath: string | null;
 }
 
 export class PnavPanel extends Panel {
@@ -67,11 +73,13 @@ export class PnavPanel extends Panel {
     this._totals.addClass('jp-pnav-Totals');
     this._totals.node.setAttribute('aria-live', 'polite');
 
+    this.addWidget(this._title());
     this.addWidget(this._header);
     this.addWidget(this._chartControls());
     this.addWidget(this._chart);
     this.addWidget(this._sectionTitle(trans.__('This notebook')));
     this.addWidget(this._totals);
+    this.addWidget(this._includeToggle());
     this.addWidget(this._actions());
     this.addWidget(this._table);
     this.addWidget(this._detail);
@@ -81,6 +89,7 @@ export class PnavPanel extends Panel {
     stream.runEvent.connect(this._onRun, this);
     stream.status.connect((_, status) => {
       this._header.status = status;
+      this._chart.components = presentComponents(status);
       this._loadDoctor();
     }, this);
     stream.stateChanged.connect((_, state) => {
@@ -90,6 +99,7 @@ export class PnavPanel extends Panel {
     }, this);
     this._header.state = stream.state;
     this._header.status = stream.lastStatus;
+    if (stream.lastStatus) this._chart.components = presentComponents(stream.lastStatus);
     settings.changed.connect(this._applySettings, this);
     this._applySettings();
     this._model.changed.connect(() => this._scheduleTotals(), this);
@@ -133,16 +143,38 @@ export class PnavPanel extends Panel {
    */
   selection(): ISelectionInfo | null {
     const trans = this._options.trans;
+    const notebookPath = this._model.scope.notebookPath;
+    const oldestFirst = (runs: IRun[]) => [...runs].sort((a, b) => (a.startedAt < b.startedAt ? -1 : 1));
     const ids = this._table.selectedIds;
     if (ids.length > 0) {
-      return { runIds: ids, description: trans.__('%1 selected run(s)', ids.length) };
+      const runs = oldestFirst(ids.map(id => this._model.get(id)).filter((r): r is IRun => !!r));
+      return { runIds: ids, runs, notebookPath, description: trans.__('%1 ticked run(s)', ids.length) };
     }
-    const path = this._model.scope.notebookPath ?? '';
-    if (this._model.size === 0) return null;
+    // Nothing ticked: the finished runs (and the failed ones when the toggle says so), never a running one.
+    const runs = oldestFirst(this._model.runs.filter(run => countsByDefault(run.status, this._includeUnfinished)));
+    if (runs.length === 0) return null;
+    const name = (notebookPath ?? '').split('/').pop() ?? '';
     return {
-      runIds: this._model.runs.map(run => run.id),
-      description: trans.__('all %1 run(s) of %2', this._model.size, path),
+      runIds: runs.map(run => run.id),
+      runs,
+      notebookPath,
+      description: this._includeUnfinished
+        ? trans.__('the %1 finished, failed or interrupted run(s) of %2', runs.length, name)
+        : trans.__('the %1 finished run(s) of %2', runs.length, name),
     };
+  }
+
+  /** Whether failed and interrupted runs count in the totals and default exports. */
+  get includeUnfinished(): boolean {
+    return this._includeUnfinished;
+  }
+
+  set includeUnfinished(value: boolean) {
+    this._includeUnfinished = value;
+    this._includeBox.checked = value;
+    this._table.includeUnfinished = value;
+    this._scheduleTotals();
+    this._selectionChanged.emit();
   }
 
   get uploads(): UploadsView {
@@ -164,7 +196,11 @@ export class PnavPanel extends Panel {
     super.dispose();
   }
 
-  /** `--label` as the sidecar knows it, else the first line of the cell's body, else the run id. */
+  /** What a run is called: `--label` as the sidecar knows it, else the first line of the cell's body, else its id. */
+  labelOf(run: IRun): string {
+    return this._labelOf(run);
+  }
+
   private _labelOf(run: IRun): string {
     if (run.label?.trim()) return run.label.trim();
     if (run.cellId !== null) {
@@ -182,6 +218,29 @@ export class PnavPanel extends Panel {
       if (info?.label) labels.set(cell.model.id, info.label);
     }
     return labels;
+  }
+
+  private _title(): Widget {
+    const widget = new Widget({ node: document.createElement('h2') });
+    widget.addClass('jp-pnav-Title');
+    widget.node.textContent = this._options.trans.__('PNAV Lab · energy and CO₂');
+    return widget;
+  }
+
+  private _includeToggle(): Widget {
+    const trans = this._options.trans;
+    const widget = new Widget({ node: document.createElement('label') });
+    widget.addClass('jp-pnav-IncludeToggle');
+    this._includeBox = document.createElement('input');
+    this._includeBox.type = 'checkbox';
+    this._includeBox.addEventListener('change', () => {
+      this.includeUnfinished = this._includeBox.checked;
+    });
+    widget.node.append(this._includeBox, trans.__('Count failed and interrupted runs'));
+    widget.node.title = trans.__(
+      'They measured part of a workload: by default they are left out of the totals and of exports and uploads when no run is ticked.',
+    );
+    return widget;
   }
 
   private _chartControls(): Widget {
@@ -362,7 +421,9 @@ export class PnavPanel extends Panel {
       node.textContent = trans.__('Open a notebook to see its runs.');
       return;
     }
-    const totals = this._model.totals();
+    const counted = this._model.runs.filter(run => countsByDefault(run.status, this._includeUnfinished));
+    const totals = this._model.totals(counted.map(run => run.id));
+    const left = this._model.size - counted.length;
     node.textContent = trans.__(
       '%1 run(s) · %2 · %3 · %4',
       totals.count,
@@ -370,6 +431,13 @@ export class PnavPanel extends Panel {
       formatEmissions(totals.emissionsG, emissionsUnit),
       formatDuration(totals.durationS),
     );
+    if (left > 0) {
+      const note = document.createElement('div');
+      note.className = 'jp-pnav-RunMeta jp-pnav-TotalsNote';
+      note.textContent = trans.__('%1 more not counted (running, failed or interrupted)', left);
+      node.appendChild(note);
+    }
+    this._header.kernelShare = this._model.runs.find(run => run.attribution !== null)?.attribution?.share ?? null;
     node.title = totals.allMeasured
       ? trans.__('Every figure read from hardware counters.')
       : trans.__('Some figures are estimates: see the methods per run.');
@@ -412,4 +480,11 @@ export class PnavPanel extends Panel {
   private _detailFrame: number | null = null;
   private _totalsFrame: number | null = null;
   private _selectionChanged = new Signal<this, void>(this);
+  private _includeUnfinished = false;
+  private _includeBox!: HTMLInputElement;
+}
+
+/** Components with a source in use on this machine (a GPU-less machine has no GPU line or legend). */
+function presentComponents(status: IStatus): Component[] {
+  return COMPONENTS.filter(c => status.sources.some(s => s.component === c && s.available && s.method !== 'none'));
 }

@@ -9,10 +9,28 @@
 import { Widget } from '@lumino/widgets';
 import uPlot from 'uplot';
 import type { ITrans } from '../trans';
-import type { ISample } from '../types';
+import { COMPONENTS, type Component, type ISample } from '../types';
 
 const MAX_HISTORY_S = 30 * 60;
-const CHART_HEIGHT_PX = 160;
+/** The chart keeps this aspect within these heights: small in a 250 px sidebar, taller when wide. */
+const HEIGHT_PER_WIDTH = 0.6;
+const MIN_HEIGHT_PX = 140;
+const MAX_HEIGHT_PX = 300;
+const SERIES_INDEX: Record<Component, 1 | 2 | 3> = { cpu: 1, gpu: 2, ram: 3 };
+const SERIES_COLORS: Record<Component, [string, string]> = {
+  cpu: ['--jp-pnav-cpu', '#1976d2'],
+  gpu: ['--jp-pnav-gpu', '#ef6c00'],
+  ram: ['--jp-pnav-ram', '#43a047'],
+};
+
+function heightFor(widthPx: number): number {
+  return Math.round(Math.min(MAX_HEIGHT_PX, Math.max(MIN_HEIGHT_PX, widthPx * HEIGHT_PER_WIDTH)));
+}
+
+/** Clock time in the browser's locale (uPlot's default is a US format). */
+function clockTime(tS: number): string {
+  return new Date(tS * 1000).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
 const LATENCY_KEEP = 200;
 
 /** Series colours from the theme, resolved at creation (canvas cannot read CSS variables). */
@@ -25,10 +43,11 @@ export class PowerChart extends Widget {
   constructor(private _trans: ITrans) {
     super();
     this.addClass('jp-pnav-PowerChart');
-    this.node.setAttribute('role', 'img');
-    this.node.setAttribute('aria-label', this._trans.__('Live power chart: CPU, GPU and RAM in watts'));
     this._plotHost = document.createElement('div');
     this._plotHost.className = 'jp-pnav-PowerChart-plot';
+    // The image is the plot alone: the slider beside it stays an operable control.
+    this._plotHost.setAttribute('role', 'img');
+    this._plotHost.setAttribute('aria-label', this._trans.__('Live power chart in watts, per component'));
     this.node.appendChild(this._plotHost);
     this._slider = document.createElement('input');
     this._slider.type = 'range';
@@ -88,6 +107,14 @@ export class PowerChart extends Widget {
     }
   }
 
+  /** The components this machine has: the others get no line and no legend entry. */
+  set components(components: readonly Component[]) {
+    const next = COMPONENTS.filter(c => components.includes(c));
+    if (next.join() === this._components.join()) return;
+    this._components = next;
+    this.refreshTheme();
+  }
+
   /** Rebuilds the plot with the current theme's colours. */
   refreshTheme(): void {
     this._plot?.destroy();
@@ -121,12 +148,12 @@ export class PowerChart extends Widget {
 
   private _ensurePlot(): void {
     if (this._plot !== null || !this.isAttached) return;
-    const width = Math.max(200, this._plotHost.clientWidth || this.node.clientWidth || 300);
-    const axisColor = themeColor('--jp-ui-font-color2', '#757575');
+    const width = Math.max(180, this._plotHost.clientWidth || this.node.clientWidth || 300);
+    const axisColor = themeColor('--jp-ui-font-color1', '#212121');
     const gridColor = themeColor('--jp-border-color2', '#e0e0e0');
-    const series = (label: string, cssVar: string, fallback: string): uPlot.Series => ({
-      label,
-      stroke: themeColor(cssVar, fallback),
+    const series = (component: Component): uPlot.Series => ({
+      label: this._trans.__(component.toUpperCase()),
+      stroke: themeColor(...SERIES_COLORS[component]),
       width: 1.5,
       spanGaps: false,
       value: (_u, v) => (v === null || v === undefined ? '–' : `${v.toFixed(1)} W`),
@@ -140,28 +167,31 @@ export class PowerChart extends Widget {
     this._plot = new uPlot(
       {
         width,
-        height: CHART_HEIGHT_PX,
+        height: heightFor(width),
         cursor: { drag: { x: true, y: false } },
         legend: { show: true, live: false },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: [axis({}), axis({ label: 'W', size: 48 })],
+        axes: [axis({ values: (_u, splits) => splits.map(clockTime), space: 70 }), axis({ label: 'W', size: 44 })],
         series: [
-          {},
-          series(this._trans.__('CPU'), '--jp-brand-color1', '#1976d2'),
-          series(this._trans.__('GPU'), '--jp-warn-color1', '#f57c00'),
-          series(this._trans.__('RAM'), '--jp-success-color1', '#388e3c'),
+          { value: (_u, v) => (v === null || v === undefined ? '–' : clockTime(v)) },
+          ...this._components.map(series),
         ],
         hooks: { draw: [() => this._onDrawn()] },
       },
-      this._data as uPlot.AlignedData,
+      this._shownData(),
       this._plotHost,
     );
+  }
+
+  /** Time plus the present components' series, in the plot's order. */
+  private _shownData(): uPlot.AlignedData {
+    return [this._data[0], ...this._components.map(c => this._data[SERIES_INDEX[c]])] as uPlot.AlignedData;
   }
 
   private _resize(): void {
     if (!this._plot) return;
     const width = this._plotHost.clientWidth;
-    if (width > 0 && width !== this._plot.width) this._plot.setSize({ width, height: CHART_HEIGHT_PX });
+    if (width > 0 && width !== this._plot.width) this._plot.setSize({ width, height: heightFor(width) });
   }
 
   private _updateSliderRange(): void {
@@ -200,7 +230,7 @@ export class PowerChart extends Widget {
     const min = Math.max(max - this._windowS, xs[0]);
     this._drawingSampleT = this._paused ? null : this._pendingSampleT;
     plot.batch(() => {
-      plot.setData(this._data as uPlot.AlignedData, false);
+      plot.setData(this._shownData(), false);
       plot.setScale('x', { min: min < max ? min : max - 1, max });
     });
   }
@@ -220,6 +250,7 @@ export class PowerChart extends Widget {
   private _slider: HTMLInputElement;
   private _plot: uPlot | null = null;
   private _data: [number[], (number | null)[], (number | null)[], (number | null)[]] = [[], [], [], []];
+  private _components: Component[] = [...COMPONENTS];
   private _windowS = 120;
   private _refreshMs = 0;
   private _paused = false;

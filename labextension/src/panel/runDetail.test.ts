@@ -22,9 +22,9 @@ describe('RunDetail', () => {
     expect(node.querySelector('h3')?.textContent).toBe('train');
     const components = [...node.querySelectorAll('.jp-pnav-Components tbody tr')].map(r => r.textContent);
     expect(components).toEqual([
-      'CPU10 J10 WRAPL energy counters',
+      'CPURAPL energy counters10 J10 W',
       'GPUexcluded',
-      'RAM2 J2 WRAM power model (estimate)',
+      'RAMRAM power model (estimate)2 J2 W',
     ]);
     expect(node.querySelectorAll('.jp-pnav-Epochs tbody tr')).toHaveLength(2);
     expect(node.textContent).toContain('≈ 2.0 km by car');

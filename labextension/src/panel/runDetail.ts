@@ -4,13 +4,15 @@
  * table with a bar per epoch (energy split by component, and time).
  */
 import { Widget } from '@lumino/widgets';
+import { epochRows, type IEpochRow } from '../epochRows';
 import { CAR_KM_FACTOR, carDistance } from '../equivalents';
 import { formatDuration, formatEmissions, formatEnergy, formatNumber, formatPower } from '../format';
 import { predictRun } from '../prediction';
+import { STATUS_NAMES } from '../runStatus';
 import type { IPnavSettings } from '../settings';
 import { COMPONENT_NAMES, METHOD_NAMES } from '../summary';
 import type { ITrans } from '../trans';
-import { COMPONENTS, type IEpoch, type IRun } from '../types';
+import { COMPONENTS, type Component, type IRun } from '../types';
 import { runLabel } from './runsTable';
 
 type Units = Pick<IPnavSettings, 'energyUnit' | 'emissionsUnit'>;
@@ -59,37 +61,48 @@ export class RunDetail extends Widget {
       const dd = el('dd', '', value);
       if (title) dd.title = title;
       facts.append(dt, dd);
+      return dd;
     };
-    fact(trans.__('Status'), trans.__(run.status) + (run.error ? ` – ${run.error}` : ''));
+    fact(trans.__('Status'), trans.__(STATUS_NAMES[run.status]) + (run.error ? ` – ${run.error}` : ''));
     fact(
       trans.__('Energy'),
       formatEnergy(run.facilityEnergyJ, units.energyUnit),
       trans.__('%1 of IT energy × PUE %2', formatEnergy(run.energyJ, units.energyUnit), run.pue),
     );
     const distance = carDistance(run.emissionsG);
-    fact(
+    const co2 = fact(
       trans.__('CO₂e'),
-      `${formatEmissions(run.emissionsG, units.emissionsUnit)} (${
-        distance.unit === 'km' ? trans.__('≈ %1 km by car', distance.value) : trans.__('≈ %1 m by car', distance.value)
-      })`,
+      `${formatEmissions(run.emissionsG, units.emissionsUnit)} `,
       trans.__('%1 g CO₂e per km: %2', CAR_KM_FACTOR.gramsPerUnit, CAR_KM_FACTOR.source),
+    );
+    // One phrase that wraps as a whole, never inside.
+    co2.appendChild(
+      el(
+        'span',
+        'jp-pnav-NoWrap',
+        `(${distance.unit === 'km' ? trans.__('≈ %1 km by car', distance.value) : trans.__('≈ %1 m by car', distance.value)})`,
+      ),
     );
     fact(trans.__('Duration'), formatDuration(run.durationS));
     fact(trans.__('Quality'), trans.__(run.quality));
     const batches = Math.max(run.nBatch, run.batchesCounted);
     if (batches > 0) fact(trans.__('Batches'), String(batches));
+    // Plainly: the figures are the whole machine's; the kernel's attributed share sits beside them.
+    const scope = fact(trans.__('Scope'), run.scope.kind, run.scope.detail);
     if (run.attribution) {
-      fact(
-        trans.__('Kernel share'),
+      const share = el(
+        'span',
+        'jp-pnav-NoWrap jp-pnav-KernelShare',
         trans.__(
-          '%1% (%2)',
+          ' · this kernel ≈ %1 % (%2)',
           formatNumber(run.attribution.share * 100),
           formatEnergy(run.attribution.energyJ, units.energyUnit),
         ),
-        trans.__(
-          'Share of the machine energy attributed to this kernel (CPU by CPU time, GPU by GPU memory, RAM by resident memory): an attribution, not a measurement.',
-        ),
       );
+      share.title = trans.__(
+        'Share of the machine energy attributed to this kernel (CPU by CPU time, GPU by GPU memory, RAM by resident memory): an attribution, not a measurement.',
+      );
+      scope.appendChild(share);
     }
     node.appendChild(facts);
     node.appendChild(this._components(run));
@@ -109,45 +122,49 @@ export class RunDetail extends Widget {
       );
       node.appendChild(box);
     }
-    if (run.epochs.length > 0) node.append(this._legend(), this._epochs(run.epochs));
+    const rows = epochRows(run);
+    if (rows.length > 0) {
+      const present = COMPONENTS.filter(c => rows.some(row => (row.componentsJ[c] ?? 0) > 0));
+      node.append(this._legend(present), this._epochs(rows));
+    }
   }
 
+  /** Three columns fit 250 px: the method goes under the component's name, not in a fourth column. */
   private _components(run: IRun): HTMLTableElement {
     const trans = this._trans;
     const table = el('table', 'jp-pnav-Components');
     table.setAttribute('aria-label', trans.__('Energy per component'));
     const head = table.createTHead().insertRow();
-    for (const text of ['Component', 'Energy', 'Mean power', 'Method']) head.appendChild(el('th', '', trans.__(text)));
+    for (const text of ['Component', 'Energy', 'Mean power']) head.appendChild(el('th', '', trans.__(text)));
     const body = table.createTBody();
     for (const component of COMPONENTS) {
       const figure = run.energy[component];
       const row = body.insertRow();
-      row.insertCell().textContent = trans.__(COMPONENT_NAMES[component]);
+      const name = row.insertCell();
+      name.appendChild(el('div', 'jp-pnav-ComponentName', trans.__(COMPONENT_NAMES[component])));
       if (!figure.included || figure.method === 'none') {
-        row.insertCell().textContent = figure.included ? trans.__('not present') : trans.__('excluded');
-        row.insertCell();
-        row.insertCell();
+        const absent = row.insertCell();
+        absent.colSpan = 2;
+        absent.textContent = figure.included ? trans.__('not present') : trans.__('excluded');
         continue;
       }
+      const quality = figure.measured ? 'measured' : 'estimated';
+      name.appendChild(el('div', `jp-pnav-RunMeta jp-pnav-Method-${quality}`, trans.__(METHOD_NAMES[figure.method])));
       row.insertCell().textContent = formatEnergy(figure.energyJ, this._units.energyUnit);
       row.insertCell().textContent = formatPower(figure.powerW);
-      const method = row.insertCell();
-      method.textContent = trans.__(METHOD_NAMES[figure.method]);
-      method.className = `jp-pnav-Quality-text-${figure.measured ? 'measured' : 'estimated'}`;
     }
     return table;
   }
 
   /** Which colour is which component in the epoch bars. */
-  private _legend(): HTMLElement {
+  private _legend(present: readonly Component[]): HTMLElement {
     const legend = el('div', 'jp-pnav-Legend');
     legend.setAttribute('aria-hidden', 'true');
-    for (const [key, text] of [
-      ['cpu', 'CPU'],
-      ['gpu', 'GPU'],
-      ['ram', 'RAM'],
+    const keys: [string, string][] = [
+      ...present.map(c => [c, COMPONENT_NAMES[c]] as [string, string]),
       ['duration', 'time'],
-    ]) {
+    ];
+    for (const [key, text] of keys) {
       const item = el('span', 'jp-pnav-Legend-item');
       item.append(el('span', `jp-pnav-Legend-swatch jp-pnav-Bar-${key}`), this._trans.__(text));
       legend.appendChild(item);
@@ -155,25 +172,30 @@ export class RunDetail extends Widget {
     return legend;
   }
 
-  /** Epoch rows with a stacked bar (CPU/GPU/RAM) scaled to the largest epoch, and a time bar. */
-  private _epochs(epochs: IEpoch[]): HTMLTableElement {
+  /** Epoch rows with a stacked bar (CPU/GPU/RAM) scaled to the largest row, and a time bar. */
+  private _epochs(rows: IEpochRow[]): HTMLTableElement {
     const trans = this._trans;
     const units = this._units;
     const table = el('table', 'jp-pnav-Epochs');
-    table.setAttribute('aria-label', trans.__('Energy and time per epoch'));
+    table.setAttribute('aria-label', trans.__('Energy and time per epoch, numbered as your loop numbers them'));
     const head = table.createTHead().insertRow();
     // Narrow sidebar: totals per epoch in columns, the split by component in the bar (title and aria-label).
-    for (const text of ['#', 'Time', 'Energy', 'CO₂e', 'Split']) {
+    for (const text of ['Epoch', 'Time', 'Energy', 'CO₂e', 'Split']) {
       head.appendChild(el('th', '', trans.__(text)));
     }
-    const maxEnergy = Math.max(...epochs.map(e => e.energyJ), Number.MIN_VALUE);
-    const maxTime = Math.max(...epochs.map(e => e.durationS), Number.MIN_VALUE);
+    const maxEnergy = Math.max(...rows.map(row => row.itEnergyJ), Number.MIN_VALUE);
+    const maxTime = Math.max(...rows.map(r => r.durationS), Number.MIN_VALUE);
     const body = table.createTBody();
-    for (const epoch of epochs) {
+    for (const epoch of rows) {
       const row = body.insertRow();
-      row.dataset.epoch = String(epoch.index);
+      const name = epoch.index === null ? trans.__('outside epochs') : String(epoch.index);
+      row.dataset.epoch = epoch.index === null ? 'outside' : String(epoch.index);
       if (epoch.status === 'open') row.classList.add('jp-pnav-Epoch-open');
-      row.insertCell().textContent = String(epoch.index + 1);
+      if (epoch.index === null) {
+        row.classList.add('jp-pnav-Epoch-outside');
+        row.title = trans.__('Set-up, evaluation and anything else the run did before, between or after its epochs.');
+      }
+      row.insertCell().textContent = name;
       row.insertCell().textContent = formatDuration(epoch.durationS);
       row.insertCell().textContent = formatEnergy(epoch.facilityEnergyJ, units.energyUnit);
       row.insertCell().textContent = formatEmissions(epoch.emissionsG, units.emissionsUnit, { label: false });
@@ -181,23 +203,22 @@ export class RunDetail extends Widget {
       barCell.className = 'jp-pnav-Bars';
       const energyBar = el('div', 'jp-pnav-Bar');
       energyBar.setAttribute('role', 'img');
-      const parts = COMPONENTS.filter(c => epoch.energy[c].included).map(
-        c => `${trans.__(COMPONENT_NAMES[c])} ${formatEnergy(epoch.energy[c].energyJ, units.energyUnit)}`,
+      const included = COMPONENTS.filter(c => epoch.componentsJ[c] !== undefined);
+      const parts = included.map(
+        c => `${trans.__(COMPONENT_NAMES[c])} ${formatEnergy(epoch.componentsJ[c] ?? 0, units.energyUnit)}`,
       );
-      const description = trans.__(
-        'Epoch %1: %2 in %3',
-        epoch.index + 1,
-        parts.join(', '),
-        formatDuration(epoch.durationS),
-      );
+      const description =
+        epoch.index === null
+          ? trans.__('Outside epochs: %1 in %2', parts.join(', '), formatDuration(epoch.durationS))
+          : trans.__('Epoch %1: %2 in %3', epoch.index, parts.join(', '), formatDuration(epoch.durationS));
       energyBar.setAttribute('aria-label', description);
       energyBar.title = description;
-      for (const component of COMPONENTS) {
-        const figure = epoch.energy[component];
-        if (!figure.included || figure.energyJ <= 0) continue;
+      for (const component of included) {
+        const energyJ = epoch.componentsJ[component] ?? 0;
+        if (energyJ <= 0) continue;
         const segment = el('span', `jp-pnav-Bar-${component}`);
-        segment.style.width = `${(100 * figure.energyJ) / maxEnergy}%`;
-        segment.title = `${trans.__(COMPONENT_NAMES[component])}: ${formatEnergy(figure.energyJ, units.energyUnit)}`;
+        segment.style.width = `${(100 * energyJ) / maxEnergy}%`;
+        segment.title = `${trans.__(COMPONENT_NAMES[component])}: ${formatEnergy(energyJ, units.energyUnit)}`;
         energyBar.appendChild(segment);
       }
       const timeBar = el('div', 'jp-pnav-Bar jp-pnav-Bar-time');

@@ -25,8 +25,8 @@ describe('RunsTable', () => {
       makeRun('b', { label: null, startedAt: '2024-01-01T00:00:02Z', executionCount: 2, status: 'open' }),
     ]);
     expect(rowTexts(table)).toEqual([
-      ['b[2] open · 1 s', '12 J0.5 mg'],
-      ['first[1] ok · 1 s', '12 J0.5 mg'],
+      ['b[2] · 1 s running', '12 J0.5 mg'],
+      ['first[1] · 1 s', '12 J0.5 mg'],
     ]);
     expect(table.node.querySelector('.jp-pnav-Empty')?.hasAttribute('hidden')).toBe(true);
   });
@@ -37,7 +37,7 @@ describe('RunsTable', () => {
     const row = table.node.querySelector('tr[data-run-id="a"]');
     model.upsert(makeRun('a', { startedAt: '2024-01-01T00:00:01Z', facilityEnergyJ: 7200 }));
     expect(table.node.querySelector('tr[data-run-id="a"]')).toBe(row);
-    expect(row?.querySelector('.jp-pnav-Energy')?.textContent).toBe('2 Wh');
+    expect(row?.querySelector('.jp-pnav-Energy')?.textContent).toBe('7.2 kJ');
     model.upsert(makeRun('c', { startedAt: '2024-01-01T00:00:05Z' }));
     expect(
       [...table.node.querySelectorAll('tbody tr[data-run-id]')].map(r => (r as HTMLElement).dataset.runId),

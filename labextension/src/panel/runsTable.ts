@@ -7,6 +7,7 @@
 import { type ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import { formatDuration, formatEmissions, formatEnergy } from '../format';
+import { countsByDefault, STATUS_NAMES, statusBadge } from '../runStatus';
 import type { RunsChange, RunsModel } from '../runsModel';
 import type { IPnavSettings } from '../settings';
 import type { ITrans } from '../trans';
@@ -56,7 +57,7 @@ export class RunsTable extends Widget {
     this._bottomSpacer = this._spacer();
     this._empty = document.createElement('p');
     this._empty.className = 'jp-pnav-Empty';
-    this._empty.textContent = this._trans.__('No measured runs in this notebook yet. Start a cell with %%pnav.');
+    this._empty.textContent = this._trans.__('No measured runs in this notebook yet. Start a cell with %1.', '%%pnav');
     this.node.append(table, this._empty);
     this._body.addEventListener('click', event => this._onClick(event));
     this._body.addEventListener('keydown', event => this._onKey(event));
@@ -152,6 +153,7 @@ export class RunsTable extends Widget {
 
   private _renderWindow(): void {
     const runs = this._model.runs;
+    const focusId = this._focusId();
     const [first, last] = this._range();
     const keep = new Map<string, HTMLTableRowElement>();
     const rows: HTMLTableRowElement[] = [this._topSpacer];
@@ -160,6 +162,7 @@ export class RunsTable extends Widget {
       let row = this._rows.get(run.id);
       if (row) this._fillRow(row, run);
       else row = this._createRow(run);
+      row.tabIndex = run.id === focusId ? 0 : -1;
       row.setAttribute('aria-rowindex', String(i + 2));
       keep.set(run.id, row);
       rows.push(row);
@@ -191,12 +194,14 @@ export class RunsTable extends Widget {
   private _createRow(run: IRun): HTMLTableRowElement {
     const row = document.createElement('tr');
     row.dataset.runId = run.id;
-    row.tabIndex = 0;
+    // One Tab stop for the whole table (roving tabindex): arrows move, Space ticks, Enter opens.
+    row.tabIndex = run.id === this._focusId() ? 0 : -1;
     row.style.height = `${ROW_HEIGHT_PX}px`;
     for (let i = 0; i < 3; i++) row.insertCell();
     const box = document.createElement('input');
     box.type = 'checkbox';
     box.className = 'jp-pnav-RunSelect';
+    box.tabIndex = -1;
     row.cells[0].appendChild(box);
     const name = document.createElement('div');
     name.className = 'jp-pnav-RunName';
@@ -222,17 +227,42 @@ export class RunsTable extends Widget {
     const meta = cells[1].lastChild as HTMLElement;
     name.textContent = label;
     name.title = label;
-    const count = run.executionCount === null ? '' : `[${run.executionCount}] `;
-    meta.textContent = `${count}${this._trans.__(run.status)} · ${formatDuration(run.durationS)}`;
-    meta.className = `jp-pnav-RunMeta jp-pnav-Status-${run.status}`;
+    const count = run.executionCount === null ? '' : `[${run.executionCount}] · `;
+    const status = this._trans.__(STATUS_NAMES[run.status]);
+    meta.textContent = `${count}${formatDuration(run.durationS)}`;
+    meta.className = 'jp-pnav-RunMeta';
+    const badge = statusBadge(run.status);
+    if (badge) {
+      const node = document.createElement('span');
+      node.className = `jp-pnav-Badge jp-pnav-Badge-${badge}`;
+      node.textContent = this._trans.__(badge);
+      meta.append(' ', node);
+    }
+    const counted = countsByDefault(run.status, this._includeUnfinished);
+    row.classList.toggle('jp-pnav-Excluded', !counted);
+    row.dataset.status = run.status;
     const energy = cells[2].firstChild as HTMLElement;
     energy.textContent = formatEnergy(run.facilityEnergyJ, this._units.energyUnit);
     energy.className = `jp-pnav-Energy jp-pnav-Quality-text-${run.quality}`;
-    cells[2].title = this._trans.__('%1 (× PUE %2)', this._trans.__(run.quality), run.pue);
+    cells[2].title = [
+      this._trans.__('%1 (× PUE %2)', this._trans.__(run.quality), run.pue),
+      counted ? '' : this._trans.__('Not counted in the totals, nor exported unless you tick it.'),
+    ]
+      .filter(Boolean)
+      .join('\n');
     (cells[2].lastChild as HTMLElement).textContent = formatEmissions(run.emissionsG, this._units.emissionsUnit, {
       label: false,
     });
-    row.setAttribute('aria-label', this._trans.__('Run %1, %2', label, this._trans.__(run.status)));
+    row.setAttribute(
+      'aria-label',
+      this._trans.__(
+        'Run %1, %2, %3, %4',
+        label,
+        status,
+        formatEnergy(run.facilityEnergyJ, this._units.energyUnit),
+        box.checked ? this._trans.__('ticked') : this._trans.__('not ticked'),
+      ),
+    );
   }
 
   private _onClick(event: MouseEvent): void {
@@ -240,6 +270,8 @@ export class RunsTable extends Widget {
     const row = target.closest('tr');
     const id = row?.dataset.runId;
     if (!id) return;
+    this._focusedId = id;
+    for (const [rowId, other] of this._rows) other.tabIndex = rowId === id ? 0 : -1;
     if (target instanceof HTMLInputElement && target.type === 'checkbox') {
       if (target.checked) this._selected.add(id);
       else this._selected.delete(id);
@@ -252,14 +284,26 @@ export class RunsTable extends Widget {
   private _onKey(event: KeyboardEvent): void {
     const row = (event.target as HTMLElement).closest('tr');
     const id = row?.dataset.runId;
-    if (!id) return;
+    if (!id || !row) return;
     if (event.key === 'Enter') {
       this._activated.emit(id);
-    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+    } else if (event.key === ' ') {
+      event.preventDefault();
+      const box = row.cells[0].firstChild as HTMLInputElement;
+      box.checked = !box.checked;
+      if (box.checked) this._selected.add(id);
+      else this._selected.delete(id);
+      const run = this._model.get(id);
+      if (run) this._fillRow(row, run);
+      this._selectionChanged.emit();
+    } else if (['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(event.key)) {
       const runs = this._model.runs;
-      const index = runs.findIndex(r => r.id === id) + (event.key === 'ArrowDown' ? 1 : -1);
+      const at = runs.findIndex(r => r.id === id);
+      const index =
+        event.key === 'Home' ? 0 : event.key === 'End' ? runs.length - 1 : at + (event.key === 'ArrowDown' ? 1 : -1);
       if (index < 0 || index >= runs.length) return;
       event.preventDefault();
+      this._focusedId = runs[index].id;
       // Bring the next row into the window before focusing it.
       const top = index * ROW_HEIGHT_PX;
       const view = this.node.clientHeight || FALLBACK_VIEW_PX;
@@ -269,6 +313,22 @@ export class RunsTable extends Widget {
       this._renderWindow();
       this._rows.get(runs[index].id)?.focus();
     }
+  }
+
+  /** The row that takes the table's one Tab stop: the last one focused, else the active, else the first. */
+  private _focusId(): string | null {
+    const runs = this._model.runs;
+    for (const id of [this._focusedId, this._activeId]) {
+      if (id && this._model.get(id)) return id;
+    }
+    return runs[0]?.id ?? null;
+  }
+
+  /** Whether failed and interrupted runs count (the panel's toggle); re-styles the rows. */
+  set includeUnfinished(value: boolean) {
+    if (this._includeUnfinished === value) return;
+    this._includeUnfinished = value;
+    this.renderAll();
   }
 
   private _toggleAll(checked: boolean): void {
@@ -287,6 +347,8 @@ export class RunsTable extends Widget {
   private _rows = new Map<string, HTMLTableRowElement>();
   private _selected = new Set<string>();
   private _activeId: string | null = null;
+  private _focusedId: string | null = null;
+  private _includeUnfinished = false;
   private _units: Units = { energyUnit: 'auto', emissionsUnit: 'auto' };
   private _lastRenderMs = 0;
   private _activated = new Signal<this, string>(this);

@@ -10,12 +10,24 @@ import { errorMessage } from '../errors';
 import { listUploads } from '../outputs';
 import type { ITrans } from '../trans';
 import type { IUpload } from '../types';
+import { uploadProblem } from '../uploadMessages';
 
 const FIRST_INTERVAL_MS = 1000;
 const MAX_INTERVAL_MS = 15_000;
 
 function pending(upload: IUpload): boolean {
   return upload.status !== 'sent' && upload.status !== 'failed';
+}
+
+/** What the user can do with an upload from its row (and its notification). */
+export interface IUploadActions {
+  /** Send a retrying upload now. */
+  retryNow(upload: IUpload): void;
+  /** Send a failed upload again (asks for the token, which a failed upload no longer keeps). */
+  sendAgain(upload: IUpload): void;
+  cancel(upload: IUpload): void;
+  /** Called when an upload this session queued changes status (for notifications). */
+  changed(upload: IUpload, previous: IUpload | undefined): void;
 }
 
 export class UploadsView extends Widget {
@@ -37,10 +49,19 @@ export class UploadsView extends Widget {
     this.render();
   }
 
-  /** Shows new uploads at once and polls until all are sent or failed. */
+  set actions(actions: IUploadActions | null) {
+    this._actions = actions;
+    this.render();
+  }
+
+  /** Shows new uploads at once, polls until all are sent or failed, and reports their changes. */
   track(uploads: IUpload[]): void {
     const byId = new Map(this._uploads.map(u => [u.id, u]));
-    for (const upload of uploads) byId.set(upload.id, upload);
+    for (const upload of uploads) {
+      byId.set(upload.id, upload);
+      this._watched.set(upload.id, upload);
+      this._actions?.changed(upload, undefined);
+    }
     this._uploads = [...byId.values()];
     this.render();
     this._poll.frequency = { ...this._poll.frequency, interval: FIRST_INTERVAL_MS };
@@ -68,6 +89,15 @@ export class UploadsView extends Widget {
     }
     const before = JSON.stringify(this._uploads);
     this._uploads = uploads;
+    for (const upload of uploads) {
+      const previous = this._watched.get(upload.id);
+      if (!previous) continue;
+      this._watched.set(upload.id, upload);
+      if (previous.status !== upload.status || previous.attempts !== upload.attempts) {
+        this._actions?.changed(upload, previous);
+      }
+      if (!pending(upload)) this._watched.delete(upload.id);
+    }
     const changed = before !== JSON.stringify(this._uploads);
     this.render();
     if (!this._uploads.some(pending)) {
@@ -107,18 +137,21 @@ export class UploadsView extends Widget {
       status.textContent = trans.__(upload.status);
       const text = document.createElement('span');
       const runs = upload.runIds.length > 0 ? trans.__('%1 run(s)', upload.runIds.length) : upload.id.slice(0, 8);
-      let detail = trans.__('%1, attempt %2', runs, upload.attempts);
+      let detail = trans.__('%1 record, %2, attempt %3', trans.__(upload.typeProcess), runs, upload.attempts);
+      if (upload.status === 'sent' && upload.sentAt) {
+        detail += ` · ${trans.__('sent %1', new Date(upload.sentAt).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }))}`;
+      }
       if ((upload.status === 'retrying' || upload.status === 'uncertain') && upload.nextAttemptAt) {
         detail += ` · ${trans.__('next at %1', new Date(upload.nextAttemptAt).toLocaleTimeString())}`;
       }
       text.textContent = detail;
       item.append(status, text);
-      if (upload.lastError && upload.status !== 'sent') {
+      const problem = upload.status === 'sent' ? null : uploadProblem(upload);
+      if (problem) {
         const reason = document.createElement('div');
         reason.className = 'jp-pnav-Upload-reason';
-        reason.textContent = upload.lastHttpStatus
-          ? trans.__('Server answered %1: %2', upload.lastHttpStatus, upload.lastError)
-          : upload.lastError;
+        reason.textContent = trans.__(problem.text, ...problem.args);
+        reason.title = upload.lastError ?? '';
         item.appendChild(reason);
       }
       if (upload.fix) {
@@ -127,12 +160,36 @@ export class UploadsView extends Widget {
         fix.textContent = trans.__('To fix: %1', upload.fix);
         item.appendChild(fix);
       }
+      const actions = this._actions;
+      if (actions) {
+        const bar = document.createElement('div');
+        bar.className = 'jp-pnav-Upload-actions';
+        const button = (label: string, name: string, run: () => void) => {
+          const node = document.createElement('button');
+          node.type = 'button';
+          node.className = 'jp-Button jp-mod-styled jp-mod-reject';
+          node.dataset.action = name;
+          node.textContent = label;
+          node.addEventListener('click', run);
+          bar.appendChild(node);
+        };
+        const waiting = upload.status === 'retrying' || upload.status === 'uncertain';
+        if (waiting) button(trans.__('Retry now'), 'retry', () => actions.retryNow(upload));
+        if (upload.status === 'failed') button(trans.__('Send again…'), 'send-again', () => actions.sendAgain(upload));
+        if (upload.status === 'queued' || waiting) {
+          button(trans.__('Cancel'), 'cancel', () => actions.cancel(upload));
+        }
+        if (bar.childElementCount > 0) item.appendChild(bar);
+      }
       list.appendChild(item);
     }
     node.appendChild(list);
   }
 
   private _poll: Poll;
+  private _actions: IUploadActions | null = null;
+  /** Uploads queued in this session, by id, as last seen: their changes are notified. */
+  private _watched = new Map<string, IUpload>();
   private _uploads: IUpload[] = [];
   private _error: string | null = null;
 }

@@ -236,6 +236,74 @@ describe('uploads', () => {
     expect(JSON.stringify(res.body)).not.toContain(badToken);
   });
 
+  it('says a record was already sent instead of queuing it again, and sends it again only on purpose', async () => {
+    endpoint = await startMockEndpoint();
+    outputs.start();
+    const body = {
+      endpointUrl: endpoint.url,
+      token: TOKEN,
+      modelId: MODEL_ID,
+      notebookPath: 'work/train.ipynb',
+      typeProcess: 'training',
+    };
+    const first = await request(app).post('/api/v1/uploads').send(body);
+    expect(first.status).toBe(202);
+    expect(first.body.duplicate).toBe(false);
+    const id = first.body.uploads[0].id;
+    await waitFor(async () =>
+      (await request(app).get(`/api/v1/uploads/${id}`)).body.upload.status === 'sent' ? true : undefined,
+    );
+    const again = await request(app).post('/api/v1/uploads').send(body);
+    expect(again.status).toBe(200);
+    expect(again.body.duplicate).toBe(true);
+    expect(again.body.uploads[0]).toMatchObject({ id, status: 'sent' });
+    expect(again.body.uploads[0].sentAt).not.toBeNull();
+    const resent = await request(app)
+      .post('/api/v1/uploads')
+      .send({ ...body, resend: true });
+    expect(resent.status).toBe(202);
+    expect(resent.body.duplicate).toBe(false);
+    expect(resent.body.uploads[0].id).not.toBe(id);
+    await waitFor(async () => ((await endpoint?.received())?.received.length === 2 ? true : undefined));
+  });
+
+  it('cancels a retrying upload (forgetting its token) and sends a failed one again with a new token', async () => {
+    // Nothing listens on port 9 of loopback: every attempt is refused and retried.
+    outputs.start();
+    const queued = await request(app)
+      .post('/api/v1/uploads')
+      .send({
+        endpointUrl: 'http://127.0.0.1:9/api',
+        token: TOKEN,
+        modelId: MODEL_ID,
+        runIds: ['t1'],
+        typeProcess: 'training',
+      });
+    const id = queued.body.uploads[0].id;
+    await waitFor(async () =>
+      (await request(app).get(`/api/v1/uploads/${id}`)).body.upload.status === 'retrying' ? true : undefined,
+    );
+    const cancelled = await request(app).post(`/api/v1/uploads/${id}/cancel`).send({});
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.upload).toMatchObject({ status: 'failed', lastError: 'cancelled before it was sent' });
+    const twice = await request(app).post(`/api/v1/uploads/${id}/cancel`).send({});
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.message).toBe(`upload ${id} is already failed; nothing to cancel`);
+    const withoutToken = await request(app).post(`/api/v1/uploads/${id}/retry`).send({});
+    expect(withoutToken.status).toBe(400);
+    expect(withoutToken.body.error.issues).toEqual([
+      { path: 'token', message: 'required to send a failed upload again' },
+    ]);
+    const retried = await request(app).post(`/api/v1/uploads/${id}/retry`).send({ token: TOKEN });
+    expect(retried.status).toBe(200);
+    expect(['queued', 'sending', 'retrying']).toContain(retried.body.upload.status);
+    await waitFor(async () => {
+      const upload = (await request(app).get(`/api/v1/uploads/${id}`)).body.upload;
+      return upload.attempts >= 2 && upload.status === 'retrying' ? true : undefined;
+    });
+    expect((await request(app).post('/api/v1/uploads/up-nope/retry').send({})).status).toBe(404);
+  }, 30_000);
+
   it('waitMs answers with the first outcome: a 401 is final, with the server message and what to fix', async () => {
     endpoint = await startMockEndpoint(0, { token: 'f'.repeat(64) });
     outputs.start();

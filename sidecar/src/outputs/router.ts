@@ -13,13 +13,14 @@ import { runToBoamps } from './boamps.js';
 import { PNAV_HEADER } from './csv/columns.js';
 import { csvLine } from './csv/csv-table.js';
 import { methodObjects } from './csv/methods-file.js';
-import type { Outbox } from './outbox/outbox.js';
+import { type Outbox, OutboxError } from './outbox/outbox.js';
 import { csvCells, pyJson } from './py-format.js';
 import { type HardwareFacts, runToRecord } from './record.js';
 import {
   ExportFormatContentType,
   ExportRequestSchema,
   PreviewRequestSchema,
+  RetryUploadRequestSchema,
   UploadRequestSchema,
   UploadsQuerySchema,
   UploadWaitQuerySchema,
@@ -170,7 +171,7 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
     const body = parseOr400(UploadRequestSchema, req.body);
     const { runs, excludedRunIds } = recordRuns(deps, body);
     const record = runToRecord(aggregateRuns(runs), deps.hardware(), { modelId: body.modelId });
-    const upload = await deps.outbox.enqueue({
+    const input = {
       endpointUrl: body.endpointUrl,
       token: body.token,
       modelId: body.modelId,
@@ -178,8 +179,37 @@ export function createPnavRouter(deps: PnavRouterDeps): Router {
       notebookPath: body.notebookPath ?? runs[0].notebookPath,
       runIds: runs.map(run => run.id),
       body: pyJson(record),
-    });
-    res.status(202).json({ uploads: [upload], excludedRunIds });
+    };
+    // The same record already sent or on its way there: say so (200, `duplicate`) instead of
+    // queuing it again; `resend: true` sends it once more on purpose.
+    const twin = body.resend ? undefined : await deps.outbox.twin(input);
+    if (twin) {
+      res.status(200).json({ uploads: [twin], duplicate: true, excludedRunIds });
+      return;
+    }
+    const upload = await deps.outbox.enqueue(input, { resend: body.resend });
+    res.status(202).json({ uploads: [upload], duplicate: false, excludedRunIds });
+  });
+
+  const outboxAction = async (res: express.Response, action: () => Promise<unknown>) => {
+    try {
+      res.json({ upload: await action() });
+    } catch (error) {
+      if (!(error instanceof OutboxError)) throw error;
+      const status = { not_found: 404, conflict: 409, bad_request: 400 }[error.code];
+      const issues =
+        error.code === 'bad_request' ? [{ path: 'token', message: 'required to send a failed upload again' }] : [];
+      throw new HttpError(status, error.code, error.message, issues);
+    }
+  };
+
+  router.post('/uploads/:id/cancel', async (req, res) => {
+    await outboxAction(res, () => deps.outbox.cancel(req.params.id));
+  });
+
+  router.post('/uploads/:id/retry', async (req, res) => {
+    const body = parseOr400(RetryUploadRequestSchema, req.body ?? {});
+    await outboxAction(res, () => deps.outbox.retry(req.params.id, body.token));
   });
 
   // The outbox reads its entries from disk once, asynchronously, at start: wait for that, or an upload

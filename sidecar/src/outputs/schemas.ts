@@ -54,6 +54,8 @@ export const UploadRequestSchema = z
     runIds: RunIdsSchema.optional(),
     notebookPath: NotebookPathSchema.optional(),
     typeProcess: TypeProcessSchema,
+    /** Send even when the same record already went to the same place (a deliberate second submission). */
+    resend: z.boolean().optional(),
     /** Include failed and interrupted runs (left out by default: the PNAV columns carry no status). */
     recordFailed: z.boolean().default(false),
     /** Send the token over plain http:// to a host that is not loopback (it travels in clear). */
@@ -61,6 +63,9 @@ export const UploadRequestSchema = z
   })
   .refine(hasSelection, selectionRefinement)
   .superRefine(refuseInsecureEndpoint);
+
+/** `POST /uploads/{id}/retry`: a failed upload forgot its token, so it needs it again; a retrying one does not. */
+export const RetryUploadRequestSchema = z.strictObject({ token: TokenSchema.optional() });
 
 export const UploadsQuerySchema = z.object({
   notebookPath: NotebookPathSchema.optional(),

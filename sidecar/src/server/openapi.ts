@@ -276,9 +276,26 @@ function addOutputs(add: AddPath): void {
   add(
     'post',
     `${API_PREFIX}/uploads`,
-    'Queue a PNAV submission of these runs (durable outbox, retried)',
-    { status: 202, schema: z.object({ uploads: z.array(Upload), excludedRunIds: z.array(z.string()) }) },
+    'Queue a PNAV submission of these runs (durable outbox, retried); the same record already queued or sent answers 200 with duplicate: true unless resend is set',
+    {
+      status: 202,
+      schema: z.object({ uploads: z.array(Upload), duplicate: z.boolean(), excludedRunIds: z.array(z.string()) }),
+    },
     { body: c(outputSchemas.UploadRequestSchema), conflict: true },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/uploads/{id}/cancel`,
+    'Stop a queued or retrying submission before it is sent (it ends failed)',
+    { status: 200, schema: z.object({ upload: Upload }) },
+    { params: uploadParams, conflict: true },
+  );
+  add(
+    'post',
+    `${API_PREFIX}/uploads/{id}/retry`,
+    'Send a retrying submission now, or a failed one again (token required then)',
+    { status: 200, schema: z.object({ upload: Upload }) },
+    { params: uploadParams, body: c(outputSchemas.RetryUploadRequestSchema), conflict: true },
   );
   add(
     'get',

@@ -58,6 +58,17 @@ export interface EnqueueInput {
   body: string;
 }
 
+/** Why the outbox refused an action on an entry; the router maps `code` to the HTTP status. */
+export class OutboxError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'conflict' | 'bad_request',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OutboxError';
+  }
+}
+
 const ENTRY_FILE = /^up-[0-9a-f-]{36}\.json$/;
 
 export function toPublic(entry: OutboxEntry): Upload {
@@ -65,14 +76,21 @@ export function toPublic(entry: OutboxEntry): Upload {
   return upload;
 }
 
+function cancelledState(entry: OutboxEntry): OutboxEntry {
+  return { ...entry, status: 'failed', lastError: 'cancelled before it was sent', nextAttemptAt: null, token: null };
+}
+
 /** Statuses that are an outcome of an attempt (what a waiting client reports). */
 const FIRST_OUTCOME: ReadonlySet<UploadStatus> = new Set(['sent', 'failed', 'retrying', 'uncertain']);
 
 export class Outbox {
   private entries = new Map<string, OutboxEntry>();
+  /** Cancelled by the user while this process runs: the worker must not send or revive them. */
+  private cancelled = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private inFlight: AbortController | null = null;
+  private inFlightId: string | null = null;
   private stopped = true;
   private loaded: Promise<void> | null = null;
   /** After a worker error (e.g. the disk is full) nothing is tried before this. */
@@ -159,19 +177,30 @@ export class Outbox {
     return Math.min(this.maxTimeoutMs, this.timeoutMs * 2 ** timeouts);
   }
 
-  /** Queues a record: on disk before this resolves, sent by the worker afterwards. */
-  async enqueue(input: EnqueueInput): Promise<Upload> {
+  /** The same runs' record to the same place, still pending or delivered (the newest), if any. */
+  async twin(input: Omit<EnqueueInput, 'token'>): Promise<Upload | undefined> {
     await this.load();
-    // The same runs' record to the same place, still pending or delivered: not queued twice.
-    const twin = [...this.entries.values()].find(
-      e =>
-        e.status !== 'failed' &&
-        e.endpointUrl === input.endpointUrl &&
-        e.modelId === input.modelId &&
-        e.runIds.join('\n') === input.runIds.join('\n') &&
-        e.body === input.body,
-    );
-    if (twin) return toPublic(twin);
+    const twin = [...this.entries.values()]
+      .filter(
+        e =>
+          e.status !== 'failed' &&
+          e.endpointUrl === input.endpointUrl &&
+          e.modelId === input.modelId &&
+          e.runIds.join('\n') === input.runIds.join('\n') &&
+          e.body === input.body,
+      )
+      .sort((a, b) => byIso(b.createdAt, a.createdAt))[0];
+    return twin ? toPublic(twin) : undefined;
+  }
+
+  /**
+   * Queues a record: on disk before this resolves, sent by the worker afterwards. A twin (see
+   * `twin`) is returned instead of queuing the record twice, unless `resend` asks for a new submission.
+   */
+  async enqueue(input: EnqueueInput, options: { resend?: boolean } = {}): Promise<Upload> {
+    await this.load();
+    const twin = options.resend ? undefined : await this.twin(input);
+    if (twin) return twin;
     const id = `up-${randomUUID()}`;
     const now = new Date().toISOString();
     const entry: OutboxEntry = {
@@ -198,6 +227,50 @@ export class Outbox {
     await this.persist(entry);
     this.kick();
     return toPublic(entry);
+  }
+
+  /** Stops a pending upload before it is sent: it ends `failed`, its token forgotten. */
+  async cancel(id: string): Promise<Upload> {
+    await this.load();
+    const entry = this.entries.get(id);
+    if (!entry) throw new OutboxError('not_found', `upload ${id} not found`);
+    if (entry.status === 'sent' || entry.status === 'failed') {
+      throw new OutboxError('conflict', `upload ${id} is already ${entry.status}; nothing to cancel`);
+    }
+    // The worker may have picked it already: it checks this set before and after sending, and an
+    // attempt in flight is aborted (if the server had it already, the outcome says sent, and it stays sent).
+    this.cancelled.add(id);
+    if (entry.status === 'sending') {
+      if (this.inFlightId === id) this.inFlight?.abort();
+      return toPublic(entry);
+    }
+    await this.persist(cancelledState(entry));
+    return toPublic(this.entries.get(id) as OutboxEntry);
+  }
+
+  /** Sends a retrying upload now, or a failed one again (with its token, which a failed entry no longer keeps). */
+  async retry(id: string, token?: string): Promise<Upload> {
+    await this.load();
+    const entry = this.entries.get(id);
+    if (!entry) throw new OutboxError('not_found', `upload ${id} not found`);
+    if (entry.status === 'sent') throw new OutboxError('conflict', `upload ${id} was sent already`);
+    if (entry.status === 'failed' && !token) {
+      throw new OutboxError('bad_request', 'token: a failed upload no longer keeps its token; send it again');
+    }
+    if (entry.status !== 'sending') {
+      this.cancelled.delete(id);
+      const now = new Date().toISOString();
+      await this.persist({
+        ...entry,
+        status: entry.status === 'failed' ? 'queued' : entry.status,
+        token: token ?? entry.token,
+        nextAttemptAt: now,
+      });
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.kick();
+    }
+    return toPublic(this.entries.get(id) as OutboxEntry);
   }
 
   get(id: string): Upload | undefined {
@@ -285,6 +358,7 @@ export class Outbox {
   }
 
   private async attempt(current: OutboxEntry): Promise<void> {
+    if (this.cancelled.has(current.id)) return;
     const entry: OutboxEntry = { ...current };
     if (!entry.token) {
       // A pending entry without its token cannot be sent (an edited file): stop it, visibly.
@@ -299,8 +373,13 @@ export class Outbox {
     entry.status = 'sending';
     entry.attempts += 1;
     await this.persist(entry);
+    if (this.cancelled.has(entry.id)) {
+      await this.persist(cancelledState(entry));
+      return;
+    }
     const token = entry.token;
     this.inFlight = new AbortController();
+    this.inFlightId = entry.id;
     let outcome: SendOutcome;
     try {
       outcome = await sendRecord({
@@ -313,6 +392,11 @@ export class Outbox {
       });
     } finally {
       this.inFlight = null;
+      this.inFlightId = null;
+    }
+    if (this.cancelled.has(entry.id) && outcome.kind !== 'sent') {
+      await this.persist(cancelledState(entry));
+      return;
     }
     if (this.stopped && outcome.kind === 'retry') {
       // Interrupted by stop(): resumed at the next start, this attempt not counted.
