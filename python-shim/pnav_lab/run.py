@@ -46,6 +46,7 @@ class ActiveRun:
         # The warning for a sidecar that stopped answering, given only if it has not come back by the close.
         self._lost: str | None = None
         self._retry_at = 0.0
+        close_unreachable(client)
 
     @property
     def run(self) -> dict:
@@ -198,6 +199,9 @@ class ActiveRun:
     def _closed(self, response: dict | None) -> dict | None:
         if response is None and self._lost:
             self.warn(self._lost)
+            # A sidecar started later continues this run while the kernel lives: close it at the next chance.
+            with _stack_lock:
+                _unreachable.append(self.id)
         restarts = (response or {}).get('run', {}).get('sidecarRestarts')
         if restarts:
             self.warn(
@@ -234,6 +238,23 @@ _stack: list[ActiveRun] = []
 _last_closed: dict | None = None
 _opened_ids: list[str] = []
 _stack_lock = threading.Lock()
+# Runs whose close found no sidecar: closed as interrupted by the next run this process opens.
+_unreachable: list[str] = []
+LATE_CLOSE_ERROR = 'no sidecar answered when this run ended; it was closed at the next run, so its end is late'
+
+
+def close_unreachable(client) -> None:
+    """Best effort and quiet: the run a restarted sidecar kept open must not run on until the kernel exits."""
+    with _stack_lock:
+        pending, _unreachable[:] = list(_unreachable), []
+    for run_id in pending:
+        try:
+            client.close_run(run_id, {'status': 'interrupted', 'error': LATE_CLOSE_ERROR})
+        except SidecarUnavailable:
+            with _stack_lock:
+                _unreachable.append(run_id)  # still away: try again with the next run
+        except Exception:  # noqa: S110 -- another sidecar that never knew the run (404): nothing to close
+            pass
 
 
 def current() -> ActiveRun | None:

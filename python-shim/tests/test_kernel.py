@@ -218,6 +218,60 @@ def test_sidecar_killed_mid_cell_the_cell_finishes_with_one_warning_line(kernel,
         )
 
 
+def test_a_run_whose_close_found_no_sidecar_is_closed_late_by_the_next_cell_not_left_open(kernel, private_sidecar):
+    """Killed mid-cell and only restarted after the cell: the new sidecar continues the run (the kernel lives),
+    so the next cell closes it as interrupted instead of letting it run until the kernel exits."""
+    from conftest import start_sidecar
+
+    _kernel_id, _km, kc, _workdir = kernel
+    setup, _ = execute(
+        kc,
+        'import os, pnav_lab.client as c\n'
+        'saved = os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_SIDECAR_TOKEN"], os.environ["PNAV_RUNTIME_DIR"]\n'
+        'del os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_SIDECAR_TOKEN"]\n'
+        f'os.environ["PNAV_RUNTIME_DIR"] = {str(private_sidecar.runtime_dir)!r}\n'
+        'c._shared and c._shared.close(); c._shared = None',
+    )
+    assert setup['status'] == 'ok', setup
+    try:
+        reply, outputs = execute(
+            kc, f'%%pnav --no-save\nimport os, time\nos.kill({private_sidecar.pid}, 9)\ntime.sleep(1.5)'
+        )
+        assert reply['status'] == 'ok', reply
+        stderr = ''.join(m['content']['text'] for m in outputs if m['msg_type'] == 'stream')
+        assert 'measurement stopped (close)' in stderr, stderr
+        private_sidecar.process.wait(timeout=10)
+        # The killed sidecar's runtime file is stale: the restarted one replaces it (the helper reads the first).
+        (private_sidecar.runtime_dir / 'pnav-sidecar.json').unlink(missing_ok=True)
+        again = start_sidecar(private_sidecar.runtime_dir.parent)
+        try:
+            reply, _ = execute(kc, '%%pnav --no-save --quiet\nx = 1')
+            assert reply['status'] == 'ok', reply
+            import json
+            import urllib.request
+
+            request = urllib.request.Request(
+                f'{again.url}/api/v1/runs?limit=10', headers={'Authorization': f'Bearer {again.token}'}
+            )
+            runs = json.loads(urllib.request.urlopen(request, timeout=10).read())['runs']
+            late = [r for r in runs if r.get('sidecarRestarts')]
+            assert [(r['status'], r['error']) for r in late] == [
+                (
+                    'interrupted',
+                    'no sidecar answered when this run ended; it was closed at the next run, so its end is late',
+                )
+            ], runs
+            assert [r['status'] for r in runs if not r.get('sidecarRestarts')] == ['ok']
+        finally:
+            again.stop()
+    finally:
+        execute(
+            kc,
+            'os.environ["PNAV_SIDECAR_URL"], os.environ["PNAV_SIDECAR_TOKEN"], os.environ["PNAV_RUNTIME_DIR"] = saved\n'
+            'c._shared and c._shared.close(); c._shared = None',
+        )
+
+
 def test_csv_row_in_the_kernels_working_directory(kernel):
     _kernel_id, _km, kc, workdir = kernel
     reply, _ = execute(kc, '%%pnav --type inference --quiet\nx = 1')

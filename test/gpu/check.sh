@@ -41,6 +41,7 @@ say() { echo "check.sh: $*" >&2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pnav-gpu-check.XXXXXX")
 SIDECAR_PID=""
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   if [ -n "$SIDECAR_PID" ]; then kill "$SIDECAR_PID" 2>/dev/null || true; wait "$SIDECAR_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
@@ -51,7 +52,6 @@ command -v node >/dev/null || fail "node (20+) is needed for the sidecar"
 [ -f "$REPO/sidecar/dist/cli.js" ] || { say "building the sidecar (npm run build -w sidecar)"; (cd "$REPO" && npm run build -w sidecar >/dev/null) || fail "sidecar build failed"; }
 
 SMI=nvidia-smi
-SIDECAR_ENV=()
 if [ "$DRY" = 1 ]; then
   command -v cc >/dev/null || fail "--dry needs a C compiler (cc) to build the fake libnvidia-ml"
   mkdir -p "$WORK/lib" "$WORK/nvml"
@@ -95,9 +95,11 @@ done
 [ -s "$WORK/runtime/pnav-sidecar.json" ] || fail "the sidecar did not start within 30 s ($WORK/sidecar.log)"
 
 say "measuring (about 3 minutes on a GPU; the 60 s window is the longest)"
+DRY_ARGS=()
+[ "$DRY" = 1 ] && DRY_ARGS=(--dry)
 set +e
 "$PYTHON" "$REPO/test/gpu/check.py" --runtime-file "$WORK/runtime/pnav-sidecar.json" --out "$OUT" \
-  --nvidia-smi "$SMI" $([ "$DRY" = 1 ] && echo --dry)
+  --nvidia-smi "$SMI" "${DRY_ARGS[@]}"
 STATUS=$?
 set -e
 [ -f "$OUT/gpu-check.json" ] || { tail -20 "$WORK/sidecar.log" >&2; fail "check.py wrote no result"; }
