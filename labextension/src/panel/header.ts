@@ -89,10 +89,10 @@ export class HeaderView extends Widget {
       const share = el(
         'span',
         'jp-pnav-NoWrap jp-pnav-KernelShare',
-        trans.__(' · this kernel ≈ %1 %', formatNumber(this._kernelShare * 100)),
+        trans.__('· this kernel ≈ %1 %', formatNumber(this._kernelShare * 100)),
       );
       share.title = trans.__('Attributed by CPU time: an attribution, not a measurement.');
-      scope.appendChild(share);
+      scope.append(' ', share);
     }
     node.appendChild(scope);
     const extra = status as IStatus & { dataDir?: unknown };

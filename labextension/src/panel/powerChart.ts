@@ -171,7 +171,7 @@ export class PowerChart extends Widget {
         cursor: { drag: { x: true, y: false } },
         legend: { show: true, live: false },
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
-        axes: [axis({ values: (_u, splits) => splits.map(clockTime), space: 70 }), axis({ label: 'W', size: 44 })],
+        axes: [axis({ values: (_u, splits) => splits.map(clockTime), space: 90 }), axis({ label: 'W', size: 44 })],
         series: [
           { value: (_u, v) => (v === null || v === undefined ? '–' : clockTime(v)) },
           ...this._components.map(series),

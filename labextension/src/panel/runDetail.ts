@@ -94,7 +94,7 @@ export class RunDetail extends Widget {
         'span',
         'jp-pnav-NoWrap jp-pnav-KernelShare',
         trans.__(
-          ' · this kernel ≈ %1 % (%2)',
+          '· this kernel ≈ %1 % (%2)',
           formatNumber(run.attribution.share * 100),
           formatEnergy(run.attribution.energyJ, units.energyUnit),
         ),
@@ -102,7 +102,7 @@ export class RunDetail extends Widget {
       share.title = trans.__(
         'Share of the machine energy attributed to this kernel (CPU by CPU time, GPU by GPU memory, RAM by resident memory): an attribution, not a measurement.',
       );
-      scope.appendChild(share);
+      scope.append(' ', share);
     }
     node.appendChild(facts);
     node.appendChild(this._components(run));
