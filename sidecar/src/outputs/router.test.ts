@@ -286,6 +286,10 @@ describe('uploads', () => {
     const cancelled = await request(app).post(`/api/v1/uploads/${id}/cancel`).send({});
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.upload).toMatchObject({ status: 'failed', lastError: 'cancelled before it was sent' });
+    // An attempt picked just before the cancel settles as cancelled too.
+    await waitFor(async () =>
+      (await request(app).get(`/api/v1/uploads/${id}`)).body.upload.status === 'failed' ? true : undefined,
+    );
     const twice = await request(app).post(`/api/v1/uploads/${id}/cancel`).send({});
     expect(twice.status).toBe(409);
     expect(twice.body.error.message).toBe(`upload ${id} is already failed; nothing to cancel`);

@@ -242,7 +242,8 @@ export class Outbox {
     this.cancelled.add(id);
     if (entry.status === 'sending') {
       if (this.inFlightId === id) this.inFlight?.abort();
-      return toPublic(entry);
+      // Answer with the settled entry: cancelled, or sent when the server had it already.
+      return (await this.waitForOutcome(id, 10_000)) ?? toPublic(entry);
     }
     await this.persist(cancelledState(entry));
     return toPublic(this.entries.get(id) as OutboxEntry);
@@ -358,7 +359,11 @@ export class Outbox {
   }
 
   private async attempt(current: OutboxEntry): Promise<void> {
-    if (this.cancelled.has(current.id)) return;
+    if (this.cancelled.has(current.id)) {
+      // Cancelled while an attempt was in flight: settle it, or the worker would pick it again and again.
+      await this.persist(cancelledState(current));
+      return;
+    }
     const entry: OutboxEntry = { ...current };
     if (!entry.token) {
       // A pending entry without its token cannot be sent (an edited file): stop it, visibly.
