@@ -113,6 +113,12 @@ describe.skipIf(!isGitCheckout)('npm start', () => {
 
     const demo = await get('api/contents/pnav-demo.ipynb?content=0');
     expect(demo?.status).toBe(200);
+    // The notebooks folder holds the demo and what the user made, none of npm start's own files.
+    const listing = await (await get('api/contents/?content=1'))?.json();
+    const startFiles = listing.content
+      .map((f: { name: string }) => f.name)
+      .filter((n: string) => !/\.(ipynb|csv)$/.test(n));
+    expect(startFiles.filter((n: string) => n.includes('pnav-demo'))).toEqual([]);
     const extensions = await (await get('lab/api/extensions'))?.json();
     expect(JSON.stringify(extensions)).toContain('pnav-lab-labextension');
     await until('the sidecar behind /pnav/', async () => (await get('pnav/healthz'))?.ok === true);

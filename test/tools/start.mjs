@@ -22,7 +22,7 @@ bootstrap();
 const dev = join(ROOT, '.pnav-dev');
 const notebooks = join(dev, 'notebooks');
 mkdirSync(notebooks, { recursive: true });
-refreshDemo(join(ROOT, 'python-shim', 'examples', DEMO), join(notebooks, DEMO));
+refreshDemo(join(ROOT, 'python-shim', 'examples', DEMO), join(notebooks, DEMO), join(dev, `${DEMO}.source-sha256`));
 
 const args = ['lab', `--ServerApp.root_dir=${notebooks}`, ...process.argv.slice(2)];
 // Jupyter refuses to run as root without this; containers and fresh VMs often are root.
@@ -56,8 +56,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => lab.kill(sig));
 lab.on('exit', code => process.exit(code ?? 0));
 
 /** Copies the demo in, and updates a copy the user has not changed when the repository's demo changes. */
-function refreshDemo(source, target) {
-  const stamp = `${target}.source-sha256`;
+function refreshDemo(source, target, stamp) {
+  // The stamp lives outside the notebooks folder, so the file browser shows only the notebook.
   const hash = file => createHash('sha256').update(readFileSync(file)).digest('hex');
   const pristine = existsSync(target) && existsSync(stamp) && hash(target) === readFileSync(stamp, 'utf8');
   if (existsSync(target) && !pristine) return;
