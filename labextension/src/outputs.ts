@@ -57,20 +57,6 @@ export function previewRecord(
   return postAPI<IRecordPreview>('records/preview', body, settings);
 }
 
-/** The upload once it has its first outcome (delivered, rejected, retrying, uncertain), waiting up to waitMs. */
-export async function uploadOutcome(
-  id: string,
-  settings: ServerConnection.ISettings,
-  waitMs = 12_000,
-): Promise<IUpload> {
-  const { upload } = await requestAPI<{ upload: IUpload }>(
-    `uploads/${encodeURIComponent(id)}?waitMs=${waitMs}`,
-    {},
-    settings,
-  );
-  return upload;
-}
-
 /** Queues one record; `duplicate` when the same record was already sent or queued there (nothing new queued). */
 export async function createUpload(
   request: IUploadRequest,
