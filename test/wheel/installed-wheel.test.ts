@@ -418,7 +418,11 @@ describe.skipIf(prerequisites !== null)('pip install pnav-lab: the installed whe
       await row.waitFor({ timeout: 30_000 });
       expect(await row.locator('.jp-pnav-RunName').textContent()).toBe('import time, pnav_lab');
       await row.locator('td').nth(1).click();
-      await expect.poll(() => panel.locator('.jp-pnav-Epochs tbody tr').count()).toBe(2);
+      // The two marked epochs, numbered as the loop numbers them (the "outside epochs" row is extra).
+      const epochRows = panel.locator('.jp-pnav-Epochs tbody tr:not(.jp-pnav-Epoch-outside)');
+      await expect
+        .poll(() => epochRows.evaluateAll(rows => rows.map(r => (r as HTMLElement).dataset.epoch)))
+        .toEqual(['0', '1']);
       await expect.poll(() => panel.locator('.jp-pnav-Connection-live').count(), { timeout: 20_000 }).toBe(1);
       const shots = join(ROOT, 'test', 'artifacts', 'screenshots');
       mkdirSync(shots, { recursive: true });
