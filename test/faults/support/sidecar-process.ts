@@ -174,9 +174,11 @@ export function request(
   }
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = http.request(
       { host: '127.0.0.1', port: sc.port, method, path: urlPath, headers, agent: false },
       res => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', c => chunks.push(c));
         res.on('end', () => {
@@ -191,7 +193,11 @@ export function request(
         });
       },
     );
-    req.on('error', reject);
+    // A server that answers before reading a large body (413, 415) may close the connection while the
+    // body is still being written: once its answer is in, that write error is not the request's outcome.
+    req.on('error', err => {
+      if (!answered) reject(err);
+    });
     req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${urlPath}: no answer in 30 s`)));
     if (payload !== undefined) req.write(payload);
     req.end();
