@@ -38,6 +38,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench_venv import throwaway_venv
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / 'peers'))
 import common  # the workers' shared helpers (standard library only)
 
@@ -59,41 +61,8 @@ def log(msg: str) -> None:
 
 
 def ensure_peer_venv(name: str, peers_dir: Path, fresh: bool) -> tuple[Path | None, str | None]:
-    """The peer's venv python, or (None, why it is skipped)."""
-    venv = peers_dir / f'venv-{name}'
-    marker = venv / '.pnav-bench-installed'
-    if fresh and venv.exists():
-        shutil.rmtree(venv)
-    python = venv / 'bin' / 'python'
-    if marker.exists() and python.exists():
-        return python, None
-    log(f'installing {name} from PyPI into {venv} (first run only; calculadorapnav pulls torch and tensorflow)')
-    base = getattr(sys, '_base_executable', sys.executable)
-    r = subprocess.run([base, '-m', 'venv', str(venv)], capture_output=True, text=True)
-    if r.returncode != 0:
-        return None, f'could not create a venv: {r.stderr.strip()[-300:]}'
-    r = subprocess.run(
-        [
-            str(python),
-            '-m',
-            'pip',
-            'install',
-            '--disable-pip-version-check',
-            '-q',
-            PEER_PACKAGES[name],
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if r.returncode != 0:
-        tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
-        return (
-            None,
-            f'pip install {PEER_PACKAGES[name]} failed (PyPI unreachable or no wheel for this Python): {" | ".join(tail)}',
-        )
-    marker.write_text(subprocess.run([str(python), '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout)
-    return python, None
+    """The peer's venv python, or (None, why it is skipped); calculadorapnav pulls torch and tensorflow."""
+    return throwaway_venv(peers_dir / f'venv-{name}', [PEER_PACKAGES[name]], fresh=fresh, log=log)
 
 
 class Sidecar:

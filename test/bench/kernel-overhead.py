@@ -36,13 +36,14 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_venv import throwaway_venv
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -84,30 +85,7 @@ def log(msg: str) -> None:
 
 def kernel_venv(peers_dir: Path, fresh: bool) -> tuple[Path | None, str | None]:
     """The python of a venv holding CodeCarbon and ipykernel, or (None, why it is skipped)."""
-    venv = peers_dir / 'venv-kernel-overhead'
-    marker = venv / '.pnav-bench-installed'
-    python = venv / 'bin' / 'python'
-    if fresh and venv.exists():
-        shutil.rmtree(venv)
-    if marker.exists() and python.exists():
-        return python, None
-    log(f'installing {" ".join(KERNEL_PACKAGES)} from PyPI into {venv} (first run only)')
-    base = getattr(sys, '_base_executable', sys.executable)
-    done = subprocess.run([base, '-m', 'venv', str(venv)], capture_output=True, text=True)
-    if done.returncode != 0:
-        return None, f'could not create a venv: {done.stderr.strip()[-300:]}'
-    done = subprocess.run(
-        [str(python), '-m', 'pip', 'install', '--disable-pip-version-check', '-q', *KERNEL_PACKAGES],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if done.returncode != 0:
-        tail = ' | '.join((done.stderr or done.stdout).strip().splitlines()[-3:])
-        return None, f'pip install {" ".join(KERNEL_PACKAGES)} failed (PyPI unreachable?): {tail}'
-    freeze = subprocess.run([str(python), '-m', 'pip', 'freeze'], capture_output=True, text=True).stdout
-    marker.write_text(freeze)
-    return python, None
+    return throwaway_venv(peers_dir / 'venv-kernel-overhead', list(KERNEL_PACKAGES), fresh=fresh, log=log)
 
 
 def installed_version(python: Path, package: str) -> str | None:

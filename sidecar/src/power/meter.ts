@@ -26,8 +26,6 @@ export interface FailureEpisode {
   startMonoMs: number;
   /** The first successful read after it, or null while it lasts. */
   endMonoMs: number | null;
-  /** No successful read before the failure began: the source never gave a value. */
-  neverRead: boolean;
 }
 
 const MAX_EPISODES_PER_COMPONENT = 64;
@@ -106,7 +104,7 @@ export class Meter {
         if (!this.failed.has(source.id)) {
           this.log(`power source ${source.id} read failed: ${(err as Error).message}`);
           const list = this.episodes.get(component) ?? [];
-          list.push({ reason, startMonoMs: reading.monoMs, endMonoMs: null, neverRead: !this.last.has(component) });
+          list.push({ reason, startMonoMs: reading.monoMs, endMonoMs: null });
           if (list.length > MAX_EPISODES_PER_COMPONENT) list.shift();
           this.episodes.set(component, list);
         }
